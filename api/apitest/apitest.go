@@ -1,0 +1,307 @@
+// Package apitest runs the whole oauthd HTTP stack against a fresh real
+// PostgreSQL database for one test, and checks every response against
+// openapi.yaml. Tests talk to it over real HTTP, as users do.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/tenants"
+)
+
+func init() { tenants.SetPasswordCostForTests() }
+
+// Creds are basic-auth credentials: email and API key.
+type Creds struct {
+	UserID string
+	Email  string
+	Key    string
+}
+
+// Env is one running oauthd with its own database.
+type Env struct {
+	T           testing.TB
+	App         *app.App
+	Server      *httptest.Server
+	DatabaseURL string
+	Super       Creds
+	Logs        *LockedBuffer
+	spec        *spec
+}
+
+// Option changes how New builds the environment.
+type Option func(*options)
+
+type options struct {
+	databaseURL string
+}
+
+// WithDatabaseURL serves from an existing database instead of a fresh one
+// (for tests that control their own Postgres, or run two instances).
+func WithDatabaseURL(url string) Option { return func(o *options) { o.databaseURL = url } }
+
+// TestMasterKey is the keyring key test environments use.
+var TestMasterKey = bytes.Repeat([]byte{7}, keyring.KeySize)
+
+// New starts oauthd for t with a bootstrap superuser.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.databaseURL == "" {
+		o.databaseURL = testdb.New(t)
+	}
+	kr, err := keyring.New(TestMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &LockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50})
+	if err != nil {
+		cancel()
+		t.Fatalf("start oauthd: %v", err)
+	}
+	go a.WatchPolicy(ctx)
+	srv := httptest.NewServer(a.Server.Handler())
+	e := &Env{T: t, App: a, Server: srv, DatabaseURL: o.databaseURL, Logs: logs, spec: loadSpec(t)}
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		_ = a.Close()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	key := "bootstrap_" + strings.Repeat("k", 30) + randomSuffix()
+	u, err := a.Tenants.EnsureSuperuser(ctx, "root@oauthd.test", key)
+	if err != nil {
+		t.Fatalf("bootstrap superuser: %v", err)
+	}
+	e.Super = Creds{UserID: u.ID.String(), Email: u.Email, Key: key}
+	return e
+}
+
+func randomSuffix() string {
+	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+}
+
+// URL is the server's base URL joined with path.
+func (e *Env) URL(path string) string { return e.Server.URL + path }
+
+// Request describes one call; Do fills in the defaults.
+type Request struct {
+	Method string
+	Path   string
+	// Body is sent as is when it is a string or []byte, else as JSON.
+	Body    any
+	Auth    *Creds
+	Header  http.Header
+	NoCheck bool // skip the OpenAPI check (for deliberately malformed traffic that the router rejects)
+}
+
+// Response is what came back.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends r and checks the response against openapi.yaml.
+func (e *Env) Do(r Request) *Response {
+	e.T.Helper()
+	var body io.Reader
+	var raw []byte
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			e.T.Fatalf("encode body: %v", err)
+		}
+	}
+	if raw != nil {
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(r.Method, e.URL(r.Path), body)
+	if err != nil {
+		e.T.Fatalf("build request: %v", err)
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/vnd.api+json")
+	}
+	for k, vs := range r.Header {
+		req.Header.Del(k)
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if r.Auth != nil {
+		req.SetBasicAuth(r.Auth.Email, r.Auth.Key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatalf("read response: %v", err)
+	}
+	res := &Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	if !r.NoCheck {
+		checkReq, _ := http.NewRequest(r.Method, e.URL(r.Path), bytes.NewReader(raw))
+		checkReq.Header = req.Header.Clone()
+		if err := e.spec.check(checkReq, res); err != nil {
+			e.T.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", r.Method, r.Path, res.Status, err, truncate(out))
+		}
+	}
+	return res
+}
+
+func truncate(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "…"
+	}
+	return string(b)
+}
+
+// Get, Post, Patch and Delete are shorthands for Do with auth.
+func (e *Env) Get(path string, auth *Creds) *Response {
+	e.T.Helper()
+	return e.Do(Request{Method: http.MethodGet, Path: path, Auth: auth})
+}
+
+// Post sends body as JSON:API.
+func (e *Env) Post(path string, auth *Creds, body any) *Response {
+	e.T.Helper()
+	return e.Do(Request{Method: http.MethodPost, Path: path, Auth: auth, Body: body})
+}
+
+// Patch sends body as JSON:API.
+func (e *Env) Patch(path string, auth *Creds, body any) *Response {
+	e.T.Helper()
+	return e.Do(Request{Method: http.MethodPatch, Path: path, Auth: auth, Body: body})
+}
+
+// Delete sends a DELETE.
+func (e *Env) Delete(path string, auth *Creds) *Response {
+	e.T.Helper()
+	return e.Do(Request{Method: http.MethodDelete, Path: path, Auth: auth})
+}
+
+// Doc decodes the body as JSON.
+func (r *Response) Doc(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON (%d): %v\n%s", r.Status, err, r.Body)
+	}
+	return m
+}
+
+// Data is the primary data object of a single-resource document.
+func (r *Response) Data(t testing.TB) map[string]any {
+	t.Helper()
+	d, ok := r.Doc(t)["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("response has no data object (%d): %s", r.Status, r.Body)
+	}
+	return d
+}
+
+// List is the primary data array of a list document.
+func (r *Response) List(t testing.TB) []map[string]any {
+	t.Helper()
+	items, ok := r.Doc(t)["data"].([]any)
+	if !ok {
+		t.Fatalf("response has no data array (%d): %s", r.Status, r.Body)
+	}
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i], _ = it.(map[string]any)
+	}
+	return out
+}
+
+// ID is data.id.
+func (r *Response) ID(t testing.TB) string {
+	t.Helper()
+	id, _ := r.Data(t)["id"].(string)
+	return id
+}
+
+// Attr is data.attributes[name].
+func (r *Response) Attr(t testing.TB, name string) any {
+	t.Helper()
+	attrs, _ := r.Data(t)["attributes"].(map[string]any)
+	return attrs[name]
+}
+
+// Errors are the error objects of an error document.
+func (r *Response) Errors(t testing.TB) []map[string]any {
+	t.Helper()
+	list, ok := r.Doc(t)["errors"].([]any)
+	if !ok {
+		t.Fatalf("response has no errors array (%d): %s", r.Status, r.Body)
+	}
+	out := make([]map[string]any, len(list))
+	for i, it := range list {
+		out[i], _ = it.(map[string]any)
+	}
+	return out
+}
+
+// ExpectStatus fails the test unless the status is want.
+func (r *Response) ExpectStatus(t testing.TB, want int) *Response {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, want, truncate(r.Body))
+	}
+	return r
+}
+
+// BasicAuth is the Authorization header value for creds.
+func BasicAuth(c Creds) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Email+":"+c.Key))
+}
+
+// LockedBuffer is a concurrency-safe log sink.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *LockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

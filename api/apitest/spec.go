@@ -1,0 +1,90 @@
+package apitest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+type spec struct {
+	router routers.Router
+}
+
+var (
+	specOnce   sync.Once
+	loadedSpec *spec
+	specErr    error
+)
+
+// SpecPath is the repository's openapi.yaml.
+func SpecPath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "openapi.yaml")
+}
+
+func loadSpec(t testing.TB) *spec {
+	t.Helper()
+	specOnce.Do(func() {
+		openapi3filter.RegisterBodyDecoder("application/vnd.api+json", openapi3filter.JSONBodyDecoder)
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromFile(SpecPath())
+		if err != nil {
+			specErr = fmt.Errorf("load openapi.yaml: %w", err)
+			return
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			specErr = fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %w", err)
+			return
+		}
+		doc.Servers = nil // match on paths alone, whatever host the test server has
+		r, err := legacy.NewRouter(doc)
+		if err != nil {
+			specErr = err
+			return
+		}
+		loadedSpec = &spec{router: r}
+	})
+	if specErr != nil {
+		t.Fatal(specErr)
+	}
+	return loadedSpec
+}
+
+// check validates one response against the operation the request matches.
+// A request no operation matches must have been answered 404 or 405 (an
+// unknown route); anything else means openapi.yaml misses an endpoint.
+func (s *spec) check(req *http.Request, res *Response) error {
+	route, params, err := s.router.FindRoute(req)
+	if err != nil {
+		if res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {
+			return nil
+		}
+		return fmt.Errorf("no operation in openapi.yaml for %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status: res.Status,
+		Header: res.Header,
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true, // a status the spec does not list is an error
+			MultiError:            true,
+		},
+	}
+	in.SetBodyBytes(res.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/fault"
+)
+
+// errorObject is a JSON:API error object. google/jsonapi's ErrorObject has
+// no source member, so the project keeps its own.
+type errorObject struct {
+	Status string         `json:"status"`
+	Code   string         `json:"code"`
+	Title  string         `json:"title"`
+	Detail string         `json:"detail"`
+	Source *errorSource   `json:"source,omitempty"`
+	Meta   map[string]any `json:"meta,omitempty"`
+}
+
+type errorSource struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Header    string `json:"header,omitempty"`
+}
+
+type errorDocument struct {
+	Errors []errorObject `json:"errors"`
+}
+
+// apiError is an error that already knows its status and objects.
+type apiError struct {
+	status  int
+	objects []errorObject
+	headers map[string]string
+}
+
+func (e *apiError) Error() string {
+	parts := make([]string, len(e.objects))
+	for i, o := range e.objects {
+		parts[i] = o.Code + ": " + o.Detail
+	}
+	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
+}
+
+func newError(status int, code, detail string, src *errorSource) *apiError {
+	return &apiError{status: status, objects: []errorObject{{
+		Status: strconv.Itoa(status), Code: code, Title: http.StatusText(status), Detail: detail, Source: src,
+	}}}
+}
+
+func paramError(param, code, detail string) *apiError {
+	return newError(http.StatusBadRequest, code, detail, &errorSource{Parameter: param})
+}
+
+func pointerError(status int, pointer, code, detail string) *apiError {
+	return newError(status, code, detail, &errorSource{Pointer: pointer})
+}
+
+var statusOfKind = map[fault.Kind]int{
+	fault.Invalid:   http.StatusUnprocessableEntity,
+	fault.NotFound:  http.StatusNotFound,
+	fault.Conflict:  http.StatusConflict,
+	fault.Forbidden: http.StatusForbidden,
+	fault.Malformed: http.StatusBadRequest,
+}
+
+// pointerOf places a problem in the request document.
+func pointerOf(p *fault.Problem) *errorSource {
+	switch {
+	case p.Parameter != "":
+		return &errorSource{Parameter: p.Parameter}
+	case p.Attribute != "":
+		return &errorSource{Pointer: "/data/attributes/" + p.Attribute}
+	case p.Relationship != "":
+		name, index, many := strings.Cut(p.Relationship, "/")
+		switch {
+		case !many:
+			return &errorSource{Pointer: "/data/relationships/" + name + "/data/id"}
+		case index == "":
+			return &errorSource{Pointer: "/data/relationships/" + name + "/data"}
+		default:
+			return &errorSource{Pointer: "/data/relationships/" + name + "/data/" + index + "/id"}
+		}
+	}
+	return nil
+}
+
+// fromProblems turns domain problems into one response. A problem that sits
+// on a relationship and says "not found" is a 422 (the request names
+// something that is not there), not a 404 of the URL.
+func fromProblems(ps fault.Problems) *apiError {
+	e := &apiError{}
+	for _, p := range ps {
+		status := statusOfKind[p.Kind]
+		if p.Kind == fault.NotFound && (p.Relationship != "" || p.Attribute != "") {
+			status = http.StatusUnprocessableEntity
+		}
+		if status == 0 {
+			status = http.StatusUnprocessableEntity
+		}
+		// The response status is the most general of its errors: 400 before
+		// 409 before 422, and so on by the order of severity below.
+		if e.status == 0 || severity(status) > severity(e.status) {
+			e.status = status
+		}
+		e.objects = append(e.objects, errorObject{
+			Status: strconv.Itoa(status), Code: p.Code, Title: http.StatusText(status),
+			Detail: p.Detail, Source: pointerOf(p), Meta: p.Meta,
+		})
+	}
+	return e
+}
+
+func severity(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return 5
+	case http.StatusNotFound:
+		return 4
+	case http.StatusForbidden:
+		return 3
+	case http.StatusConflict:
+		return 2
+	}
+	return 1
+}
+
+// toAPIError maps any error a handler returns to a response. Internal
+// errors are logged with the request id and answered with a generic 500.
+func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if ps, ok := fault.List(err); ok {
+		return fromProblems(ps)
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return fromEchoError(he, c)
+	}
+	if database.IsUnavailable(err) {
+		e := newError(http.StatusServiceUnavailable, "database_unavailable",
+			"the database is unreachable; retry shortly", nil)
+		e.headers = map[string]string{"Retry-After": "1"}
+		log.Warn("database unavailable", "request_id", requestID(c), "err", err)
+		return e
+	}
+	rid := requestID(c)
+	log.Error("internal error", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "err", err)
+	return newError(http.StatusInternalServerError, "internal_error",
+		"something went wrong on our side; quote request id "+rid+" when reporting it", nil)
+}
+
+func fromEchoError(he *echo.HTTPError, c echo.Context) *apiError {
+	switch he.Code {
+	case http.StatusNotFound:
+		return newError(http.StatusNotFound, "route_not_found", "no resource lives at "+c.Request().URL.Path, nil)
+	case http.StatusMethodNotAllowed:
+		return newError(http.StatusMethodNotAllowed, "method_not_allowed",
+			c.Request().Method+" is not allowed on "+c.Request().URL.Path, nil)
+	case http.StatusRequestEntityTooLarge:
+		return newError(http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("the request body must be at most %d bytes", maxBodyBytes), nil)
+	}
+	return newError(he.Code, "http_error", fmt.Sprint(he.Message), nil)
+}
+
+// errorHandler is Echo's HTTPErrorHandler: every error leaves as JSON:API.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		ae := toAPIError(err, c, log)
+		for k, v := range ae.headers {
+			c.Response().Header().Set(k, v)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(ae.status)
+			return
+		}
+		_ = writeJSON(c, ae.status, errorDocument{Errors: ae.objects})
+	}
+}

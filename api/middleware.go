@@ -1,0 +1,78 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// maxBodyBytes is the request body limit (413 above it).
+const maxBodyBytes = 1 << 20
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// metrics are the HTTP series exported at /metrics.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oauthd_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "oauthd_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe logs one line per request and records its metrics. It never logs
+// headers or bodies, so credentials and secrets stay out of the logs.
+func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // writes the response so the status below is final
+			}
+			elapsed := time.Since(start)
+			status := c.Response().Status
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(c.Request().Method, route).Observe(elapsed.Seconds())
+			attrs := []any{
+				"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
+				"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000,
+				"bytes_out", c.Response().Size, "remote_ip", c.RealIP(),
+			}
+			if p := principalOf(c); p != nil {
+				attrs = append(attrs, "user_id", p.User.ID.String())
+			}
+			if tid, ok := c.Get(ctxTenant).(fmt.Stringer); ok {
+				attrs = append(attrs, "tenant_id", tid.String())
+			}
+			level := slog.LevelInfo
+			if status >= http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			log.Log(c.Request().Context(), level, "request", attrs...)
+			return nil
+		}
+	}
+}

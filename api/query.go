@@ -1,0 +1,178 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/oauthd/oauthd/internal/listing"
+)
+
+// listSpec says which sort fields and filters a list endpoint accepts.
+type listSpec struct {
+	Sorts   []string
+	Filters []string
+}
+
+// listQuery is a parsed list request.
+type listQuery struct {
+	Page    listing.Params
+	Filters map[string]string
+}
+
+// parseList validates the query string of a list request. Anything it does
+// not know is a 400 naming the parameter; nothing is silently clamped.
+func parseList(c echo.Context, spec listSpec) (listQuery, error) {
+	q := listQuery{Page: listing.Default(), Filters: map[string]string{}}
+	values := c.QueryParams()
+	for key, vals := range values {
+		if len(vals) > 1 {
+			return q, paramError(key, "repeated_parameter", key+" is given more than once")
+		}
+		v := vals[0]
+		switch {
+		case key == "page[number]":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return q, paramError(key, "invalid_page_number", "page[number] must be a whole number from 1")
+			}
+			q.Page.Number = n
+		case key == "page[size]":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > listing.MaxSize {
+				return q, paramError(key, "invalid_page_size", fmt.Sprintf("page[size] must be a whole number from 1 to %d", listing.MaxSize))
+			}
+			q.Page.Size = n
+		case key == "sort":
+			sorts, err := parseSort(v, spec.Sorts)
+			if err != nil {
+				return q, err
+			}
+			q.Page.Sort = sorts
+		case strings.HasPrefix(key, "filter[") && strings.HasSuffix(key, "]"):
+			name := key[len("filter[") : len(key)-1]
+			if !slices.Contains(spec.Filters, name) {
+				return q, paramError(key, "unknown_filter", fmt.Sprintf("%s is not a filter here; accepted: %s", key, filterList(spec.Filters)))
+			}
+			q.Filters[name] = v
+		default:
+			return q, unknownParam(key)
+		}
+	}
+	return q, nil
+}
+
+func filterList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "filter[" + n + "]"
+	}
+	return strings.Join(out, ", ")
+}
+
+func parseSort(v string, allowed []string) ([]listing.Sort, error) {
+	var out []listing.Sort
+	seen := map[string]bool{}
+	for _, f := range strings.Split(v, ",") {
+		s := listing.Sort{Field: f}
+		if rest, ok := strings.CutPrefix(f, "-"); ok {
+			s = listing.Sort{Field: rest, Desc: true}
+		}
+		if !slices.Contains(allowed, s.Field) {
+			return nil, paramError("sort", "unknown_sort_field",
+				fmt.Sprintf("cannot sort by %q; sortable fields: %s (prefix - for descending)", s.Field, listOrNone(allowed)))
+		}
+		if seen[s.Field] {
+			return nil, paramError("sort", "repeated_sort_field", fmt.Sprintf("sort names %q twice", s.Field))
+		}
+		seen[s.Field] = true
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func unknownParam(key string) *apiError {
+	detail := fmt.Sprintf("%s is not a query parameter this endpoint understands", key)
+	if strings.HasPrefix(key, "include") || strings.HasPrefix(key, "fields[") {
+		detail = fmt.Sprintf("%s is not supported: relationships carry ids only", key)
+	}
+	return paramError(key, "unknown_parameter", detail)
+}
+
+// noQuery rejects any query parameter on endpoints that take none.
+func noQuery(c echo.Context) error {
+	for key := range c.QueryParams() {
+		return unknownParam(key)
+	}
+	return nil
+}
+
+// filterID parses a filter value that must be an id.
+func filterID(q listQuery, name string) (*uuid.UUID, error) {
+	v, ok := q.Filters[name]
+	if !ok {
+		return nil, nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil || len(v) != 36 {
+		return nil, paramError("filter["+name+"]", "invalid_id", fmt.Sprintf("filter[%s] must be an id (a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)", name))
+	}
+	return &id, nil
+}
+
+// pathID parses an id from the URL; a malformed one names nothing: 404.
+func pathID(c echo.Context, name string, notFound error) (uuid.UUID, error) {
+	v := c.Param(name)
+	id, err := uuid.Parse(v)
+	if err != nil || len(v) != 36 {
+		return uuid.Nil, notFound
+	}
+	return id, nil
+}
+
+// pageLinks builds self/first/prev/next/last links that keep the other
+// query parameters.
+func pageLinks(r *http.Request, p listing.Params, total int64) (map[string]any, map[string]any) {
+	pages := int((total + int64(p.Size) - 1) / int64(p.Size))
+	link := func(n int) string {
+		v := url.Values{}
+		for k, vals := range r.URL.Query() {
+			v[k] = vals
+		}
+		v.Set("page[number]", strconv.Itoa(n))
+		v.Set("page[size]", strconv.Itoa(p.Size))
+		return r.URL.Path + "?" + v.Encode()
+	}
+	links := map[string]any{"self": link(p.Number), "first": link(1)}
+	last := max(pages, 1)
+	links["last"] = link(last)
+	if p.Number > 1 {
+		links["prev"] = link(min(p.Number-1, last))
+	} else {
+		links["prev"] = nil
+	}
+	if p.Number < pages {
+		links["next"] = link(p.Number + 1)
+	} else {
+		links["next"] = nil
+	}
+	meta := map[string]any{"page": p.Number, "per_page": p.Size, "total": total, "total_pages": pages}
+	return links, meta
+}
+
+// parseUUID parses a canonical 36-character id.
+func parseUUID(s string) (uuid.UUID, error) {
+	if len(s) != 36 {
+		return uuid.Nil, fmt.Errorf("id %q is not a UUID", s)
+	}
+	return uuid.Parse(s)
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/jsonapi"
+)
+
+// The JSON:API views: what each resource looks like on the wire. Secrets
+// have no field here except in the one-time views that must carry them.
+
+type tenantView struct {
+	ID        string    `jsonapi:"primary,tenant"`
+	Name      string    `jsonapi:"attr,name"`
+	CreatedAt time.Time `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt time.Time `jsonapi:"attr,updated_at,rfc3339"`
+}
+
+func (v tenantView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.ID}
+}
+
+type userView struct {
+	ID        string    `jsonapi:"primary,user"`
+	Email     string    `jsonapi:"attr,email"`
+	Superuser bool      `jsonapi:"attr,superuser"`
+	Password  bool      `jsonapi:"attr,has_password"`
+	CreatedAt time.Time `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt time.Time `jsonapi:"attr,updated_at,rfc3339"`
+}
+
+func (v userView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/users/" + v.ID}
+}
+
+type apiKeyView struct {
+	ID         string     `jsonapi:"primary,api-key"`
+	Name       string     `jsonapi:"attr,name"`
+	Hint       string     `jsonapi:"attr,hint"`
+	Key        string     `jsonapi:"attr,key,omitempty"` // only in the create response
+	CreatedAt  time.Time  `jsonapi:"attr,created_at,rfc3339"`
+	LastUsedAt *time.Time `jsonapi:"attr,last_used_at,rfc3339"`
+	User       *userRef   `jsonapi:"relation,user"`
+}
+
+type userRef struct {
+	ID string `jsonapi:"primary,user"`
+}
+
+type memberView struct {
+	ID          string    `jsonapi:"primary,member"`
+	Email       string    `jsonapi:"attr,email"`
+	Roles       []string  `jsonapi:"attr,roles"`
+	Permissions []string  `jsonapi:"attr,permissions"`
+	CreatedAt   time.Time `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt   time.Time `jsonapi:"attr,updated_at,rfc3339"`
+	User        *userRef  `jsonapi:"relation,user"`
+	tenantID    string
+}
+
+func (v memberView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/members/" + v.ID}
+}
+
+type componentView struct {
+	ID         string          `jsonapi:"primary,component"`
+	Name       string          `jsonapi:"attr,name"`
+	Visibility string          `jsonapi:"attr,visibility"`
+	Descriptor json.RawMessage `jsonapi:"attr,descriptor"`
+	Owned      bool            `jsonapi:"attr,owned"`
+	Available  bool            `jsonapi:"attr,available"`
+	CreatedAt  time.Time       `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt  time.Time       `jsonapi:"attr,updated_at,rfc3339"`
+	tenantID   string
+}
+
+func (v componentView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/components/" + v.ID}
+}
+
+type componentRef struct {
+	ID string `jsonapi:"primary,component"`
+}
+
+type flowView struct {
+	ID         string          `jsonapi:"primary,flow"`
+	Name       string          `jsonapi:"attr,name"`
+	CreatedAt  time.Time       `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt  time.Time       `jsonapi:"attr,updated_at,rfc3339"`
+	Components []*componentRef `jsonapi:"relation,components"`
+	tenantID   string
+}
+
+func (v flowView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/flows/" + v.ID}
+}
+
+type oauthClientView struct {
+	ID               string        `jsonapi:"primary,oauth-client"`
+	ClientID         string        `jsonapi:"attr,client_id"`
+	ClientSecretHint string        `jsonapi:"attr,client_secret_hint"`
+	Usable           bool          `jsonapi:"attr,usable"`
+	CreatedAt        time.Time     `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt        time.Time     `jsonapi:"attr,updated_at,rfc3339"`
+	Component        *componentRef `jsonapi:"relation,component"`
+	tenantID         string
+}
+
+func (v oauthClientView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/oauth-clients/" + v.ID}
+}
+
+type oauthClientSecretView struct {
+	ID           string `jsonapi:"primary,oauth-client-secret"`
+	ClientID     string `jsonapi:"attr,client_id"`
+	ClientSecret string `jsonapi:"attr,client_secret"`
+}
+
+type auditEventView struct {
+	ID           string         `jsonapi:"primary,audit-event"`
+	Action       string         `jsonapi:"attr,action"`
+	ResourceType string         `jsonapi:"attr,resource_type"`
+	ResourceID   string         `jsonapi:"attr,resource_id"`
+	ActorID      *string        `jsonapi:"attr,actor_id"`
+	ActorEmail   string         `jsonapi:"attr,actor_email"`
+	RemoteAddr   string         `jsonapi:"attr,remote_addr"`
+	RequestID    string         `jsonapi:"attr,request_id"`
+	Details      map[string]any `jsonapi:"attr,details"`
+	CreatedAt    time.Time      `jsonapi:"attr,created_at,rfc3339"`
+}

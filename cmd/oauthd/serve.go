@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/config"
+	"github.com/oauthd/oauthd/internal/database"
+)
+
+func serve(ctx context.Context) error {
+	cfg, err := config.Load("DATABASE_URL", "MASTER_KEY")
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	a, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = a.Close() }()
+	return run(ctx, cfg, a, log, nil)
+}
+
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App, error) {
+	kr, err := cfg.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BootstrapSuperuser != "" {
+		email, key, _ := cfg.Bootstrap()
+		if _, err := a.Tenants.EnsureSuperuser(ctx, email, key); err != nil {
+			_ = a.Close()
+			return nil, fmt.Errorf("bootstrap superuser: %w", err)
+		}
+		log.Info("bootstrap superuser ensured", "email", email)
+	}
+	return a, nil
+}
+
+// run serves until ctx ends, then drains in-flight requests.
+func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, ready func(addr string)) error {
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go a.WatchPolicy(watchCtx)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (OAUTHD_LISTEN): %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "grace_seconds", cfg.ShutdownGraceSeconds)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownGraceSeconds)*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context) error {
+	cfg, err := config.Load("DATABASE_URL")
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(cfg.DatabaseURL, database.Options{MaxOpenConns: 2})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	n, err := database.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("applied %d migrations\n", n)
+	return nil
+}

@@ -1,0 +1,175 @@
+package components
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/oauthd/oauthd/internal/fault"
+)
+
+// maxDescriptorDepth keeps descriptors to the shape component.json has and
+// far from Postgres' jsonb nesting limits.
+const maxDescriptorDepth = 32
+
+// Descriptor is the part of component.json oauthd reads.
+type Descriptor struct {
+	UseOAuthClient bool
+	OAuth2         *OAuth2Block
+}
+
+// OAuth2Block is component.json's oauth2 object.
+type OAuth2Block struct {
+	ClientID     string
+	ClientSecret string
+}
+
+// ParseDescriptor validates a component.json document. Every field is
+// optional; the ones present must have the documented types. It reports
+// every problem at once, each at its own pointer under descriptor.
+func ParseDescriptor(raw json.RawMessage, global bool) (Descriptor, fault.Problems) {
+	var ps fault.Problems
+	var d Descriptor
+	if len(raw) == 0 {
+		return d, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		ps.Add(fault.InvalidAttribute("descriptor", "invalid_descriptor", "descriptor must be a JSON object"))
+		return d, ps
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		ps.Add(fault.InvalidAttribute("descriptor", "invalid_descriptor", "descriptor must be a JSON object"))
+		return d, ps
+	}
+	checkValues(&ps, "descriptor", doc, 0)
+	if len(ps) > 0 {
+		return d, ps
+	}
+	if v, ok := top["useOAuthClient"]; ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			ps.Add(fault.InvalidAttribute("descriptor/useOAuthClient", "wrong_type", "descriptor.useOAuthClient must be true or false"))
+		}
+		d.UseOAuthClient = b
+	}
+	if v, ok := top["envVars"]; ok {
+		checkEnvVars(&ps, v)
+	}
+	if v, ok := top["oauth2"]; ok {
+		d.OAuth2 = checkOAuth2(&ps, v, global)
+	}
+	return d, ps
+}
+
+// checkValues rejects what jsonb cannot store or what would make the
+// descriptor unreasonable: NUL characters, numbers out of range, deep nesting.
+func checkValues(ps *fault.Problems, path string, v any, depth int) {
+	if depth > maxDescriptorDepth {
+		ps.Add(fault.InvalidAttribute("descriptor", "too_deep", fmt.Sprintf("descriptor nests deeper than %d levels", maxDescriptorDepth)))
+		return
+	}
+	switch x := v.(type) {
+	case string:
+		if strings.ContainsRune(x, 0) || !utf8.ValidString(x) {
+			ps.Add(fault.InvalidAttribute(path, "invalid_string", strings.ReplaceAll(path, "/", ".")+" must be valid UTF-8 without NUL characters"))
+		}
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			ps.Add(fault.InvalidAttribute(path, "number_out_of_range", strings.ReplaceAll(path, "/", ".")+" is a number out of range"))
+		}
+	case map[string]any:
+		for k, child := range x {
+			if strings.ContainsRune(k, 0) || !utf8.ValidString(k) {
+				ps.Add(fault.InvalidAttribute(path, "invalid_key", strings.ReplaceAll(path, "/", ".")+" has a key with a NUL character"))
+				continue
+			}
+			checkValues(ps, path+"/"+escapePointer(k), child, depth+1)
+		}
+	case []any:
+		for i, child := range x {
+			checkValues(ps, path+"/"+strconv.Itoa(i), child, depth+1)
+		}
+	}
+}
+
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func checkEnvVars(ps *fault.Problems, v any) {
+	vars, ok := v.(map[string]any)
+	if !ok {
+		ps.Add(fault.InvalidAttribute("descriptor/envVars", "wrong_type", "descriptor.envVars must be an object of variable name to definition"))
+		return
+	}
+	for name, def := range vars {
+		path := "descriptor/envVars/" + escapePointer(name)
+		obj, ok := def.(map[string]any)
+		if !ok {
+			ps.Add(fault.InvalidAttribute(path, "wrong_type", "descriptor.envVars."+name+" must be an object such as {\"required\":true,\"description\":\"...\"}"))
+			continue
+		}
+		if r, ok := obj["required"]; ok {
+			if _, isBool := r.(bool); !isBool {
+				ps.Add(fault.InvalidAttribute(path+"/required", "wrong_type", "descriptor.envVars."+name+".required must be true or false"))
+			}
+		}
+		if d, ok := obj["description"]; ok {
+			if _, isStr := d.(string); !isStr {
+				ps.Add(fault.InvalidAttribute(path+"/description", "wrong_type", "descriptor.envVars."+name+".description must be a string"))
+			}
+		}
+	}
+}
+
+func checkOAuth2(ps *fault.Problems, v any, global bool) *OAuth2Block {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		ps.Add(fault.InvalidAttribute("descriptor/oauth2", "wrong_type", "descriptor.oauth2 must be an object with client_id, client_secret, auth_uri and token_uri"))
+		return nil
+	}
+	block := &OAuth2Block{}
+	for _, field := range []string{"client_id", "client_secret", "auth_uri", "token_uri"} {
+		raw, present := obj[field]
+		if !present {
+			continue
+		}
+		s, isStr := raw.(string)
+		if !isStr {
+			ps.Add(fault.InvalidAttribute("descriptor/oauth2/"+field, "wrong_type", "descriptor.oauth2."+field+" must be a string"))
+			continue
+		}
+		switch field {
+		case "client_id":
+			block.ClientID = s
+		case "client_secret":
+			block.ClientSecret = s
+			// The point of tenant OAuth clients (seed 001): a component other
+			// tenants can see must not carry a secret.
+			if global && s != "" {
+				ps.Add(fault.InvalidAttribute("descriptor/oauth2/client_secret", "secret_in_global_component",
+					"a global component must not carry descriptor.oauth2.client_secret; leave it empty and let each tenant define an OAuth client"))
+			}
+		case "auth_uri", "token_uri":
+			if s != "" && !absoluteHTTPURL(s) {
+				ps.Add(fault.InvalidAttribute("descriptor/oauth2/"+field, "invalid_url", "descriptor.oauth2."+field+" must be an absolute http(s) URL"))
+			}
+		}
+	}
+	return block
+}
+
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}

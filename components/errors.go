@@ -1,0 +1,12 @@
+package components
+
+import "github.com/oauthd/oauthd/internal/fault"
+
+// Problems this package reports.
+var (
+	ErrComponentNotFound = fault.New(fault.NotFound, "component_not_found", "no such component in this tenant")
+	ErrFlowNotFound      = fault.New(fault.NotFound, "flow_not_found", "no such flow in this tenant")
+	ErrNotOwned          = fault.New(fault.Forbidden, "component_not_owned", "this global component belongs to another tenant; it can be read and used but not changed")
+	ErrComponentInUse    = fault.New(fault.Conflict, "component_in_use", "flows include this component")
+	ErrGlobalNeedsSuper  = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser", Detail: "only a superuser may make a component global", Attribute: "visibility"}
+)

@@ -1,0 +1,110 @@
+// Package app wires oauthd's parts together: the database, the keyring, the
+// domain services and the HTTP server. The binary and the tests build the
+// service the same way through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oauthd/oauthd/api"
+	"github.com/oauthd/oauthd/audit"
+	"github.com/oauthd/oauthd/components"
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/oauthclients"
+	"github.com/oauthd/oauthd/policy"
+	"github.com/oauthd/oauthd/tenants"
+)
+
+// Options are what the wiring needs.
+type Options struct {
+	DatabaseURL string
+	MaxDBConns  int
+	Keyring     *keyring.Keyring
+	Log         *slog.Logger
+	Registry    *prometheus.Registry
+}
+
+// App is a wired oauthd.
+type App struct {
+	DB           *database.DB
+	Policy       *policy.Enforcer
+	Audit        *audit.Log
+	Tenants      *tenants.Service
+	Components   *components.Service
+	OAuthClients *oauthclients.Service
+	Server       *api.Server
+	databaseURL  string
+	log          *slog.Logger
+}
+
+// New opens the database, applies migrations and builds every service.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	db, err := database.Open(o.DatabaseURL, database.Options{MaxOpenConns: o.MaxDBConns})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := database.Migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	enforcer, err := policy.NewEnforcer(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log}
+	a.Tenants = tenants.NewService(db, tenants.NewStore(db), enforcer, a.Audit)
+	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
+	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
+	a.Server = api.New(api.Deps{
+		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
+		OAuthClients: a.OAuthClients, Log: o.Log, Registry: o.Registry,
+	})
+	return a, nil
+}
+
+// WatchPolicy keeps the permission policy in step with other instances
+// until ctx ends.
+func (a *App) WatchPolicy(ctx context.Context) {
+	a.Policy.Watch(ctx, a.databaseURL, a.log)
+}
+
+// Close releases the database pool.
+func (a *App) Close() error { return a.DB.Close() }
+
+// componentsForClients adapts the components service to what the OAuth
+// clients service asks of it, so neither domain imports the other.
+type componentsForClients struct{ s *components.Service }
+
+func (c componentsForClients) LockVisible(ctx context.Context, tenantID, id uuid.UUID) (*oauthclients.Component, error) {
+	comp, err := c.s.LockVisible(ctx, tenantID, id)
+	if errors.Is(err, components.ErrComponentNotFound) {
+		return nil, oauthclients.ErrNoComponent
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock component: %w", err)
+	}
+	return &oauthclients.Component{TenantID: comp.TenantID, ID: comp.ID, Name: comp.Name, UseOAuthClient: comp.UseOAuthClient}, nil
+}
+
+func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componentID uuid.UUID) ([]oauthclients.FlowRef, error) {
+	refs, err := c.s.FlowsUsing(ctx, tenantID, componentID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]oauthclients.FlowRef, len(refs))
+	for i, r := range refs {
+		out[i] = oauthclients.FlowRef{ID: r.ID, Name: r.Name}
+	}
+	return out, nil
+}

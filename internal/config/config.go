@@ -1,0 +1,94 @@
+// Package config reads oauthd's configuration from OAUTHD_* environment
+// variables and names each one that is missing or malformed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/oauthd/oauthd/internal/keyring"
+)
+
+// Config is the deployment's configuration.
+type Config struct {
+	DatabaseURL string `env:"DATABASE_URL"`
+	Listen      string `env:"LISTEN" envDefault:"127.0.0.1:8080"`
+	Issuer      string `env:"ISSUER"`
+	// MasterKey seals stored secrets (32 random bytes, base64 or hex).
+	MasterKey string `env:"MASTER_KEY"`
+	// PreviousMasterKeys still open secrets sealed before a key rotation.
+	PreviousMasterKeys []string `env:"PREVIOUS_MASTER_KEYS" envSeparator:","`
+	// BootstrapSuperuser is email:apikey, ensured at start.
+	BootstrapSuperuser string `env:"BOOTSTRAP_SUPERUSER"`
+	MaxDBConns         int    `env:"MAX_DB_CONNS" envDefault:"20"`
+	LogLevel           string `env:"LOG_LEVEL" envDefault:"info"`
+	// ShutdownGrace is how long SIGTERM waits for in-flight requests.
+	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"20"`
+}
+
+// Load reads the environment. required lists the variables that must be set
+// for the calling command (without the OAUTHD_ prefix).
+func Load(required ...string) (*Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Prefix: "OAUTHD_"}); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	var problems []string
+	values := map[string]string{"DATABASE_URL": c.DatabaseURL, "MASTER_KEY": c.MasterKey, "ISSUER": c.Issuer}
+	for _, name := range required {
+		if strings.TrimSpace(values[name]) == "" {
+			problems = append(problems, "OAUTHD_"+name+" is required")
+		}
+	}
+	if c.MasterKey != "" {
+		if _, err := keyring.ParseKey(c.MasterKey); err != nil {
+			problems = append(problems, "OAUTHD_MASTER_KEY "+err.Error())
+		}
+	}
+	for i, k := range c.PreviousMasterKeys {
+		if _, err := keyring.ParseKey(k); err != nil {
+			problems = append(problems, fmt.Sprintf("OAUTHD_PREVIOUS_MASTER_KEYS entry %d %s", i+1, err))
+		}
+	}
+	if c.BootstrapSuperuser != "" {
+		if _, _, err := c.Bootstrap(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if c.MaxDBConns < 1 {
+		problems = append(problems, "OAUTHD_MAX_DB_CONNS must be at least 1")
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return &c, nil
+}
+
+// Bootstrap splits OAUTHD_BOOTSTRAP_SUPERUSER into email and key.
+func (c *Config) Bootstrap() (email, key string, err error) {
+	email, key, ok := strings.Cut(c.BootstrapSuperuser, ":")
+	if !ok || email == "" || key == "" {
+		return "", "", errors.New("OAUTHD_BOOTSTRAP_SUPERUSER must be email:apikey")
+	}
+	return email, key, nil
+}
+
+// Keyring builds the keyring from the master key and the previous ones.
+func (c *Config) Keyring() (*keyring.Keyring, error) {
+	current, err := keyring.ParseKey(c.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("OAUTHD_MASTER_KEY %w", err)
+	}
+	var prev [][]byte
+	for _, k := range c.PreviousMasterKeys {
+		b, err := keyring.ParseKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("OAUTHD_PREVIOUS_MASTER_KEYS %w", err)
+		}
+		prev = append(prev, b)
+	}
+	return keyring.New(current, prev...)
+}

@@ -1,0 +1,63 @@
+// Package listing carries a validated page-and-sort request from the API to
+// the stores, and back a page of results with the total.
+package listing
+
+import (
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// DefaultSize and MaxSize bound page[size].
+const (
+	DefaultSize = 20
+	MaxSize     = 100
+)
+
+// Sort is one sort key.
+type Sort struct {
+	Field string
+	Desc  bool
+}
+
+// Params is a page request, already validated by the API layer.
+type Params struct {
+	Number int // from 1
+	Size   int
+	Sort   []Sort
+}
+
+// Default is the first page with the default size and no explicit sort.
+func Default() Params { return Params{Number: 1, Size: DefaultSize} }
+
+// Offset is the number of rows before the page.
+func (p Params) Offset() int { return (p.Number - 1) * p.Size }
+
+// Page is one page of results and the total across all pages.
+type Page[T any] struct {
+	Items []T
+	Total int64
+}
+
+// Apply orders and limits q. columns maps each sortable field to its
+// column; fallback is the default order. A unique tiebreaker column keeps
+// pages stable when sort keys repeat.
+func Apply(q *gorm.DB, p Params, columns map[string]string, fallback, tiebreak string) (*gorm.DB, error) {
+	var order []string
+	for _, s := range p.Sort {
+		col, ok := columns[s.Field]
+		if !ok {
+			return nil, fmt.Errorf("listing: unsortable field %q", s.Field)
+		}
+		if s.Desc {
+			col += " DESC"
+		}
+		order = append(order, col)
+	}
+	if len(order) == 0 {
+		order = append(order, fallback)
+	}
+	order = append(order, tiebreak)
+	return q.Order(strings.Join(order, ", ")).Offset(p.Offset()).Limit(p.Size), nil
+}

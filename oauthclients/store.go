@@ -1,0 +1,89 @@
+package oauthclients
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/listing"
+)
+
+// Store keeps OAuth clients in Postgres. Every query is scoped by tenant
+// through scoped(), so another tenant's id finds nothing.
+type Store struct{ db *database.DB }
+
+// NewStore returns a store on db.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+const clientColumns = `oauth_clients.*, (c.deleted_at IS NULL) AS usable`
+
+// scoped selects the tenant's clients joined to their components (for usable).
+func (s *Store) scoped(ctx context.Context, tenantID uuid.UUID) *gorm.DB {
+	return s.db.Conn(ctx).Table("oauth_clients").
+		Joins("JOIN components c ON c.tenant_id = oauth_clients.component_tenant_id AND c.id = oauth_clients.component_id").
+		Where("oauth_clients.tenant_id = ?", tenantID)
+}
+
+func (s *Store) get(ctx context.Context, tenantID, id uuid.UUID, forUpdate bool) (*Client, error) {
+	q := s.scoped(ctx, tenantID).Select(clientColumns).Where("oauth_clients.id = ?", id)
+	if forUpdate {
+		q = q.Clauses(lockRow)
+	}
+	var c Client
+	if err := q.Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+var sorts = map[string]string{
+	"created_at": "oauth_clients.created_at", "updated_at": "oauth_clients.updated_at", "client_id": "oauth_clients.client_id",
+}
+
+func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Client], error) {
+	var out listing.Page[Client]
+	count := s.db.Conn(ctx).Table("oauth_clients").Where("tenant_id = ?", tenantID)
+	q := s.scoped(ctx, tenantID).Select(clientColumns)
+	if f.ComponentID != nil {
+		count = count.Where("component_id = ?", *f.ComponentID)
+		q = q.Where("oauth_clients.component_id = ?", *f.ComponentID)
+	}
+	if err := count.Count(&out.Total).Error; err != nil {
+		return out, err
+	}
+	q, err := listing.Apply(q, p, sorts, "oauth_clients.created_at", "oauth_clients.id")
+	if err != nil {
+		return out, err
+	}
+	return out, q.Find(&out.Items).Error
+}
+
+func (s *Store) create(ctx context.Context, c *Client) error {
+	err := s.db.Conn(ctx).Omit("Usable").Create(c).Error
+	if database.IsUniqueViolation(err, "oauth_clients_one_per_component") {
+		return ErrExists
+	}
+	return err
+}
+
+func (s *Store) save(ctx context.Context, c *Client) error {
+	err := s.db.Conn(ctx).Omit("Usable").Save(c).Error
+	if database.IsUniqueViolation(err, "oauth_clients_one_per_component") {
+		return ErrExists
+	}
+	return err
+}
+
+func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {
+	res := s.db.Conn(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Delete(&Client{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}

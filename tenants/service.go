@@ -1,0 +1,422 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/listing"
+	"github.com/oauthd/oauthd/policy"
+)
+
+// Transactor runs a function in one database transaction carried by ctx.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Grantor stores members' roles and permissions (the policy enforcer).
+type Grantor interface {
+	roleChecker
+	SetGrants(ctx context.Context, tenantID, userID uuid.UUID, g policy.Grants) error
+	ClearGrants(ctx context.Context, tenantID, userID uuid.UUID) error
+	GrantsOf(ctx context.Context, tenantID uuid.UUID, userIDs []uuid.UUID) (map[uuid.UUID]policy.Grants, error)
+	Sync() error
+}
+
+// Recorder writes audit events in the caller's transaction.
+type Recorder interface {
+	Record(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID string, details map[string]any) error
+}
+
+// Service applies the rules for identity and membership.
+type Service struct {
+	tx     Transactor
+	store  *Store
+	grants Grantor
+	audit  Recorder
+}
+
+// NewService wires the service.
+func NewService(tx Transactor, store *Store, grants Grantor, audit Recorder) *Service {
+	return &Service{tx: tx, store: store, grants: grants, audit: audit}
+}
+
+// apiKeyTouchInterval limits last_used_at writes to one a minute per key.
+const apiKeyTouchInterval = time.Minute
+
+// Authenticate returns the user whose email and API key these are. A wrong
+// email and a wrong key are the same error after the same work.
+func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, error) {
+	u, k, err := s.store.userByKeyDigest(ctx, digestKey(key))
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.ToLower(u.Email)), []byte(strings.ToLower(email))) != 1 {
+		return nil, ErrUnauthenticated
+	}
+	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > apiKeyTouchInterval {
+		if err := s.store.touchAPIKey(ctx, k.ID); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// CreateUser adds a user.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	var ps fault.Problems
+	validateEmail(&ps, in.Email)
+	if in.Password != nil {
+		validatePassword(&ps, *in.Password)
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	u := &User{ID: uuid.New(), Email: in.Email, Superuser: in.Superuser}
+	if in.Password != nil {
+		h, err := hashPassword(*in.Password)
+		if err != nil {
+			return nil, fmt.Errorf("create user: %w", err)
+		}
+		u.PasswordHash = &h
+	}
+	if err := s.store.createUser(ctx, u); err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// User finds a user by id.
+func (s *Service) User(ctx context.Context, id uuid.UUID) (*User, error) {
+	return s.store.user(ctx, id)
+}
+
+// UserByEmail finds a user by email, whatever its case.
+func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return s.store.userByEmail(ctx, email)
+}
+
+// Users lists all users.
+func (s *Service) Users(ctx context.Context, p listing.Params) (listing.Page[User], error) {
+	return s.store.users(ctx, p)
+}
+
+// UpdateUser changes a user.
+func (s *Service) UpdateUser(ctx context.Context, id uuid.UUID, patch UserPatch) (*User, error) {
+	var ps fault.Problems
+	if patch.Email != nil {
+		validateEmail(&ps, *patch.Email)
+	}
+	if patch.Password != nil {
+		validatePassword(&ps, *patch.Password)
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.store.user(ctx, id); err != nil {
+			return err
+		}
+		if patch.Email != nil {
+			u.Email = *patch.Email
+		}
+		if patch.Superuser != nil {
+			u.Superuser = *patch.Superuser
+		}
+		if patch.Password != nil {
+			h, err := hashPassword(*patch.Password)
+			if err != nil {
+				return err
+			}
+			u.PasswordHash = &h
+		}
+		u.UpdatedAt = time.Now().UTC()
+		return s.store.saveUser(ctx, u)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes a user, their keys and memberships.
+func (s *Service) DeleteUser(ctx context.Context, id uuid.UUID) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.db.Conn(ctx).Exec("DELETE FROM casbin_rule WHERE v0 = ?", "user:"+id.String()).Error; err != nil {
+			return err
+		}
+		return s.store.deleteUser(ctx, id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return s.grants.Sync()
+}
+
+// CreateAPIKey issues a new key for a user and returns it with the plain
+// key, which is never available again.
+func (s *Service) CreateAPIKey(ctx context.Context, userID uuid.UUID, name string) (*APIKey, string, error) {
+	var ps fault.Problems
+	ValidateName(&ps, "name", name)
+	if err := ps.Err(); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.store.user(ctx, userID); err != nil {
+		return nil, "", err
+	}
+	plain := newAPIKey()
+	k := &APIKey{ID: uuid.New(), UserID: userID, Name: name, Digest: digestKey(plain), Hint: hintOf(plain)}
+	if err := s.store.createAPIKey(ctx, k); err != nil {
+		return nil, "", fmt.Errorf("create api key: %w", err)
+	}
+	return k, plain, nil
+}
+
+// APIKeys lists a user's keys (digests only).
+func (s *Service) APIKeys(ctx context.Context, userID uuid.UUID, p listing.Params) (listing.Page[APIKey], error) {
+	if _, err := s.store.user(ctx, userID); err != nil {
+		return listing.Page[APIKey]{}, err
+	}
+	return s.store.apiKeys(ctx, userID, p)
+}
+
+// DeleteAPIKey revokes one key.
+func (s *Service) DeleteAPIKey(ctx context.Context, userID, keyID uuid.UUID) error {
+	return s.store.deleteAPIKey(ctx, userID, keyID)
+}
+
+// EnsureSuperuser makes sure a superuser with this email exists and that key
+// is one of their API keys. Running it again changes nothing.
+func (s *Service) EnsureSuperuser(ctx context.Context, email, key string) (*User, error) {
+	if !ValidBootstrapKey(key) {
+		return nil, fault.New(fault.Invalid, "invalid_bootstrap_key", "the bootstrap API key must be 32 to 128 characters of A-Z a-z 0-9 _ -")
+	}
+	var u *User
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		u, err = s.store.userByEmail(ctx, email)
+		switch {
+		case errors.Is(err, ErrUserNotFound):
+			if u, err = s.CreateUser(ctx, NewUser{Email: email, Superuser: true}); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case !u.Superuser:
+			u.Superuser = true
+			if err := s.store.saveUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		has, err := s.store.apiKeyByDigest(ctx, u.ID, digestKey(key))
+		if err != nil || has {
+			return err
+		}
+		return s.store.createAPIKey(ctx, &APIKey{ID: uuid.New(), UserID: u.ID, Name: "bootstrap", Digest: digestKey(key), Hint: hintOf(key)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure superuser: %w", err)
+	}
+	return u, nil
+}
+
+// CreateTenant adds a tenant.
+func (s *Service) CreateTenant(ctx context.Context, name string) (*Tenant, error) {
+	var ps fault.Problems
+	ValidateName(&ps, "name", name)
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	t := &Tenant{ID: uuid.New(), Name: name}
+	if err := s.store.createTenant(ctx, t); err != nil {
+		return nil, fmt.Errorf("create tenant: %w", err)
+	}
+	return t, nil
+}
+
+// Tenant finds a tenant by id.
+func (s *Service) Tenant(ctx context.Context, id uuid.UUID) (*Tenant, error) {
+	return s.store.tenant(ctx, id)
+}
+
+// TenantByName finds a tenant by name, whatever its case.
+func (s *Service) TenantByName(ctx context.Context, name string) (*Tenant, error) {
+	return s.store.tenantByName(ctx, name)
+}
+
+// Tenants lists every tenant, or those memberOf belongs to when it is set.
+func (s *Service) Tenants(ctx context.Context, memberOf *uuid.UUID, p listing.Params) (listing.Page[Tenant], error) {
+	return s.store.tenants(ctx, memberOf, p)
+}
+
+// RenameTenant changes a tenant's name.
+func (s *Service) RenameTenant(ctx context.Context, id uuid.UUID, name string) (*Tenant, error) {
+	var ps fault.Problems
+	ValidateName(&ps, "name", name)
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	var t *Tenant
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if t, err = s.store.tenant(ctx, id); err != nil {
+			return err
+		}
+		t.Name, t.UpdatedAt = name, time.Now().UTC()
+		return s.store.saveTenant(ctx, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rename tenant: %w", err)
+	}
+	return t, nil
+}
+
+// DeleteTenant removes a tenant and everything it owns.
+func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID) error {
+	if err := s.tx.InTx(ctx, func(ctx context.Context) error { return s.store.deleteTenant(ctx, id) }); err != nil {
+		return fmt.Errorf("delete tenant: %w", err)
+	}
+	return s.grants.Sync()
+}
+
+// IsMember reports whether the user belongs to the tenant.
+func (s *Service) IsMember(ctx context.Context, tenantID, userID uuid.UUID) (bool, error) {
+	return s.store.isMember(ctx, tenantID, userID)
+}
+
+func (s *Service) withGrants(ctx context.Context, tenantID uuid.UUID, ms []Membership) error {
+	ids := make([]uuid.UUID, len(ms))
+	for i := range ms {
+		ids[i] = ms[i].UserID
+	}
+	grants, err := s.grants.GrantsOf(ctx, tenantID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ms {
+		ms[i].Grants = grants[ms[i].UserID]
+	}
+	return nil
+}
+
+// AddMember makes a user a member of a tenant with the given grants.
+func (s *Service) AddMember(ctx context.Context, tenantID, userID uuid.UUID, g policy.Grants) (*Membership, error) {
+	var ps fault.Problems
+	validateGrants(&ps, s.grants, g)
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	var m *Membership
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.user(ctx, userID); err != nil {
+			return &fault.Problem{Kind: fault.NotFound, Code: "user_not_found", Detail: "no user with this id", Relationship: "user"}
+		}
+		if err := s.store.createMembership(ctx, &Membership{TenantID: tenantID, UserID: userID}); err != nil {
+			return err
+		}
+		if err := s.grants.SetGrants(ctx, tenantID, userID, g); err != nil {
+			return err
+		}
+		if err := s.audit.Record(ctx, tenantID, "member.create", "member", userID.String(),
+			map[string]any{"roles": g.Roles, "permissions": g.Permissions}); err != nil {
+			return err
+		}
+		var err error
+		m, err = s.member(ctx, tenantID, userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add member: %w", err)
+	}
+	return m, s.grants.Sync()
+}
+
+func (s *Service) member(ctx context.Context, tenantID, userID uuid.UUID) (*Membership, error) {
+	m, err := s.store.membership(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	ms := []Membership{*m}
+	if err := s.withGrants(ctx, tenantID, ms); err != nil {
+		return nil, err
+	}
+	return &ms[0], nil
+}
+
+// Member returns one member with their grants.
+func (s *Service) Member(ctx context.Context, tenantID, userID uuid.UUID) (*Membership, error) {
+	return s.member(ctx, tenantID, userID)
+}
+
+// Members lists a tenant's members with their grants.
+func (s *Service) Members(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Membership], error) {
+	page, err := s.store.memberships(ctx, tenantID, p)
+	if err != nil {
+		return page, fmt.Errorf("list members: %w", err)
+	}
+	return page, s.withGrants(ctx, tenantID, page.Items)
+}
+
+// UpdateMember replaces the grants that patch sets.
+func (s *Service) UpdateMember(ctx context.Context, tenantID, userID uuid.UUID, patch MemberPatch) (*Membership, error) {
+	var m *Membership
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.member(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		g := cur.Grants
+		if patch.Roles != nil {
+			g.Roles = *patch.Roles
+		}
+		if patch.Permissions != nil {
+			g.Permissions = *patch.Permissions
+		}
+		var ps fault.Problems
+		validateGrants(&ps, s.grants, g)
+		if err := ps.Err(); err != nil {
+			return err
+		}
+		if err := s.grants.SetGrants(ctx, tenantID, userID, g); err != nil {
+			return err
+		}
+		if err := s.store.touchMembership(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		if err := s.audit.Record(ctx, tenantID, "member.update", "member", userID.String(),
+			map[string]any{"roles": g.Roles, "permissions": g.Permissions}); err != nil {
+			return err
+		}
+		m, err = s.member(ctx, tenantID, userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update member: %w", err)
+	}
+	return m, s.grants.Sync()
+}
+
+// RemoveMember ends a membership and its grants.
+func (s *Service) RemoveMember(ctx context.Context, tenantID, userID uuid.UUID) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.deleteMembership(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		if err := s.grants.ClearGrants(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tenantID, "member.delete", "member", userID.String(), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("remove member: %w", err)
+	}
+	return s.grants.Sync()
+}

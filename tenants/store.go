@@ -1,0 +1,261 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/listing"
+)
+
+// Store keeps users, keys, tenants and memberships in Postgres. It turns
+// driver errors into this package's problems.
+type Store struct {
+	db *database.DB
+}
+
+// NewStore returns a store on db.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+func notFound(err error, p error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return p
+	}
+	return err
+}
+
+// --- users ---
+
+func (s *Store) createUser(ctx context.Context, u *User) error {
+	err := s.db.Conn(ctx).Create(u).Error
+	if database.IsUniqueViolation(err, "users_email_key") {
+		return ErrEmailTaken
+	}
+	return err
+}
+
+func (s *Store) user(ctx context.Context, id uuid.UUID) (*User, error) {
+	var u User
+	err := s.db.Conn(ctx).Where("id = ?", id).Take(&u).Error
+	return &u, notFound(err, ErrUserNotFound)
+}
+
+func (s *Store) userByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.db.Conn(ctx).Where("lower(email) = lower(?)", email).Take(&u).Error
+	return &u, notFound(err, ErrUserNotFound)
+}
+
+var userSorts = map[string]string{"email": "lower(email)", "created_at": "created_at", "updated_at": "updated_at"}
+
+func (s *Store) users(ctx context.Context, p listing.Params) (listing.Page[User], error) {
+	var out listing.Page[User]
+	q := s.db.Conn(ctx).Model(&User{})
+	if err := q.Count(&out.Total).Error; err != nil {
+		return out, err
+	}
+	q, err := listing.Apply(q, p, userSorts, "created_at", "id")
+	if err != nil {
+		return out, err
+	}
+	return out, q.Find(&out.Items).Error
+}
+
+func (s *Store) saveUser(ctx context.Context, u *User) error {
+	err := s.db.Conn(ctx).Save(u).Error
+	if database.IsUniqueViolation(err, "users_email_key") {
+		return ErrEmailTaken
+	}
+	return err
+}
+
+func (s *Store) deleteUser(ctx context.Context, id uuid.UUID) error {
+	res := s.db.Conn(ctx).Where("id = ?", id).Delete(&User{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrUserNotFound
+	}
+	return res.Error
+}
+
+// --- API keys ---
+
+func (s *Store) createAPIKey(ctx context.Context, k *APIKey) error {
+	return s.db.Conn(ctx).Create(k).Error
+}
+
+// userByKeyDigest finds the owner of a key. It is the whole authentication
+// query, so an unknown email and a wrong key cost the same.
+func (s *Store) userByKeyDigest(ctx context.Context, digest []byte) (*User, *APIKey, error) {
+	var row struct {
+		User
+		KeyID         uuid.UUID
+		KeyLastUsedAt *time.Time
+	}
+	err := s.db.Conn(ctx).Table("api_keys k").
+		Select("u.*, k.id AS key_id, k.last_used_at AS key_last_used_at").
+		Joins("JOIN users u ON u.id = k.user_id").
+		Where("k.digest = ?", digest).Take(&row).Error
+	if err != nil {
+		return nil, nil, notFound(err, ErrUnauthenticated)
+	}
+	return &row.User, &APIKey{ID: row.KeyID, UserID: row.ID, LastUsedAt: row.KeyLastUsedAt}, nil
+}
+
+func (s *Store) touchAPIKey(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Model(&APIKey{}).Where("id = ?", id).Update("last_used_at", time.Now().UTC()).Error
+}
+
+func (s *Store) apiKeys(ctx context.Context, userID uuid.UUID, p listing.Params) (listing.Page[APIKey], error) {
+	var out listing.Page[APIKey]
+	q := s.db.Conn(ctx).Model(&APIKey{}).Where("user_id = ?", userID)
+	if err := q.Count(&out.Total).Error; err != nil {
+		return out, err
+	}
+	q, err := listing.Apply(q, p, map[string]string{"name": "name", "created_at": "created_at", "last_used_at": "last_used_at"}, "created_at", "id")
+	if err != nil {
+		return out, err
+	}
+	return out, q.Find(&out.Items).Error
+}
+
+func (s *Store) deleteAPIKey(ctx context.Context, userID, id uuid.UUID) error {
+	res := s.db.Conn(ctx).Where("user_id = ? AND id = ?", userID, id).Delete(&APIKey{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrAPIKeyNotFound
+	}
+	return res.Error
+}
+
+func (s *Store) apiKeyByDigest(ctx context.Context, userID uuid.UUID, digest []byte) (bool, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&APIKey{}).Where("user_id = ? AND digest = ?", userID, digest).Count(&n).Error
+	return n > 0, err
+}
+
+// --- tenants ---
+
+func (s *Store) createTenant(ctx context.Context, t *Tenant) error {
+	err := s.db.Conn(ctx).Create(t).Error
+	if database.IsUniqueViolation(err, "tenants_name_key") {
+		return ErrTenantNameTaken
+	}
+	return err
+}
+
+func (s *Store) tenant(ctx context.Context, id uuid.UUID) (*Tenant, error) {
+	var t Tenant
+	err := s.db.Conn(ctx).Where("id = ?", id).Take(&t).Error
+	return &t, notFound(err, ErrTenantNotFound)
+}
+
+func (s *Store) tenantByName(ctx context.Context, name string) (*Tenant, error) {
+	var t Tenant
+	err := s.db.Conn(ctx).Where("lower(name) = lower(?)", name).Take(&t).Error
+	return &t, notFound(err, ErrTenantNotFound)
+}
+
+var tenantSorts = map[string]string{"name": "lower(name)", "created_at": "created_at", "updated_at": "updated_at"}
+
+// tenants lists all tenants, or only those memberOf belongs to.
+func (s *Store) tenants(ctx context.Context, memberOf *uuid.UUID, p listing.Params) (listing.Page[Tenant], error) {
+	var out listing.Page[Tenant]
+	q := s.db.Conn(ctx).Model(&Tenant{})
+	if memberOf != nil {
+		q = q.Where("id IN (SELECT tenant_id FROM memberships WHERE user_id = ?)", *memberOf)
+	}
+	if err := q.Count(&out.Total).Error; err != nil {
+		return out, err
+	}
+	q, err := listing.Apply(q, p, tenantSorts, "created_at", "id")
+	if err != nil {
+		return out, err
+	}
+	return out, q.Find(&out.Items).Error
+}
+
+func (s *Store) saveTenant(ctx context.Context, t *Tenant) error {
+	err := s.db.Conn(ctx).Save(t).Error
+	if database.IsUniqueViolation(err, "tenants_name_key") {
+		return ErrTenantNameTaken
+	}
+	return err
+}
+
+func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
+	db := s.db.Conn(ctx)
+	// casbin_rule has no foreign keys; its rows for the tenant go by hand.
+	if err := db.Exec("DELETE FROM casbin_rule WHERE (ptype = 'g' AND v2 = ?) OR (ptype = 'p' AND v1 = ?)",
+		"tenant:"+id.String(), "tenant:"+id.String()).Error; err != nil {
+		return err
+	}
+	res := db.Where("id = ?", id).Delete(&Tenant{})
+	if database.IsForeignKeyViolation(res.Error) {
+		return ErrTenantInUse
+	}
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrTenantNotFound
+	}
+	return res.Error
+}
+
+// --- memberships ---
+
+const memberSelect = "memberships.*, users.email AS email"
+
+func (s *Store) isMember(ctx context.Context, tenantID, userID uuid.UUID) (bool, error) {
+	var n int64
+	err := s.db.Conn(ctx).Raw("SELECT count(*) FROM memberships WHERE tenant_id = ? AND user_id = ?", tenantID, userID).Scan(&n).Error
+	return n > 0, err
+}
+
+func (s *Store) createMembership(ctx context.Context, m *Membership) error {
+	err := s.db.Conn(ctx).Omit("Email").Create(m).Error
+	switch {
+	case database.IsUniqueViolation(err, "memberships_pkey"):
+		return ErrAlreadyMember
+	case database.IsForeignKeyViolation(err):
+		return fmt.Errorf("%w", ErrUserNotFound)
+	}
+	return err
+}
+
+func (s *Store) membership(ctx context.Context, tenantID, userID uuid.UUID) (*Membership, error) {
+	var m Membership
+	err := s.db.Conn(ctx).Table("memberships").Select(memberSelect).
+		Joins("JOIN users ON users.id = memberships.user_id").
+		Where("memberships.tenant_id = ? AND memberships.user_id = ?", tenantID, userID).Take(&m).Error
+	return &m, notFound(err, ErrMemberNotFound)
+}
+
+var memberSorts = map[string]string{"email": "lower(users.email)", "created_at": "memberships.created_at", "updated_at": "memberships.updated_at"}
+
+func (s *Store) memberships(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Membership], error) {
+	var out listing.Page[Membership]
+	q := s.db.Conn(ctx).Table("memberships").Where("memberships.tenant_id = ?", tenantID)
+	if err := q.Count(&out.Total).Error; err != nil {
+		return out, err
+	}
+	q = q.Select(memberSelect).Joins("JOIN users ON users.id = memberships.user_id")
+	q, err := listing.Apply(q, p, memberSorts, "memberships.created_at", "memberships.user_id")
+	if err != nil {
+		return out, err
+	}
+	return out, q.Find(&out.Items).Error
+}
+
+func (s *Store) touchMembership(ctx context.Context, tenantID, userID uuid.UUID) error {
+	return s.db.Conn(ctx).Exec("UPDATE memberships SET updated_at = now() WHERE tenant_id = ? AND user_id = ?", tenantID, userID).Error
+}
+
+func (s *Store) deleteMembership(ctx context.Context, tenantID, userID uuid.UUID) error {
+	res := s.db.Conn(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Delete(&Membership{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrMemberNotFound
+	}
+	return res.Error
+}

@@ -1,0 +1,99 @@
+package tenants
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/policy"
+)
+
+const (
+	maxEmail     = 254
+	minPassword  = 8
+	maxPassword  = 72 // bcrypt's limit
+	maxName      = 200
+	maxGrantList = 50
+)
+
+func validateEmail(ps *fault.Problems, email string) {
+	addr, err := mail.ParseAddress(email)
+	switch {
+	case email == "":
+		ps.Add(fault.InvalidAttribute("email", "required", "email is required"))
+	case len(email) > maxEmail:
+		ps.Add(fault.InvalidAttribute("email", "too_long", fmt.Sprintf("email must be at most %d characters", maxEmail)))
+	case err != nil || addr.Address != email || addr.Name != "":
+		ps.Add(fault.InvalidAttribute("email", "invalid_email", "email must be a plain address such as ada@example.com"))
+	}
+}
+
+func validatePassword(ps *fault.Problems, pw string) {
+	switch {
+	case utf8.RuneCountInString(pw) < minPassword:
+		ps.Add(fault.InvalidAttribute("password", "too_short", fmt.Sprintf("password must be at least %d characters", minPassword)))
+	case len(pw) > maxPassword:
+		ps.Add(fault.InvalidAttribute("password", "too_long", fmt.Sprintf("password must be at most %d bytes", maxPassword)))
+	case !utf8.ValidString(pw):
+		ps.Add(fault.InvalidAttribute("password", "invalid_utf8", "password must be valid UTF-8"))
+	}
+}
+
+// ValidateName checks a display name: present, not too long, printable.
+func ValidateName(ps *fault.Problems, attr, name string) {
+	trimmed := strings.TrimSpace(name)
+	switch {
+	case trimmed == "":
+		ps.Add(fault.InvalidAttribute(attr, "required", attr+" must not be blank"))
+	case utf8.RuneCountInString(name) > maxName:
+		ps.Add(fault.InvalidAttribute(attr, "too_long", fmt.Sprintf("%s must be at most %d characters", attr, maxName)))
+	case trimmed != name:
+		ps.Add(fault.InvalidAttribute(attr, "surrounding_space", attr+" must not start or end with white space"))
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		ps.Add(fault.InvalidAttribute(attr, "unprintable", attr+" must not contain control or unprintable characters"))
+	}
+}
+
+// roleChecker tells which role names exist; the policy enforcer is one.
+type roleChecker interface {
+	Roles() []string
+}
+
+func validateGrants(ps *fault.Problems, roles roleChecker, g policy.Grants) {
+	known := roles.Roles()
+	if len(g.Roles) > maxGrantList {
+		ps.Add(fault.InvalidAttribute("roles", "too_many", fmt.Sprintf("at most %d roles", maxGrantList)))
+	}
+	if len(g.Permissions) > maxGrantList {
+		ps.Add(fault.InvalidAttribute("permissions", "too_many", fmt.Sprintf("at most %d permissions", maxGrantList)))
+	}
+	seen := map[string]bool{}
+	for _, r := range g.Roles {
+		if !contains(known, r) {
+			ps.Add(fault.InvalidAttribute("roles", "unknown_role", fmt.Sprintf("unknown role %q; roles are %s", r, strings.Join(known, ", "))))
+		} else if seen["r:"+r] {
+			ps.Add(fault.InvalidAttribute("roles", "duplicate", fmt.Sprintf("role %q is listed twice", r)))
+		}
+		seen["r:"+r] = true
+	}
+	for _, p := range g.Permissions {
+		if !policy.ValidPermission(p) {
+			ps.Add(fault.InvalidAttribute("permissions", "unknown_permission", fmt.Sprintf("unknown permission %q", p)))
+		} else if seen["p:"+p] {
+			ps.Add(fault.InvalidAttribute("permissions", "duplicate", fmt.Sprintf("permission %q is listed twice", p)))
+		}
+		seen["p:"+p] = true
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
