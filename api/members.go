@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+	"slices"
+
+	"github.com/google/uuid"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +25,45 @@ func toMemberView(m *tenants.Membership) *memberView {
 // grantable refuses grants the caller does not hold themself, so a member
 // who may manage members cannot hand out (or take) more than they have.
 func (s *Server) grantable(c echo.Context, g policy.Grants) error {
+	return s.checkGrants(c, g, "")
+}
+
+// takeable refuses to change or remove grants the caller does not hold:
+// otherwise an admin could strip an owner, or remove them altogether.
+// fields names the grants about to be replaced ("roles", "permissions");
+// none means the whole membership is going.
+func (s *Server) takeable(c echo.Context, uid uuid.UUID, fields ...string) error {
+	if principalOf(c).User.Superuser {
+		return nil
+	}
+	m, err := s.deps.Tenants.Member(c.Request().Context(), tenantOf(c), uid)
+	if err != nil {
+		return err
+	}
+	g := m.Grants
+	if len(fields) > 0 {
+		if !slices.Contains(fields, "roles") {
+			g.Roles = nil
+		}
+		if !slices.Contains(fields, "permissions") {
+			g.Permissions = nil
+		}
+	}
+	err = s.checkGrants(c, g, "the member holds it and it is not yours to take away")
+	if ps, ok := fault.List(err); ok && len(fields) == 0 {
+		// A DELETE has no attributes to point at.
+		for _, p := range ps {
+			p.Attribute = ""
+		}
+		return ps
+	}
+	return err
+}
+
+// checkGrants reports, per attribute, each grant in g that covers a
+// permission the caller does not hold; takeDetail explains a refusal to
+// take grants away.
+func (s *Server) checkGrants(c echo.Context, g policy.Grants, takeDetail string) error {
 	u := principalOf(c).User
 	if u.Superuser {
 		return nil
@@ -34,7 +76,7 @@ func (s *Server) grantable(c echo.Context, g policy.Grants) error {
 					return err
 				} else if !ok {
 					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "roles",
-						Detail: "role " + r + " includes " + perm + ", which you do not hold in this tenant"})
+						Detail: "role " + r + " includes " + perm + ", which you do not hold in this tenant" + suffix(takeDetail)})
 					break
 				}
 			}
@@ -47,13 +89,20 @@ func (s *Server) grantable(c echo.Context, g policy.Grants) error {
 					return err
 				} else if !ok {
 					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "permissions",
-						Detail: "permission " + perm + " is not yours to grant in this tenant"})
+						Detail: "permission " + perm + " is not held by you in this tenant" + suffix(takeDetail)})
 					break
 				}
 			}
 		}
 	}
 	return ps.Err()
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; " + s
 }
 
 func (s *Server) createMember(c echo.Context) error {
@@ -140,6 +189,18 @@ func (s *Server) updateMember(c echo.Context) error {
 	if err := s.grantable(c, g); err != nil {
 		return err
 	}
+	var replaced []string
+	if patch.Roles != nil {
+		replaced = append(replaced, "roles")
+	}
+	if patch.Permissions != nil {
+		replaced = append(replaced, "permissions")
+	}
+	if len(replaced) > 0 {
+		if err := s.takeable(c, uid, replaced...); err != nil {
+			return err
+		}
+	}
 	m, err := s.deps.Tenants.UpdateMember(c.Request().Context(), tenantOf(c), uid, patch)
 	if err != nil {
 		return err
@@ -153,6 +214,9 @@ func (s *Server) deleteMember(c echo.Context) error {
 		return err
 	}
 	if err := noQuery(c); err != nil {
+		return err
+	}
+	if err := s.takeable(c, uid); err != nil {
 		return err
 	}
 	if err := s.deps.Tenants.RemoveMember(c.Request().Context(), tenantOf(c), uid); err != nil {

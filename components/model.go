@@ -24,7 +24,7 @@ type Component struct {
 	Name           string
 	Visibility     string
 	Descriptor     json.RawMessage `gorm:"type:jsonb"`
-	UseOAuthClient bool `gorm:"column:use_oauth_client"`
+	UseOAuthClient bool            `gorm:"column:use_oauth_client"`
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	DeletedAt      *time.Time

@@ -134,7 +134,9 @@ CREATE TABLE flow_components (
     PRIMARY KEY (tenant_id, flow_id, component_id),
     UNIQUE (tenant_id, flow_id, position),
     FOREIGN KEY (tenant_id, flow_id) REFERENCES flows (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (component_tenant_id, component_id) REFERENCES components (tenant_id, id) ON DELETE CASCADE
+    -- No cascade: a tenant deleted while other tenants' flows use its global
+    -- components must fail, not silently edit those flows.
+    FOREIGN KEY (component_tenant_id, component_id) REFERENCES components (tenant_id, id)
 );
 CREATE INDEX flow_components_component ON flow_components (tenant_id, component_id);
 CREATE INDEX flow_components_any_tenant ON flow_components (component_id);
@@ -155,7 +157,8 @@ CREATE TABLE oauth_clients (
     updated_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
     CONSTRAINT oauth_clients_one_per_component UNIQUE (tenant_id, component_id),
-    FOREIGN KEY (component_tenant_id, component_id) REFERENCES components (tenant_id, id) ON DELETE CASCADE
+    -- No cascade, for the same reason as flow_components.
+    FOREIGN KEY (component_tenant_id, component_id) REFERENCES components (tenant_id, id)
 );
 CREATE INDEX oauth_clients_by_created ON oauth_clients (tenant_id, created_at, id);
 

@@ -175,6 +175,9 @@ func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, patch Patc
 			s.seal(c, *patch.ClientSecret)
 			changed = append(changed, "client_secret")
 		}
+		if len(changed) == 0 {
+			return nil // nothing to write: no new updated_at, no audit event
+		}
 		c.UpdatedAt = time.Now().UTC()
 		if err := s.store.save(ctx, c); err != nil {
 			return err

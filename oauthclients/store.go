@@ -72,12 +72,22 @@ func (s *Store) create(ctx context.Context, c *Client) error {
 	return err
 }
 
+// save updates an existing client, scoped by tenant; it never inserts
+// (GORM's Save would, when the update matches no row).
 func (s *Store) save(ctx context.Context, c *Client) error {
-	err := s.db.Conn(ctx).Omit("Usable").Save(c).Error
-	if database.IsUniqueViolation(err, "oauth_clients_one_per_component") {
+	res := s.db.Conn(ctx).Table("oauth_clients").Where("tenant_id = ? AND id = ?", c.TenantID, c.ID).
+		Updates(map[string]any{
+			"component_tenant_id": c.ComponentTenantID, "component_id": c.ComponentID, "client_id": c.ClientID,
+			"secret_ciphertext": c.SecretCiphertext, "secret_key_id": c.SecretKeyID, "secret_hint": c.SecretHint,
+			"updated_at": c.UpdatedAt,
+		})
+	if database.IsUniqueViolation(res.Error, "oauth_clients_one_per_component") {
 		return ErrExists
 	}
-	return err
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
 }
 
 func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {

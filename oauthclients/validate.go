@@ -26,7 +26,8 @@ func checkCredential(ps *fault.Problems, attr, v string, maxLen int) {
 	for i := 0; i < len(v); i++ {
 		if v[i] < 0x20 || v[i] > 0x7e {
 			ps.Add(fault.InvalidAttribute(attr, "invalid_characters",
-				fmt.Sprintf("%s must hold printable ASCII only (RFC 6749 Appendix A: %%x20-7E); found a byte 0x%02x at position %d", attr, v[i], i)))
+				// The position helps find the bad character without echoing any of a secret.
+				fmt.Sprintf("%s must hold printable ASCII only (RFC 6749 Appendix A: %%x20-7E); the character at byte %d is not", attr, i)))
 			return
 		}
 	}

@@ -2,8 +2,8 @@ package tenants
 
 import (
 	"context"
-	"errors"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 	"time"

@@ -188,6 +188,24 @@ func (s *Store) saveTenant(ctx context.Context, t *Tenant) error {
 
 func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
 	db := s.db.Conn(ctx)
+	// The foreign keys from flow_components and oauth_clients to components
+	// cascade, so deleting a tenant would silently take with it other
+	// tenants' flow entries and OAuth clients for its global components.
+	// Lock its components (a flow or client naming one share-locks it) and
+	// refuse while any other tenant uses one.
+	if err := db.Exec("SELECT 1 FROM components WHERE tenant_id = ? FOR UPDATE", id).Error; err != nil {
+		return err
+	}
+	var shared int64
+	if err := db.Raw(`SELECT
+		(SELECT count(*) FROM flow_components WHERE component_tenant_id = ? AND tenant_id <> ?) +
+		(SELECT count(*) FROM oauth_clients WHERE component_tenant_id = ? AND tenant_id <> ?)`,
+		id, id, id, id).Scan(&shared).Error; err != nil {
+		return err
+	}
+	if shared > 0 {
+		return ErrTenantInUse
+	}
 	// casbin_rule has no foreign keys; its rows for the tenant go by hand.
 	if err := db.Exec("DELETE FROM casbin_rule WHERE (ptype = 'g' AND v2 = ?) OR (ptype = 'p' AND v1 = ?)",
 		"tenant:"+id.String(), "tenant:"+id.String()).Error; err != nil {

@@ -66,6 +66,15 @@ func (ps Problems) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// Unwrap exposes each problem, so errors.Is finds a sentinel in a list.
+func (ps Problems) Unwrap() []error {
+	out := make([]error, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
+
 // Err returns nil when there are no problems.
 func (ps Problems) Err() error {
 	if len(ps) == 0 {

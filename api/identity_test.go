@@ -1,0 +1,541 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/oauthd/oauthd/api/apitest"
+)
+
+// --- helpers shared by identity, members, components and flows tests ---
+
+var idSeq atomic.Int64
+
+// idUnique returns a name no other call in this process returns.
+func idUnique(prefix string) string { return fmt.Sprintf("%s-%d", prefix, idSeq.Add(1)) }
+
+// idDoc builds a JSON:API request document.
+func idDoc(typ string, attrs map[string]any, rels map[string]any) map[string]any {
+	data := map[string]any{"type": typ}
+	if attrs != nil {
+		data["attributes"] = attrs
+	}
+	if rels != nil {
+		data["relationships"] = rels
+	}
+	return map[string]any{"data": data}
+}
+
+// idTenant creates a tenant as the superuser and returns its id.
+func idTenant(t *testing.T, e *apitest.Env) string {
+	t.Helper()
+	return e.Post("/v2/tenants", &e.Super, idDoc("tenant", map[string]any{"name": idUnique("tenant")}, nil)).
+		ExpectStatus(t, http.StatusCreated).ID(t)
+}
+
+// idUserWithKey creates a user and an API key for them, as the superuser.
+func idUserWithKey(t *testing.T, e *apitest.Env) apitest.Creds {
+	t.Helper()
+	email := idUnique("user") + "@example.com"
+	uid := e.Post("/v2/users", &e.Super, idDoc("user", map[string]any{"email": email}, nil)).
+		ExpectStatus(t, http.StatusCreated).ID(t)
+	key := e.Post("/v2/users/"+uid+"/api-keys", &e.Super, idDoc("api-key", map[string]any{"name": "test"}, nil)).
+		ExpectStatus(t, http.StatusCreated).Attr(t, "key").(string)
+	return apitest.Creds{UserID: uid, Email: email, Key: key}
+}
+
+// idMember makes u a member of the tenant with these grants, as the superuser.
+func idMember(t *testing.T, e *apitest.Env, tid string, u apitest.Creds, roles, perms []string) {
+	t.Helper()
+	e.Post("/v2/tenants/"+tid+"/members", &e.Super, idMemberDoc(u.UserID, roles, perms)).ExpectStatus(t, http.StatusCreated)
+}
+
+func idMemberDoc(uid string, roles, perms []string) map[string]any {
+	attrs := map[string]any{}
+	if roles != nil {
+		attrs["roles"] = roles
+	}
+	if perms != nil {
+		attrs["permissions"] = perms
+	}
+	return idDoc("member", attrs, map[string]any{"user": map[string]any{"data": map[string]any{"type": "user", "id": uid}}})
+}
+
+// idComponent creates a component and returns its id.
+func idComponent(t *testing.T, e *apitest.Env, auth *apitest.Creds, tid string, attrs map[string]any) string {
+	t.Helper()
+	if _, ok := attrs["name"]; !ok {
+		attrs["name"] = idUnique("component")
+	}
+	return e.Post("/v2/tenants/"+tid+"/components", auth, idDoc("component", attrs, nil)).
+		ExpectStatus(t, http.StatusCreated).ID(t)
+}
+
+func idComponentsRel(ids ...string) map[string]any {
+	data := make([]any, len(ids))
+	for i, id := range ids {
+		data[i] = map[string]any{"type": "component", "id": id}
+	}
+	return map[string]any{"components": map[string]any{"data": data}}
+}
+
+// idFlow creates a flow over the components and returns its id.
+func idFlow(t *testing.T, e *apitest.Env, auth *apitest.Creds, tid string, componentIDs ...string) string {
+	t.Helper()
+	return e.Post("/v2/tenants/"+tid+"/flows", auth, idDoc("flow", map[string]any{"name": idUnique("flow")}, idComponentsRel(componentIDs...))).
+		ExpectStatus(t, http.StatusCreated).ID(t)
+}
+
+// idOAuthClientDoc is seed 001's create body.
+func idOAuthClientDoc(componentID, clientID, secret string) map[string]any {
+	return idDoc("oauth-client", map[string]any{"client_id": clientID, "client_secret": secret},
+		map[string]any{"component": map[string]any{"data": map[string]any{"type": "component", "id": componentID}}})
+}
+
+// idExpectError fails unless the response has status and an error object
+// with code (and, when pointer is not empty, that source pointer). It
+// returns that object.
+func idExpectError(t *testing.T, r *apitest.Response, status int, code, pointer string) map[string]any {
+	t.Helper()
+	r.ExpectStatus(t, status)
+	for _, o := range r.Errors(t) {
+		if code != "" && o["code"] != code {
+			continue
+		}
+		if pointer != "" {
+			src, _ := o["source"].(map[string]any)
+			if src == nil || src["pointer"] != pointer {
+				continue
+			}
+		}
+		return o
+	}
+	t.Fatalf("no error with code %q at %q in %s", code, pointer, r.Body)
+	return nil
+}
+
+// idIDs is the ids of a list response's data.
+func idIDs(t *testing.T, r *apitest.Response) []string {
+	t.Helper()
+	var out []string
+	for _, it := range r.List(t) {
+		out = append(out, it["id"].(string))
+	}
+	return out
+}
+
+func idMeta(t *testing.T, r *apitest.Response) map[string]any {
+	t.Helper()
+	m, _ := r.Doc(t)["meta"].(map[string]any)
+	return m
+}
+
+// --- tenants ---
+
+func TestTenantsSuperuserCRUD(t *testing.T) {
+	e := apitest.New(t)
+	su := &e.Super
+
+	created := e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "Acme"}, nil)).ExpectStatus(t, http.StatusCreated)
+	tid := created.ID(t)
+	if loc := created.Header.Get("Location"); loc != "/v2/tenants/"+tid {
+		t.Errorf("Location = %q, want /v2/tenants/%s", loc, tid)
+	}
+	if got := created.Attr(t, "name"); got != "Acme" {
+		t.Errorf("name = %v, want Acme", got)
+	}
+
+	// Names are unique whatever their case.
+	idExpectError(t, e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "ACME"}, nil)),
+		http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
+	idExpectError(t, e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": ""}, nil)),
+		http.StatusUnprocessableEntity, "required", "/data/attributes/name")
+
+	if got := e.Get("/v2/tenants/"+tid, su).ExpectStatus(t, http.StatusOK).Attr(t, "name"); got != "Acme" {
+		t.Errorf("GET name = %v", got)
+	}
+	other := idTenant(t, e)
+	idExpectError(t, e.Patch("/v2/tenants/"+other, su, idDoc("tenant", map[string]any{"name": "acme"}, nil)),
+		http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
+	renamed := e.Patch("/v2/tenants/"+tid, su, idDoc("tenant", map[string]any{"name": "Acme Corp"}, nil)).ExpectStatus(t, http.StatusOK)
+	if got := renamed.Attr(t, "name"); got != "Acme Corp" {
+		t.Errorf("renamed = %v", got)
+	}
+	list := e.Get("/v2/tenants?sort=name", su).ExpectStatus(t, http.StatusOK)
+	if ids := idIDs(t, list); !slices.Contains(ids, tid) || !slices.Contains(ids, other) {
+		t.Errorf("superuser list %v lacks %s or %s", ids, tid, other)
+	}
+
+	r := e.Delete("/v2/tenants/"+tid, su).ExpectStatus(t, http.StatusNoContent)
+	if len(r.Body) != 0 {
+		t.Errorf("delete has a body: %s", r.Body)
+	}
+	idExpectError(t, e.Get("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
+	idExpectError(t, e.Delete("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
+	// The name is free again.
+	e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "acme corp"}, nil)).ExpectStatus(t, http.StatusCreated)
+}
+
+func TestTenantsMembersSeeOnlyTheirOwn(t *testing.T) {
+	e := apitest.New(t)
+	mine, theirs := idTenant(t, e), idTenant(t, e)
+	u := idUserWithKey(t, e)
+	idMember(t, e, mine, u, []string{"viewer"}, nil)
+
+	ids := idIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK))
+	if !slices.Equal(ids, []string{mine}) {
+		t.Errorf("member sees tenants %v, want only %s", ids, mine)
+	}
+	if total := idMeta(t, e.Get("/v2/tenants", &u))["total"]; total != float64(1) {
+		t.Errorf("meta.total = %v, want 1", total)
+	}
+	e.Get("/v2/tenants/"+mine, &u).ExpectStatus(t, http.StatusOK)
+	// Not a member: the same 404 as a tenant that does not exist.
+	idExpectError(t, e.Get("/v2/tenants/"+theirs, &u), http.StatusNotFound, "tenant_not_found", "")
+	idExpectError(t, e.Get("/v2/tenants/00000000-0000-4000-8000-000000000000", &u), http.StatusNotFound, "tenant_not_found", "")
+	// Members do not administer tenants.
+	idExpectError(t, e.Post("/v2/tenants", &u, idDoc("tenant", map[string]any{"name": idUnique("x")}, nil)),
+		http.StatusForbidden, "superuser_required", "")
+	idExpectError(t, e.Patch("/v2/tenants/"+mine, &u, idDoc("tenant", map[string]any{"name": idUnique("x")}, nil)),
+		http.StatusForbidden, "superuser_required", "")
+	idExpectError(t, e.Delete("/v2/tenants/"+mine, &u), http.StatusForbidden, "superuser_required", "")
+}
+
+func TestTenantDeleteCascades(t *testing.T) {
+	e := apitest.New(t)
+	su := &e.Super
+	tid := idTenant(t, e)
+	u := idUserWithKey(t, e)
+	idMember(t, e, tid, u, []string{"owner"}, []string{"tenants.audit.get"})
+	cid := idComponent(t, e, &u, tid, map[string]any{"descriptor": map[string]any{"useOAuthClient": true}})
+	e.Post("/v2/tenants/"+tid+"/oauth-clients", &u, idOAuthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated)
+	idFlow(t, e, &u, tid, cid)
+
+	e.Delete("/v2/tenants/"+tid, su).ExpectStatus(t, http.StatusNoContent)
+
+	db := e.App.DB.SQL()
+	for table, query := range map[string]string{
+		"memberships":   "SELECT count(*) FROM memberships WHERE tenant_id = $1",
+		"components":    "SELECT count(*) FROM components WHERE tenant_id = $1",
+		"flows":         "SELECT count(*) FROM flows WHERE tenant_id = $1",
+		"oauth_clients": "SELECT count(*) FROM oauth_clients WHERE tenant_id = $1",
+		"audit_events":  "SELECT count(*) FROM audit_events WHERE tenant_id = $1",
+		"casbin_rule":   "SELECT count(*) FROM casbin_rule WHERE v1 = 'tenant:' || $1 OR v2 = 'tenant:' || $1",
+	} {
+		var n int
+		if err := db.QueryRowContext(context.Background(), query, tid).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if n != 0 {
+			t.Errorf("%s still has %d rows of the deleted tenant", table, n)
+		}
+	}
+	// The user survives, and no longer sees the tenant.
+	if ids := idIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK)); len(ids) != 0 {
+		t.Errorf("former member still sees tenants %v", ids)
+	}
+	idExpectError(t, e.Get("/v2/tenants/"+tid+"/components", &u), http.StatusNotFound, "tenant_not_found", "")
+}
+
+// Deleting a tenant must not silently take other tenants' flows and OAuth
+// clients with it: its global components are in use elsewhere.
+func TestTenantDeleteRefusedWhileOtherTenantsUseItsGlobalComponents(t *testing.T) {
+	e := apitest.New(t)
+	su := &e.Super
+	owner, user := idTenant(t, e), idTenant(t, e)
+	cid := idComponent(t, e, su, owner, map[string]any{"visibility": "global", "descriptor": map[string]any{"useOAuthClient": true}})
+	oc := e.Post("/v2/tenants/"+user+"/oauth-clients", su, idOAuthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated).ID(t)
+	fid := idFlow(t, e, su, user, cid)
+
+	idExpectError(t, e.Delete("/v2/tenants/"+owner, su), http.StatusConflict, "tenant_in_use", "")
+	e.Get("/v2/tenants/"+owner, su).ExpectStatus(t, http.StatusOK)
+	e.Get("/v2/tenants/"+user+"/oauth-clients/"+oc, su).ExpectStatus(t, http.StatusOK)
+	f := e.Get("/v2/tenants/"+user+"/flows/"+fid, su).ExpectStatus(t, http.StatusOK)
+	if !strings.Contains(string(f.Body), cid) {
+		t.Errorf("flow lost its component: %s", f.Body)
+	}
+
+	// Once the other tenant lets go, the delete goes through.
+	e.Delete("/v2/tenants/"+user+"/flows/"+fid, su).ExpectStatus(t, http.StatusNoContent)
+	e.Delete("/v2/tenants/"+user+"/oauth-clients/"+oc, su).ExpectStatus(t, http.StatusNoContent)
+	e.Delete("/v2/tenants/"+owner, su).ExpectStatus(t, http.StatusNoContent)
+}
+
+// --- users ---
+
+func TestUsersCreate(t *testing.T) {
+	e := apitest.New(t)
+	su := &e.Super
+
+	withPw := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "Ada@Example.com", "password": "correct horse"}, nil)).
+		ExpectStatus(t, http.StatusCreated)
+	if withPw.Attr(t, "has_password") != true || withPw.Attr(t, "superuser") != false || withPw.Attr(t, "email") != "Ada@Example.com" {
+		t.Errorf("user with password: %s", withPw.Body)
+	}
+	if strings.Contains(string(withPw.Body), "correct horse") || strings.Contains(string(withPw.Body), "password_hash") {
+		t.Errorf("response leaks the password: %s", withPw.Body)
+	}
+	if loc := withPw.Header.Get("Location"); loc != "/v2/users/"+withPw.ID(t) {
+		t.Errorf("Location = %q", loc)
+	}
+	noPw := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "bob@example.com"}, nil)).ExpectStatus(t, http.StatusCreated)
+	if noPw.Attr(t, "has_password") != false {
+		t.Errorf("user without password: %s", noPw.Body)
+	}
+
+	idExpectError(t, e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "ADA@example.COM"}, nil)),
+		http.StatusConflict, "email_taken", "/data/attributes/email")
+	for _, bad := range []string{"not-an-email", "Ada <ada@example.com>", "", "a@"} {
+		idExpectError(t, e.Post("/v2/users", su, idDoc("user", map[string]any{"email": bad}, nil)),
+			http.StatusUnprocessableEntity, "", "")
+		r := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": bad}, nil))
+		if errs := r.Errors(t); errs[0]["source"].(map[string]any)["pointer"] != "/data/attributes/email" {
+			t.Errorf("email %q: error not at the email attribute: %s", bad, r.Body)
+		}
+	}
+	// Every problem at once.
+	r := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "nope", "password": "short"}, nil)).ExpectStatus(t, http.StatusUnprocessableEntity)
+	if n := len(r.Errors(t)); n != 2 {
+		t.Errorf("want 2 errors (email and password), got %d: %s", n, r.Body)
+	}
+
+	list := e.Get("/v2/users?sort=email", su).ExpectStatus(t, http.StatusOK)
+	if ids := idIDs(t, list); !slices.Contains(ids, withPw.ID(t)) || !slices.Contains(ids, noPw.ID(t)) {
+		t.Errorf("user list %v", ids)
+	}
+	u := idUserWithKey(t, e)
+	idExpectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
+	idExpectError(t, e.Post("/v2/users", &u, idDoc("user", map[string]any{"email": "x@example.com"}, nil)),
+		http.StatusForbidden, "superuser_required", "")
+}
+
+func TestUsersMeAndSelfService(t *testing.T) {
+	e := apitest.New(t)
+	u := idUserWithKey(t, e)
+	other := idUserWithKey(t, e)
+
+	me := e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
+	if me.ID(t) != u.UserID || me.Attr(t, "email") != u.Email {
+		t.Errorf("/v2/users/me = %s, want %s", me.Body, u.UserID)
+	}
+	e.Get("/v2/users/"+u.UserID, &u).ExpectStatus(t, http.StatusOK)
+	// Other users are not even visible.
+	idExpectError(t, e.Get("/v2/users/"+other.UserID, &u), http.StatusNotFound, "user_not_found", "")
+	idExpectError(t, e.Patch("/v2/users/"+other.UserID, &u, idDoc("user", map[string]any{"email": "hijack@example.com"}, nil)),
+		http.StatusNotFound, "user_not_found", "")
+
+	// Self may change email and password, without data.id.
+	newEmail := idUnique("renamed") + "@example.com"
+	p := e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"email": newEmail, "password": "a long password"}, nil)).
+		ExpectStatus(t, http.StatusOK)
+	if p.Attr(t, "email") != newEmail || p.Attr(t, "has_password") != true {
+		t.Errorf("patched self: %s", p.Body)
+	}
+	u.Email = newEmail
+	e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
+	idExpectError(t, e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"email": other.Email}, nil)),
+		http.StatusConflict, "email_taken", "/data/attributes/email")
+
+	// ... but not the superuser flag.
+	idExpectError(t, e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"superuser": true}, nil)),
+		http.StatusForbidden, "superuser_required", "/data/attributes/superuser")
+	if e.Get("/v2/users/me", &u).Attr(t, "superuser") != false {
+		t.Fatal("user made themself superuser")
+	}
+	idExpectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
+
+	// The superuser can.
+	su := e.Patch("/v2/users/"+u.UserID, &e.Super, idDoc("user", map[string]any{"superuser": true}, nil)).ExpectStatus(t, http.StatusOK)
+	if su.Attr(t, "superuser") != true {
+		t.Errorf("superuser flag not set: %s", su.Body)
+	}
+	e.Get("/v2/users", &u).ExpectStatus(t, http.StatusOK)
+
+	// A data.id that differs from the URL is a conflict.
+	e.Patch("/v2/users/"+u.UserID, &e.Super, map[string]any{"data": map[string]any{"type": "user", "id": other.UserID,
+		"attributes": map[string]any{"email": "z@example.com"}}}).ExpectStatus(t, http.StatusConflict)
+
+	// The superuser deletes users; their keys stop working.
+	e.Delete("/v2/users/"+other.UserID, &e.Super).ExpectStatus(t, http.StatusNoContent)
+	e.Get("/v2/users/me", &other).ExpectStatus(t, http.StatusUnauthorized)
+}
+
+// --- API keys and basic auth ---
+
+func TestAPIKeysLifecycle(t *testing.T) {
+	e := apitest.New(t)
+	u := idUserWithKey(t, e)
+
+	created := e.Post("/v2/users/me/api-keys", &u, idDoc("api-key", map[string]any{"name": "ci"}, nil)).ExpectStatus(t, http.StatusCreated)
+	key, _ := created.Attr(t, "key").(string)
+	kid := created.ID(t)
+	if len(key) < 32 || strings.Trim(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
+		t.Fatalf("key %q is not a long URL-safe string", key)
+	}
+	if hint := created.Attr(t, "hint"); hint != key[len(key)-4:] {
+		t.Errorf("hint = %v, want the key's last 4 characters", hint)
+	}
+	if created.Attr(t, "last_used_at") != nil {
+		t.Errorf("new key has last_used_at: %s", created.Body)
+	}
+	if cc := created.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", cc)
+	}
+	// The key is stored as a digest only.
+	var plain int
+	if err := e.App.DB.SQL().QueryRow("SELECT count(*) FROM api_keys WHERE encode(digest, 'escape') LIKE '%' || $1 || '%' OR hint = $1", key).Scan(&plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain != 0 {
+		t.Error("the plain key is stored")
+	}
+
+	// It works at once.
+	ci := apitest.Creds{UserID: u.UserID, Email: u.Email, Key: key}
+	if got := e.Get("/v2/users/me", &ci).ExpectStatus(t, http.StatusOK).ID(t); got != u.UserID {
+		t.Errorf("key authenticates as %s, want %s", got, u.UserID)
+	}
+
+	list := e.Get("/v2/users/me/api-keys", &u).ExpectStatus(t, http.StatusOK)
+	if strings.Contains(string(list.Body), key) {
+		t.Fatalf("list shows the key: %s", list.Body)
+	}
+	var found map[string]any
+	for _, it := range list.List(t) {
+		attrs := it["attributes"].(map[string]any)
+		if _, has := attrs["key"]; has {
+			t.Errorf("list item has a key attribute: %v", attrs)
+		}
+		if it["id"] == kid {
+			found = attrs
+		}
+	}
+	if found == nil {
+		t.Fatalf("list lacks key %s: %s", kid, list.Body)
+	}
+	if found["hint"] != key[len(key)-4:] || found["name"] != "ci" {
+		t.Errorf("listed key = %v", found)
+	}
+	if found["last_used_at"] == nil {
+		t.Errorf("last_used_at not set after use: %v", found)
+	}
+	// A superuser sees the user's keys too; other users do not.
+	e.Get("/v2/users/"+u.UserID+"/api-keys", &e.Super).ExpectStatus(t, http.StatusOK)
+	stranger := idUserWithKey(t, e)
+	idExpectError(t, e.Get("/v2/users/"+u.UserID+"/api-keys", &stranger), http.StatusNotFound, "user_not_found", "")
+	idExpectError(t, e.Delete("/v2/users/"+u.UserID+"/api-keys/"+kid, &stranger), http.StatusNotFound, "user_not_found", "")
+	// A key id of another user is not found under mine.
+	idExpectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &stranger), http.StatusNotFound, "api_key_not_found", "")
+	e.Get("/v2/users/me", &ci).ExpectStatus(t, http.StatusOK)
+
+	idExpectError(t, e.Post("/v2/users/me/api-keys", &u, idDoc("api-key", map[string]any{"name": " "}, nil)),
+		http.StatusUnprocessableEntity, "required", "/data/attributes/name")
+
+	// Deleting revokes.
+	e.Delete("/v2/users/me/api-keys/"+kid, &u).ExpectStatus(t, http.StatusNoContent)
+	idExpectError(t, e.Get("/v2/users/me", &ci), http.StatusUnauthorized, "unauthenticated", "")
+	idExpectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &u), http.StatusNotFound, "api_key_not_found", "")
+	e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
+}
+
+func TestBasicAuth(t *testing.T) {
+	e := apitest.New(t)
+	u := idUserWithKey(t, e)
+
+	upper := u
+	upper.Email = strings.ToUpper(u.Email)
+	if got := e.Get("/v2/users/me", &upper).ExpectStatus(t, http.StatusOK).ID(t); got != u.UserID {
+		t.Errorf("upper-case email authenticates as %s", got)
+	}
+
+	wrongKey := u
+	wrongKey.Key = u.Key + "x"
+	wrongEmail := u
+	wrongEmail.Email = "nobody@example.com"
+	otherUsersEmail := u
+	otherUsersEmail.Email = e.Super.Email
+	var bodies []string
+	for name, c := range map[string]apitest.Creds{"wrong key": wrongKey, "unknown email": wrongEmail, "another user's email": otherUsersEmail} {
+		r := e.Get("/v2/users/me", &c)
+		idExpectError(t, r, http.StatusUnauthorized, "unauthenticated", "")
+		if r.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: no WWW-Authenticate header", name)
+		}
+		bodies = append(bodies, string(r.Errors(t)[0]["detail"].(string)))
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Errorf("failures differ, leaking which part was wrong: %q", bodies)
+	}
+	idExpectError(t, e.Get("/v2/users/me", nil), http.StatusUnauthorized, "unauthenticated", "")
+	idExpectError(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/v2/users/me",
+		Header: http.Header{"Authorization": {"Bearer not-a-token"}}}), http.StatusUnauthorized, "unauthenticated", "")
+}
+
+// EnsureSuperuser is what OAUTHD_BOOTSTRAP_SUPERUSER runs at every start.
+func TestEnsureSuperuserIsIdempotent(t *testing.T) {
+	e := apitest.New(t)
+	ctx := context.Background()
+	key := strings.Repeat("A1_-", 10)
+	u1, err := e.App.Tenants.EnsureSuperuser(ctx, "Boot@Example.com", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := e.App.Tenants.EnsureSuperuser(ctx, "boot@example.com", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u1.ID != u2.ID || !u2.Superuser {
+		t.Errorf("second call gave %+v, first %+v", u2, u1)
+	}
+	var users, keys int
+	db := e.App.DB.SQL()
+	if err := db.QueryRow("SELECT count(*) FROM users WHERE lower(email) = 'boot@example.com'").Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM api_keys WHERE user_id = $1", u1.ID).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if users != 1 || keys != 1 {
+		t.Errorf("after two calls: %d users, %d keys; want 1 and 1", users, keys)
+	}
+	boot := apitest.Creds{Email: "boot@example.com", Key: key}
+	if e.Get("/v2/users/me", &boot).ExpectStatus(t, http.StatusOK).Attr(t, "superuser") != true {
+		t.Error("bootstrap user is not a superuser")
+	}
+	e.Get("/v2/users", &boot).ExpectStatus(t, http.StatusOK)
+
+	// An existing ordinary user is promoted, keeping their id.
+	plain := idUserWithKey(t, e)
+	p, err := e.App.Tenants.EnsureSuperuser(ctx, plain.Email, strings.Repeat("z", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID.String() != plain.UserID || !p.Superuser {
+		t.Errorf("promoted %+v, want id %s superuser", p, plain.UserID)
+	}
+
+	for _, bad := range []string{
+		strings.Repeat("a", 31), strings.Repeat("a", 129), strings.Repeat("a", 31) + "!",
+		strings.Repeat("a", 31) + " ", strings.Repeat("é", 32), "",
+	} {
+		if _, err := e.App.Tenants.EnsureSuperuser(ctx, "bad@example.com", bad); err == nil {
+			t.Errorf("key %q (%d bytes) accepted", bad, len(bad))
+		}
+	}
+	for _, good := range []string{strings.Repeat("a", 32), strings.Repeat("Z9_-", 32)} {
+		if _, err := e.App.Tenants.EnsureSuperuser(ctx, "good@example.com", good); err != nil {
+			t.Errorf("key of %d characters refused: %v", len(good), err)
+		}
+	}
+	if err := db.QueryRow("SELECT count(*) FROM users WHERE email = 'bad@example.com'").Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if users != 0 {
+		t.Error("a rejected bootstrap still created the user")
+	}
+}
