@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,21 @@ type errorObject struct {
 }
 
 type errorSource struct {
-	Pointer   string `json:"pointer,omitempty"`
-	Parameter string `json:"parameter,omitempty"`
-	Header    string `json:"header,omitempty"`
+	Pointer   string
+	Parameter string
+	Header    string
+}
+
+// MarshalJSON writes exactly one member: a parameter or header when set,
+// else the pointer, even "" (the whole document), which omitempty would drop.
+func (s errorSource) MarshalJSON() ([]byte, error) {
+	switch {
+	case s.Parameter != "":
+		return json.Marshal(map[string]string{"parameter": s.Parameter})
+	case s.Header != "":
+		return json.Marshal(map[string]string{"header": s.Header})
+	}
+	return json.Marshal(map[string]string{"pointer": s.Pointer})
 }
 
 type errorDocument struct {
@@ -133,6 +146,10 @@ func severity(status int) int {
 	return 1
 }
 
+// statusClientClosedRequest is nginx's status for a request whose client
+// disconnected; it only ever reaches logs and metrics.
+const statusClientClosedRequest = 499
+
 // toAPIError maps any error a handler returns to a response. Internal
 // errors are logged with the request id and answered with a generic 500.
 func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
@@ -146,6 +163,14 @@ func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return fromEchoError(he, c)
+	}
+	if database.IsCanceled(err) && c.Request().Context().Err() != nil {
+		// The client went away mid-request: nobody reads this answer, and
+		// it is neither our fault nor an outage. 499 as nginx logs it.
+		log.Info("request canceled by the client", "request_id", requestID(c), "err", err)
+		e := newError(statusClientClosedRequest, "client_closed_request", "the client closed the request before it completed", nil)
+		e.objects[0].Title = "Client Closed Request"
+		return e
 	}
 	if database.IsUnavailable(err) {
 		e := newError(http.StatusServiceUnavailable, "database_unavailable",

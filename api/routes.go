@@ -13,50 +13,62 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
 
-	v2 := e.Group("/v2", negotiate, s.authenticate)
+	// Middleware is attached per route, not to the group: a group with
+	// middleware makes Echo add catch-all routes, which would turn a wrong
+	// method (405) and an unknown path (404) into 401s.
+	v2 := e.Group("/v2")
+	authed := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+		return append([]echo.MiddlewareFunc{negotiate, s.authenticate}, mw...)
+	}
+	self := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+		return authed(append([]echo.MiddlewareFunc{s.selfOrSuperuser}, mw...)...)
+	}
+	tenant := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+		return authed(append([]echo.MiddlewareFunc{s.tenantScope}, mw...)...)
+	}
+	can := func(perm string) []echo.MiddlewareFunc { return tenant(s.require(perm)) }
 
 	// Administration: superusers manage tenants and users.
-	v2.GET("/tenants", s.listTenants) // members see the tenants they belong to
-	v2.POST("/tenants", s.createTenant, superuserOnly)
-	v2.GET("/users", s.listUsers, superuserOnly)
-	v2.POST("/users", s.createUser, superuserOnly)
-	user := v2.Group("/users/:uid", s.selfOrSuperuser)
-	user.GET("", s.getUser)
-	user.PATCH("", s.updateUser)
-	user.DELETE("", s.deleteUser, superuserOnly)
-	user.GET("/api-keys", s.listAPIKeys)
-	user.POST("/api-keys", s.createAPIKey)
-	user.DELETE("/api-keys/:kid", s.deleteAPIKey)
+	v2.GET("/tenants", s.listTenants, authed()...) // members see the tenants they belong to
+	v2.POST("/tenants", s.createTenant, authed(superuserOnly)...)
+	v2.GET("/users", s.listUsers, authed(superuserOnly)...)
+	v2.POST("/users", s.createUser, authed(superuserOnly)...)
+	v2.GET("/users/:uid", s.getUser, self()...)
+	v2.PATCH("/users/:uid", s.updateUser, self()...)
+	v2.DELETE("/users/:uid", s.deleteUser, self(superuserOnly)...)
+	v2.GET("/users/:uid/api-keys", s.listAPIKeys, self()...)
+	v2.POST("/users/:uid/api-keys", s.createAPIKey, self()...)
+	v2.DELETE("/users/:uid/api-keys/:kid", s.deleteAPIKey, self()...)
 
-	t := v2.Group("/tenants/:tid", s.tenantScope)
-	t.GET("", s.getTenant)
-	t.PATCH("", s.updateTenant, superuserOnly)
-	t.DELETE("", s.deleteTenant, superuserOnly)
+	t := e.Group("/v2/tenants/:tid")
+	t.GET("", s.getTenant, tenant()...)
+	t.PATCH("", s.updateTenant, tenant(superuserOnly)...)
+	t.DELETE("", s.deleteTenant, tenant(superuserOnly)...)
 
-	t.GET("/members", s.listMembers, s.require(policy.MembersGet))
-	t.POST("/members", s.createMember, s.require(policy.MembersCreate))
-	t.GET("/members/:uid", s.getMember, s.require(policy.MembersGet))
-	t.PATCH("/members/:uid", s.updateMember, s.require(policy.MembersEdit))
-	t.DELETE("/members/:uid", s.deleteMember, s.require(policy.MembersDelete))
+	t.GET("/members", s.listMembers, can(policy.MembersGet)...)
+	t.POST("/members", s.createMember, can(policy.MembersCreate)...)
+	t.GET("/members/:uid", s.getMember, can(policy.MembersGet)...)
+	t.PATCH("/members/:uid", s.updateMember, can(policy.MembersEdit)...)
+	t.DELETE("/members/:uid", s.deleteMember, can(policy.MembersDelete)...)
 
-	t.GET("/components", s.listComponents, s.require(policy.ComponentsGet))
-	t.POST("/components", s.createComponent, s.require(policy.ComponentsCreate))
-	t.GET("/components/:id", s.getComponent, s.require(policy.ComponentsGet))
-	t.PATCH("/components/:id", s.updateComponent, s.require(policy.ComponentsEdit))
-	t.DELETE("/components/:id", s.deleteComponent, s.require(policy.ComponentsDelete))
+	t.GET("/components", s.listComponents, can(policy.ComponentsGet)...)
+	t.POST("/components", s.createComponent, can(policy.ComponentsCreate)...)
+	t.GET("/components/:id", s.getComponent, can(policy.ComponentsGet)...)
+	t.PATCH("/components/:id", s.updateComponent, can(policy.ComponentsEdit)...)
+	t.DELETE("/components/:id", s.deleteComponent, can(policy.ComponentsDelete)...)
 
-	t.GET("/flows", s.listFlows, s.require(policy.FlowsGet))
-	t.POST("/flows", s.createFlow, s.require(policy.FlowsCreate))
-	t.GET("/flows/:id", s.getFlow, s.require(policy.FlowsGet))
-	t.PATCH("/flows/:id", s.updateFlow, s.require(policy.FlowsEdit))
-	t.DELETE("/flows/:id", s.deleteFlow, s.require(policy.FlowsDelete))
+	t.GET("/flows", s.listFlows, can(policy.FlowsGet)...)
+	t.POST("/flows", s.createFlow, can(policy.FlowsCreate)...)
+	t.GET("/flows/:id", s.getFlow, can(policy.FlowsGet)...)
+	t.PATCH("/flows/:id", s.updateFlow, can(policy.FlowsEdit)...)
+	t.DELETE("/flows/:id", s.deleteFlow, can(policy.FlowsDelete)...)
 
-	t.GET("/oauth-clients", s.listOAuthClients, s.require(policy.OAuthClientsGet))
-	t.POST("/oauth-clients", s.createOAuthClient, s.require(policy.OAuthClientsCreate))
-	t.GET("/oauth-clients/:id", s.getOAuthClient, s.require(policy.OAuthClientsGet))
-	t.PATCH("/oauth-clients/:id", s.updateOAuthClient, s.require(policy.OAuthClientsEdit))
-	t.DELETE("/oauth-clients/:id", s.deleteOAuthClient, s.require(policy.OAuthClientsDelete))
-	t.GET("/oauth-clients/:id/secret", s.revealOAuthClientSecret, s.require(policy.OAuthClientsRevealSecret))
+	t.GET("/oauth-clients", s.listOAuthClients, can(policy.OAuthClientsGet)...)
+	t.POST("/oauth-clients", s.createOAuthClient, can(policy.OAuthClientsCreate)...)
+	t.GET("/oauth-clients/:id", s.getOAuthClient, can(policy.OAuthClientsGet)...)
+	t.PATCH("/oauth-clients/:id", s.updateOAuthClient, can(policy.OAuthClientsEdit)...)
+	t.DELETE("/oauth-clients/:id", s.deleteOAuthClient, can(policy.OAuthClientsDelete)...)
+	t.GET("/oauth-clients/:id/secret", s.revealOAuthClientSecret, can(policy.OAuthClientsRevealSecret)...)
 
-	t.GET("/audit-events", s.listAuditEvents, s.require(policy.AuditGet))
+	t.GET("/audit-events", s.listAuditEvents, can(policy.AuditGet)...)
 }

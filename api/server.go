@@ -52,6 +52,9 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	// The peer address, not X-Forwarded-For: a client must not choose the
+	// address written to the logs and the audit trail.
+	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
 
 	// A trailing slash changes nothing (seed 001 calls /oauth-clients/?...).
@@ -68,6 +71,7 @@ func New(d Deps) *Server {
 	}))
 	e.Use(observe(d.Log, s.metrics))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			d.Log.Error("panic", "request_id", requestID(c), "err", err, "stack", string(stack))
 			return err

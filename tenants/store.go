@@ -188,11 +188,9 @@ func (s *Store) saveTenant(ctx context.Context, t *Tenant) error {
 
 func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
 	db := s.db.Conn(ctx)
-	// The foreign keys from flow_components and oauth_clients to components
-	// cascade, so deleting a tenant would silently take with it other
-	// tenants' flow entries and OAuth clients for its global components.
-	// Lock its components (a flow or client naming one share-locks it) and
-	// refuse while any other tenant uses one.
+	// Other tenants' flows and OAuth clients may name this tenant's global
+	// components. Lock its components (a flow or client naming one
+	// share-locks it) and refuse while any other tenant uses one.
 	if err := db.Exec("SELECT 1 FROM components WHERE tenant_id = ? FOR UPDATE", id).Error; err != nil {
 		return err
 	}
@@ -205,6 +203,17 @@ func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
 	}
 	if shared > 0 {
 		return ErrTenantInUse
+	}
+	// The references to components do not cascade (so another tenant's use
+	// blocks the delete); the tenant's own uses go first, explicitly, because
+	// Postgres may check those references before its cascades reach them.
+	for _, q := range []string{
+		"DELETE FROM oauth_clients WHERE tenant_id = ?",
+		"DELETE FROM flows WHERE tenant_id = ?",
+	} {
+		if err := db.Exec(q, id).Error; err != nil {
+			return err
+		}
 	}
 	// casbin_rule has no foreign keys; its rows for the tenant go by hand.
 	if err := db.Exec("DELETE FROM casbin_rule WHERE (ptype = 'g' AND v2 = ?) OR (ptype = 'p' AND v1 = ?)",

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -63,10 +64,18 @@ func loadSpec(t testing.TB) *spec {
 // A request no operation matches must have been answered 404 or 405 (an
 // unknown route); anything else means openapi.yaml misses an endpoint.
 func (s *spec) check(req *http.Request, res *Response) error {
+	if res.Status == http.StatusMethodNotAllowed {
+		// A method the spec does not list for a path is the router's answer,
+		// not an operation's; it must still be a JSON:API error with Allow.
+		if res.Header.Get("Allow") == "" {
+			return fmt.Errorf("405 without an Allow header")
+		}
+		return checkErrorDocument(res)
+	}
 	route, params, err := s.router.FindRoute(req)
 	if err != nil {
-		if res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {
-			return nil
+		if res.Status == http.StatusNotFound {
+			return checkErrorDocument(res)
 		}
 		return fmt.Errorf("no operation in openapi.yaml for %s %s: %w", req.Method, req.URL.Path, err)
 	}
@@ -85,6 +94,30 @@ func (s *spec) check(req *http.Request, res *Response) error {
 	in.SetBodyBytes(res.Body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkErrorDocument checks the shape of an error answer that no operation
+// describes (an unknown route or method).
+func checkErrorDocument(res *Response) error {
+	var doc struct {
+		Errors []struct {
+			Status string `json:"status"`
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(res.Body, &doc); err != nil || len(doc.Errors) == 0 {
+		return fmt.Errorf("not a JSON:API error document: %s", res.Body)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/vnd.api+json" {
+		return fmt.Errorf("content type %q, want application/vnd.api+json", ct)
+	}
+	for _, e := range doc.Errors {
+		if e.Status != fmt.Sprint(res.Status) || e.Code == "" || e.Detail == "" {
+			return fmt.Errorf("error object lacks status/code/detail: %s", res.Body)
+		}
 	}
 	return nil
 }
