@@ -42,6 +42,13 @@ func dev(ctx context.Context) error {
 	if err := os.MkdirAll(devDir, 0o700); err != nil {
 		return err
 	}
+	if os.Geteuid() == 0 {
+		// The private Postgres then runs as an unprivileged user, which must
+		// pass through this folder to its data (credentials.json stays 0600).
+		if err := os.Chmod(devDir, 0o711); err != nil {
+			return err
+		}
+	}
 	state, err := loadDevState()
 	if err != nil {
 		return err

@@ -5,11 +5,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
 
 	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/tenants"
 )
 
 // Config is the deployment's configuration.
@@ -33,10 +35,23 @@ type Config struct {
 // for the calling command (without the OAUTHD_ prefix).
 func Load(required ...string) (*Config, error) {
 	var c Config
-	if err := env.ParseWithOptions(&c, env.Options{Prefix: "OAUTHD_"}); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
 	var problems []string
+	if err := env.ParseWithOptions(&c, env.Options{Prefix: "OAUTHD_"}); err != nil {
+		// The library names struct fields; users know the variables.
+		var agg env.AggregateError
+		if !errors.As(err, &agg) {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+		for _, e := range agg.Errors {
+			var pe env.ParseError
+			if errors.As(e, &pe) {
+				problems = append(problems, fmt.Sprintf("%s must be a valid %s", variableOf(pe.Name), pe.Type))
+				continue
+			}
+			problems = append(problems, e.Error())
+		}
+		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
 	values := map[string]string{"DATABASE_URL": c.DatabaseURL, "MASTER_KEY": c.MasterKey, "ISSUER": c.Issuer}
 	for _, name := range required {
 		if strings.TrimSpace(values[name]) == "" {
@@ -61,17 +76,38 @@ func Load(required ...string) (*Config, error) {
 	if c.MaxDBConns < 1 {
 		problems = append(problems, "OAUTHD_MAX_DB_CONNS must be at least 1")
 	}
+	if c.ShutdownGraceSeconds < 0 {
+		problems = append(problems, "OAUTHD_SHUTDOWN_GRACE_SECONDS must not be negative")
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
 	return &c, nil
 }
 
-// Bootstrap splits OAUTHD_BOOTSTRAP_SUPERUSER into email and key.
+// variableOf is the environment variable behind a Config field.
+func variableOf(field string) string {
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			return "OAUTHD_" + name
+		}
+	}
+	return field
+}
+
+// Bootstrap splits OAUTHD_BOOTSTRAP_SUPERUSER into email and key, and
+// checks both, so a typo stops the service at start with a message naming
+// the variable (never repeating the key).
 func (c *Config) Bootstrap() (email, key string, err error) {
 	email, key, ok := strings.Cut(c.BootstrapSuperuser, ":")
 	if !ok || email == "" || key == "" {
 		return "", "", errors.New("OAUTHD_BOOTSTRAP_SUPERUSER must be email:apikey")
+	}
+	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n") {
+		return "", "", errors.New("OAUTHD_BOOTSTRAP_SUPERUSER must be email:apikey, and the part before the colon is not an email address")
+	}
+	if !tenants.ValidBootstrapKey(key) {
+		return "", "", errors.New("OAUTHD_BOOTSTRAP_SUPERUSER: the API key after the colon must be 32 to 128 characters of A-Z a-z 0-9 _ -")
 	}
 	return email, key, nil
 }

@@ -7,6 +7,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -25,12 +28,15 @@ type Options struct {
 	MaxOpenConns int
 }
 
-// Open connects to url. It does not fail when the database is down: the pool
-// connects lazily, so the service starts and answers 503 until it is back.
-func Open(url string, opts Options) (*DB, error) {
-	g, err := gorm.Open(postgres.New(postgres.Config{DSN: url}), &gorm.Config{
+// Open prepares the pool for dsn (a postgres:// URL or a keyword/value
+// string). It does not fail when the database is down: the pool connects
+// lazily, and a connection lost later is replaced on a later request, so a
+// running service answers 503 during an outage and recovers by itself.
+func Open(dsn string, opts Options) (*DB, error) {
+	g, err := gorm.Open(postgres.New(postgres.Config{DSN: withConnectTimeout(dsn, defaultConnectTimeout)}), &gorm.Config{
 		TranslateError:         false, // keep *pgconn.PgError so constraint names survive
 		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true, // Open must not need the database up: see above
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
@@ -50,6 +56,34 @@ func Open(url string, opts Options) (*DB, error) {
 	s.SetConnMaxLifetime(30 * time.Minute)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	return &DB{gorm: g, sql: s}, nil
+}
+
+// defaultConnectTimeout bounds each new connection when the URL sets none:
+// a database host that drops packets (instead of refusing them) must turn
+// requests into prompt 503s, not hold them until the client gives up.
+const defaultConnectTimeout = 5 * time.Second
+
+// withConnectTimeout adds connect_timeout to a URL or keyword/value
+// connection string that lacks one.
+func withConnectTimeout(dsn string, d time.Duration) string {
+	secs := strconv.Itoa(int(d.Seconds()))
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dsn // the driver reports the malformed URL
+		}
+		q := u.Query()
+		if q.Get("connect_timeout") != "" {
+			return dsn
+		}
+		q.Set("connect_timeout", secs)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	if strings.Contains(dsn, "connect_timeout=") {
+		return dsn
+	}
+	return strings.TrimSpace(dsn+" connect_timeout=") + secs
 }
 
 // SQL is the underlying database/sql pool (for migrations and health checks).

@@ -19,7 +19,9 @@ var ErrUnavailable = errors.New("database unavailable")
 // IsUnavailable reports whether err means the database could not be reached
 // or went away (as opposed to rejecting the statement).
 func IsUnavailable(err error) bool {
-	if err == nil {
+	// A caller that went away is not an outage, even when it interrupted
+	// a connection attempt.
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) ||

@@ -15,7 +15,10 @@ import (
 const migrationLockID = 0x6f61757468640001
 
 func provider(d *DB) (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	// Instances starting together wait for the one migrating; goose's
+	// default polls every 5 s, which makes every waiter start 5 s late.
+	// Poll each second, for as long (5 min) in all.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}

@@ -104,6 +104,14 @@ func (s *Server) DatabaseURL(db string) string {
 func (s *Server) Port() int { return s.opts.Port }
 
 func (s *Server) init() error {
+	abs, err := filepath.Abs(s.opts.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	s.opts.DataDir = abs
+	if err := s.checkReachable(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(s.opts.DataDir, "PG_VERSION")); err == nil {
 		return s.chown()
 	}
@@ -120,6 +128,39 @@ func (s *Server) init() error {
 		return fmt.Errorf("initdb: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// checkReachable fails clearly when the server's user cannot reach the data
+// directory, instead of letting initdb say "Permission denied".
+func (s *Server) checkReachable() error {
+	if s.cred == nil {
+		return nil
+	}
+	for dir := filepath.Dir(s.opts.DataDir); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil && !searchable(fi, s.cred) {
+			return fmt.Errorf("PostgreSQL runs as uid %d because we are root, and cannot reach %s: "+
+				"%s is not searchable by that user (chmod o+x it, or run as an ordinary user)", s.cred.Uid, s.opts.DataDir, dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
+}
+
+func searchable(fi os.FileInfo, cred *syscall.Credential) bool {
+	mode := fi.Mode().Perm()
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return true
+	}
+	switch {
+	case st.Uid == cred.Uid:
+		return mode&0o100 != 0
+	case st.Gid == cred.Gid:
+		return mode&0o010 != 0
+	}
+	return mode&0o001 != 0
 }
 
 func (s *Server) chown() error {
