@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/oauthd/oauthd/internal/fault"
 )
@@ -32,7 +33,12 @@ type schema struct {
 	Relationships []string
 }
 
+// malformed is a 400 at pointer; "" (the whole document) has no source,
+// as an empty source object would name nothing.
 func malformed(pointer, code, detail string) *apiError {
+	if pointer == "" {
+		return newError(http.StatusBadRequest, code, detail, nil)
+	}
 	return pointerError(http.StatusBadRequest, pointer, code, detail)
 }
 
@@ -51,6 +57,12 @@ func decodeDocument(body []byte, s schema) (*resourceDoc, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, malformed("", "trailing_data", "the body has data after the JSON document")
 	}
+	if top == nil {
+		return nil, malformed("", "invalid_json", "the body must be a JSON object, not null")
+	}
+	if e := checkText(body); e != nil {
+		return nil, e
+	}
 	var e apiError
 	for k := range top {
 		if k != "data" && k != "meta" && k != "jsonapi" {
@@ -60,14 +72,14 @@ func decodeDocument(body []byte, s schema) (*resourceDoc, error) {
 	rawData, ok := top["data"]
 	if !ok || isNull(rawData) {
 		e.objects = append(e.objects, badMember("/data", "data_required", "the document needs a data member holding one resource object"))
-	}
-	if len(e.objects) > 0 {
 		e.status = http.StatusBadRequest
 		return nil, &e
 	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(rawData, &data); err != nil {
-		return nil, malformed("/data", "invalid_data", "data must be a resource object")
+		e.objects = append(e.objects, badMember("/data", "invalid_data", "data must be a resource object"))
+		e.status = http.StatusBadRequest
+		return nil, &e
 	}
 	doc := &resourceDoc{}
 	for k, v := range data {
@@ -288,3 +300,135 @@ func (d *resourceDoc) toMany(rel, want string) *[]string {
 
 // err returns what reading the values found wrong, nil if nothing.
 func (d *resourceDoc) err() error { return d.problems.Err() }
+
+// checkText finds strings that JSON parsers disagree on and that Go would
+// silently change: bytes that are not UTF-8 (RFC 8259 requires it) and \u
+// escapes of lone UTF-16 surrogates (RFC 7493 forbids them; Go turns them
+// into U+FFFD, Postgres' jsonb rejects them). It names the first one found.
+// The body is already known to be one well-formed JSON document.
+func checkText(body []byte) *apiError {
+	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) {
+		return nil // the common case: nothing to look at
+	}
+	type frame struct {
+		object  bool
+		wantKey bool
+		key     string
+		index   int
+	}
+	var stack []*frame
+	pointer := func(withTop bool) string {
+		var b strings.Builder
+		for i, f := range stack {
+			if i == len(stack)-1 && !withTop {
+				break
+			}
+			if f.object {
+				b.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(f.key, "~", "~0"), "/", "~1"))
+			} else {
+				b.WriteString("/" + strconv.Itoa(f.index))
+			}
+		}
+		return b.String()
+	}
+	advance := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := stack[len(stack)-1]; top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a number like 1e999 must not end the walk early
+	var prev int64
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; syntax errors were reported before
+		}
+		end := dec.InputOffset()
+		raw := body[prev:end]
+		prev = end
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				stack = append(stack, &frame{object: d == '{', wantKey: d == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				advance()
+			}
+			continue
+		}
+		isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
+		if s, ok := tok.(string); ok {
+			if problem := textProblem(raw); problem != "" {
+				where := pointer(!isKey)
+				return malformed(where, "invalid_text", fmt.Sprintf("the string at %q %s", displayPointer(where), problem))
+			}
+			if isKey {
+				top := stack[len(stack)-1]
+				top.key, top.wantKey = s, false
+				continue
+			}
+		}
+		advance()
+	}
+}
+
+func displayPointer(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// textProblem says what is wrong with the raw bytes of one JSON string
+// token (with any delimiters before it), or "" when nothing is.
+func textProblem(raw []byte) string {
+	if !utf8.Valid(raw) {
+		return "is not valid UTF-8"
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return "holds a lone low surrogate escape (\\u" + string(raw[i+2:i+6]) + ")"
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := rune(0), false
+			if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				low, ok = hex4(raw, i+8)
+			}
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return "holds a lone high surrogate escape (\\u" + string(raw[i+2:i+6]) + ")"
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return ""
+}
+
+func hex4(raw []byte, at int) (rune, bool) {
+	if at+4 > len(raw) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(raw[at:at+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
+}

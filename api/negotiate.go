@@ -3,6 +3,7 @@ package api
 import (
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -69,7 +70,12 @@ func acceptable(header string) bool {
 		if err != nil {
 			continue
 		}
-		delete(params, "q")
+		if q, ok := params["q"]; ok {
+			if w, err := strconv.ParseFloat(q, 64); err == nil && w <= 0 {
+				continue // q=0 means "not this one" (RFC 9110 §12.4.2)
+			}
+			delete(params, "q")
+		}
 		switch mt {
 		case mediaType:
 			if len(params) == 0 {

@@ -2,11 +2,14 @@ package api
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -26,46 +29,96 @@ type listQuery struct {
 	Filters map[string]string
 }
 
+// maxPageNumber keeps the row offset, (page[number]-1)*page[size], far
+// inside what Go's int and Postgres' OFFSET hold.
+const maxPageNumber = math.MaxInt32
+
 // parseList validates the query string of a list request. Anything it does
-// not know is a 400 naming the parameter; nothing is silently clamped.
+// not know is a 400 naming the parameter; nothing is silently clamped. Every
+// problem is reported at once, in the order of the parameter names.
 func parseList(c echo.Context, spec listSpec) (listQuery, error) {
 	q := listQuery{Page: listing.Default(), Filters: map[string]string{}}
-	values := c.QueryParams()
-	for key, vals := range values {
-		if len(vals) > 1 {
-			return q, paramError(key, "repeated_parameter", key+" is given more than once")
-		}
-		v := vals[0]
-		switch {
-		case key == "page[number]":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return q, paramError(key, "invalid_page_number", "page[number] must be a whole number from 1")
-			}
-			q.Page.Number = n
-		case key == "page[size]":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > listing.MaxSize {
-				return q, paramError(key, "invalid_page_size", fmt.Sprintf("page[size] must be a whole number from 1 to %d", listing.MaxSize))
-			}
-			q.Page.Size = n
-		case key == "sort":
-			sorts, err := parseSort(v, spec.Sorts)
-			if err != nil {
-				return q, err
-			}
-			q.Page.Sort = sorts
-		case strings.HasPrefix(key, "filter[") && strings.HasSuffix(key, "]"):
-			name := key[len("filter[") : len(key)-1]
-			if !slices.Contains(spec.Filters, name) {
-				return q, paramError(key, "unknown_filter", fmt.Sprintf("%s is not a filter here; accepted: %s", key, filterList(spec.Filters)))
-			}
-			q.Filters[name] = v
-		default:
-			return q, unknownParam(key)
+	values, err := queryValues(c)
+	if err != nil {
+		return q, err
+	}
+	var all apiError
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		if err := q.read(key, values[key], spec); err != nil {
+			all.objects = append(all.objects, err.objects...)
 		}
 	}
+	if len(all.objects) > 0 {
+		all.status = http.StatusBadRequest
+		return q, &all
+	}
 	return q, nil
+}
+
+// read takes one query parameter into q.
+func (q *listQuery) read(key string, vals []string, spec listSpec) *apiError {
+	if len(vals) > 1 {
+		return queryParamError(key, "repeated_parameter", key+" is given more than once")
+	}
+	v := vals[0]
+	switch {
+	case key == "page[number]":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageNumber {
+			return paramError(key, "invalid_page_number", fmt.Sprintf("page[number] must be a whole number from 1 to %d", maxPageNumber))
+		}
+		q.Page.Number = n
+	case key == "page[size]":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > listing.MaxSize {
+			return paramError(key, "invalid_page_size", fmt.Sprintf("page[size] must be a whole number from 1 to %d", listing.MaxSize))
+		}
+		q.Page.Size = n
+	case key == "sort":
+		sorts, err := parseSort(v, spec.Sorts)
+		if err != nil {
+			return err
+		}
+		q.Page.Sort = sorts
+	case strings.HasPrefix(key, "filter[") && strings.HasSuffix(key, "]"):
+		name := key[len("filter[") : len(key)-1]
+		if !slices.Contains(spec.Filters, name) {
+			return paramError(key, "unknown_filter", fmt.Sprintf("%s is not a filter here; accepted: %s", key, filterList(spec.Filters)))
+		}
+		// Filter values reach the database, whose text holds neither NUL
+		// nor bytes that are not UTF-8.
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return paramError(key, "invalid_filter", key+" must be UTF-8 text without NUL characters")
+		}
+		q.Filters[name] = v
+	default:
+		return unknownParam(key)
+	}
+	return nil
+}
+
+// queryValues parses the raw query string strictly. url.Values would
+// silently drop a pair with a bad %-escape or a semicolon, turning
+// page[size]=%zz into the default page size; here it is a 400 naming it.
+func queryValues(c echo.Context) (url.Values, *apiError) {
+	values := url.Values{}
+	for _, pair := range strings.Split(c.Request().URL.RawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, kerr := url.QueryUnescape(rawKey)
+		if kerr != nil {
+			key = rawKey
+		}
+		value, verr := url.QueryUnescape(rawValue)
+		if kerr != nil || verr != nil || strings.Contains(pair, ";") {
+			return nil, queryParamError(key, "malformed_parameter",
+				fmt.Sprintf("%s is not a well-formed query parameter (bad %%-escape or a semicolon)", key))
+		}
+		values[key] = append(values[key], value)
+	}
+	return values, nil
 }
 
 func filterList(names []string) string {
@@ -79,7 +132,7 @@ func filterList(names []string) string {
 	return strings.Join(out, ", ")
 }
 
-func parseSort(v string, allowed []string) ([]listing.Sort, error) {
+func parseSort(v string, allowed []string) ([]listing.Sort, *apiError) {
 	var out []listing.Sort
 	seen := map[string]bool{}
 	for _, f := range strings.Split(v, ",") {
@@ -100,17 +153,30 @@ func parseSort(v string, allowed []string) ([]listing.Sort, error) {
 	return out, nil
 }
 
+// queryParamError is paramError for a key as the client wrote it; an empty
+// key cannot be named, and an empty source object would name nothing.
+func queryParamError(key, code, detail string) *apiError {
+	if key == "" {
+		return newError(http.StatusBadRequest, code, detail, nil)
+	}
+	return paramError(key, code, detail)
+}
+
 func unknownParam(key string) *apiError {
 	detail := fmt.Sprintf("%s is not a query parameter this endpoint understands", key)
 	if strings.HasPrefix(key, "include") || strings.HasPrefix(key, "fields[") {
 		detail = fmt.Sprintf("%s is not supported: relationships carry ids only", key)
 	}
-	return paramError(key, "unknown_parameter", detail)
+	return queryParamError(key, "unknown_parameter", detail)
 }
 
 // noQuery rejects any query parameter on endpoints that take none.
 func noQuery(c echo.Context) error {
-	for key := range c.QueryParams() {
+	values, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(values)) {
 		return unknownParam(key)
 	}
 	return nil

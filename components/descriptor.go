@@ -3,7 +3,9 @@ package components
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"strconv"
@@ -38,11 +40,21 @@ func ParseDescriptor(raw json.RawMessage, global bool) (Descriptor, fault.Proble
 	if len(raw) == 0 {
 		return d, nil
 	}
+	// Go would quietly turn bad UTF-8 and lone surrogate escapes into
+	// U+FFFD; the raw text is what is stored, and jsonb refuses both.
+	if !utf8.Valid(raw) || hasLoneSurrogate(raw) {
+		ps.Add(fault.InvalidAttribute("descriptor", "invalid_string", "descriptor must be valid UTF-8 without lone surrogate escapes such as \\ud800"))
+		return d, ps
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
 		ps.Add(fault.InvalidAttribute("descriptor", "invalid_descriptor", "descriptor must be a JSON object"))
+		return d, ps
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		ps.Add(fault.InvalidAttribute("descriptor", "invalid_descriptor", "descriptor must be one JSON object with nothing after it"))
 		return d, ps
 	}
 	top, ok := doc.(map[string]any)
@@ -83,8 +95,7 @@ func checkValues(ps *fault.Problems, path string, v any, depth int) {
 			ps.Add(fault.InvalidAttribute(path, "invalid_string", strings.ReplaceAll(path, "/", ".")+" must be valid UTF-8 without NUL characters"))
 		}
 	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		if !storableNumber(string(x)) {
 			ps.Add(fault.InvalidAttribute(path, "number_out_of_range", strings.ReplaceAll(path, "/", ".")+" is a number out of range"))
 		}
 	case map[string]any:
@@ -100,6 +111,77 @@ func checkValues(ps *fault.Problems, path string, v any, depth int) {
 			checkValues(ps, path+"/"+strconv.Itoa(i), child, depth+1)
 		}
 	}
+}
+
+// Bounds on descriptor numbers: a float64 reads them, and Postgres' numeric
+// (under jsonb) refuses exponents far outside these, e.g. 1e-100000.
+const (
+	maxNumberLength   = 100
+	maxNumberExponent = 1000
+)
+
+// storableNumber reports whether a JSON number is finite as a float64 and
+// small enough in length and exponent for jsonb.
+func storableNumber(s string) bool {
+	if len(s) > maxNumberLength {
+		return false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(s[i+1:])
+		if err != nil || exp > maxNumberExponent || exp < -maxNumberExponent {
+			return false
+		}
+	}
+	return true
+}
+
+// hasLoneSurrogate reports whether JSON text holds a \u escape of a UTF-16
+// surrogate that is not part of a high-low pair. Backslashes occur only in
+// strings in valid JSON, so the whole text can be scanned.
+func hasLoneSurrogate(raw []byte) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		switch {
+		case !ok:
+			return false // not valid JSON; the decoder reports it
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := rune(0), false
+			if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				low, ok = hex4(raw, i+8)
+			}
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+func hex4(raw []byte, at int) (rune, bool) {
+	if at+4 > len(raw) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(raw[at:at+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
 }
 
 func escapePointer(s string) string {
