@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/internal/testdb"
+)
+
+// TestSeedAndLoad runs the seeder and every scenario at a tiny size against
+// an in-process server, so `go test ./...` keeps the bench tool working. It
+// checks counts and that no request failed, never how fast anything was.
+func TestSeedAndLoad(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testdb.New(t)
+	raw := bytes.Repeat([]byte{3}, keyring.KeySize)
+	kr, err := keyring.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := newSeeder(ctx, dbURL, keyring.KeyID(raw), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.close(ctx)
+	if err := sd.growBackground(ctx, 150); err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.growBackground(ctx, 250); err != nil { // grows, reusing the half-full tenant
+		t.Fatal(err)
+	}
+	tg, err := sd.seedTarget(ctx, 5, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.vacuum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sd.facts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.OAuthClients != 255 || f.Tenants != 4 || f.Components != 259 || len(tg.clients) != 5 || len(tg.spares) != 4 {
+		t.Fatalf("seeded %+v, target %d clients %d spares", f, len(tg.clients), len(tg.spares))
+	}
+	plans, err := sd.explain(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if execTime(plans["count (meta.total)"]) == "?" {
+		t.Fatalf("no execution time in %v", plans)
+	}
+
+	a, err := app.New(ctx, app.Options{DatabaseURL: dbURL, Keyring: kr, MaxDBConns: 8,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	srv := httptest.NewServer(a.Server.Handler())
+	defer srv.Close()
+	root := creds{email: "root@bench.test", key: randomKey()}
+	if _, err := a.Tenants.EnsureSuperuser(ctx, root.email, root.key); err != nil {
+		t.Fatal(err)
+	}
+	member, err := createMemberUser(srv.URL, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := addMember(srv.URL, root, tg.tenantID, member.email); err != nil {
+		t.Fatal(err)
+	}
+	sh := &shape{Background: 250, Target: 5, Facts: f, Explain: plans, Results: map[string][]stats{}}
+	for _, sc := range scenarios {
+		res, err := runScenario(ctx, sc, srv.URL, member.header(), tg, 2, 0, 200*time.Millisecond)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
+		for _, r := range res {
+			if r.Errors > 0 || r.Requests == 0 {
+				t.Errorf("%s: %d requests, errors %v", r.Op, r.Requests, r.ErrorKinds)
+			}
+		}
+		sh.Results[sc.name] = res
+	}
+	doc := report(&runInfo{cfg: config{concurrency: 2, perTenant: 100}, principal: "member", shapes: []*shape{sh}})
+	for _, want := range []string{"| list-filter |", "| list-page |", "create", "Execution Time"} {
+		if !strings.Contains(doc, want) && !strings.Contains(doc, strings.TrimSpace(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

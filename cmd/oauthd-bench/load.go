@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// creds are basic-auth credentials (email:apikey, as seed 001).
+type creds struct {
+	email, key string
+}
+
+func (c creds) header() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.email+":"+c.key))
+}
+
+// client is a plain net/http client with one keep-alive connection per
+// worker, as a real API consumer pool would hold.
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns * 2,
+			MaxIdleConnsPerHost: conns * 2,
+			MaxConnsPerHost:     conns * 2,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// call sends one request and reads the whole response body.
+func call(hc *http.Client, method, url, auth string, body []byte) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // as seed 001's curl examples send
+	}
+	req.Header.Set("Accept", "application/vnd.api+json")
+	req.Header.Set("Authorization", auth)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// worker is one concurrent caller. It keeps every latency sample that
+// started and finished inside the measured window.
+type worker struct {
+	id      int
+	hc      *http.Client
+	rng     *rand.Rand
+	auth    string
+	base    string
+	t       *target
+	from    time.Time // measured window
+	to      time.Time
+	samples map[string][]time.Duration
+	errors  map[string]map[string]int // op -> kind -> count
+}
+
+// do times one request and records it under op; it returns the status and
+// body, with ok reporting whether the status was the expected one.
+func (w *worker) do(op, method, url string, body []byte, want int) (int, []byte, bool) {
+	start := time.Now()
+	status, out, err := call(w.hc, method, url, w.auth, body)
+	end := time.Now()
+	ok := err == nil && status == want
+	if !start.Before(w.from) && !end.After(w.to) {
+		w.samples[op] = append(w.samples[op], end.Sub(start))
+		if !ok {
+			kind := fmt.Sprintf("HTTP %d", status)
+			if err != nil {
+				kind = "transport: " + err.Error()
+			}
+			if w.errors[op] == nil {
+				w.errors[op] = map[string]int{}
+			}
+			w.errors[op][kind]++
+		}
+	}
+	return status, out, ok
+}
+
+// scenario is one kind of traffic: iterate issues one iteration's requests.
+type scenario struct {
+	name    string
+	about   string
+	ops     []string // the operations it records, in report order
+	iterate func(w *worker)
+}
+
+func clientsPath(w *worker) string {
+	return w.base + "/v2/tenants/" + w.t.tenantID.String() + "/oauth-clients"
+}
+
+var scenarios = []scenario{
+	{
+		name: "list-filter", ops: []string{"list-filter"},
+		about: "GET /v2/tenants/{tid}/oauth-clients?filter[component]={a random one of the tenant's components}",
+		iterate: func(w *worker) {
+			comp := w.t.components[w.rng.IntN(len(w.t.components))]
+			w.do("list-filter", http.MethodGet, clientsPath(w)+"?filter%5Bcomponent%5D="+comp.String(), nil, http.StatusOK)
+		},
+	},
+	{
+		name: "list-page", ops: []string{"list-page"},
+		about: "GET /v2/tenants/{tid}/oauth-clients?page[size]=20 (first page, default sort, meta.total counted)",
+		iterate: func(w *worker) {
+			w.do("list-page", http.MethodGet, clientsPath(w)+"?page%5Bsize%5D=20", nil, http.StatusOK)
+		},
+	},
+	{
+		name: "get", ops: []string{"get"},
+		about: "GET /v2/tenants/{tid}/oauth-clients/{a random one of the tenant's clients}",
+		iterate: func(w *worker) {
+			id := w.t.clients[w.rng.IntN(len(w.t.clients))]
+			w.do("get", http.MethodGet, clientsPath(w)+"/"+id.String(), nil, http.StatusOK)
+		},
+	},
+	{
+		name: "create-delete", ops: []string{"create", "delete"},
+		about: "POST /v2/tenants/{tid}/oauth-clients (seed 001's body) for a component without a client, then DELETE it; each worker cycles through its own spare components",
+		iterate: func(w *worker) {
+			// Worker i owns spares i, i+c, i+2c, ... so no two workers race for one.
+			spares := w.ownSpares()
+			comp := spares[w.rng.IntN(len(spares))]
+			body := fmt.Sprintf(`{"data":{"type":"oauth-client","attributes":{"client_id":"bench-%s","client_secret":"s3cr3t-%08x-value"},`+
+				`"relationships":{"component":{"data":{"id":"%s","type":"component"}}}}}`, comp, w.rng.Uint32(), comp)
+			_, out, ok := w.do("create", http.MethodPost, clientsPath(w), []byte(body), http.StatusCreated)
+			if !ok {
+				return
+			}
+			var doc struct{ Data struct{ ID string } }
+			if json.Unmarshal(out, &doc) != nil || doc.Data.ID == "" {
+				return
+			}
+			w.do("delete", http.MethodDelete, clientsPath(w)+"/"+doc.Data.ID, nil, http.StatusNoContent)
+		},
+	},
+}
+
+// concurrency is set before the workers start; ownSpares reads it.
+var workerCount int
+
+func (w *worker) ownSpares() []uuid.UUID {
+	var out []uuid.UUID
+	for i := w.id; i < len(w.t.spares); i += workerCount {
+		out = append(out, w.t.spares[i])
+	}
+	return out
+}
+
+// stats are the figures of one operation in one run.
+type stats struct {
+	Op          string
+	Requests    int
+	Errors      int
+	ErrorKinds  map[string]int
+	Elapsed     time.Duration
+	RPS         float64
+	P50, P90    time.Duration
+	P99, Max    time.Duration
+	Concurrency int
+}
+
+// runScenario drives c workers through warm-up and the measured window.
+func runScenario(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]stats, error) {
+	if sc.name == "create-delete" && len(t.spares) < c {
+		return nil, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
+	}
+	workerCount = c
+	hc := newHTTPClient(c)
+	defer hc.CloseIdleConnections()
+
+	// Preflight: one iteration outside any window must succeed, or the
+	// figures would measure error pages.
+	pre := &worker{id: 0, hc: hc, rng: rand.New(rand.NewPCG(1, 2)), auth: auth, base: base, t: t,
+		samples: map[string][]time.Duration{}, errors: map[string]map[string]int{}}
+	pre.from, pre.to = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	sc.iterate(pre)
+	for op, kinds := range pre.errors {
+		return nil, fmt.Errorf("%s preflight: %s failed: %v", sc.name, op, kinds)
+	}
+
+	start := time.Now()
+	from, to := start.Add(warmup), start.Add(warmup+duration)
+	workers := make([]*worker, c)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{id: i, hc: hc, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(start.UnixNano()))), auth: auth, base: base, t: t,
+			from: from, to: to, samples: map[string][]time.Duration{}, errors: map[string]map[string]int{}}
+		workers[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(to) {
+				sc.iterate(w)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []stats
+	for _, op := range sc.ops {
+		var all []time.Duration
+		kinds := map[string]int{}
+		errs := 0
+		for _, w := range workers {
+			all = append(all, w.samples[op]...)
+			for k, n := range w.errors[op] {
+				kinds[k] += n
+				errs += n
+			}
+		}
+		slices.Sort(all)
+		s := stats{Op: op, Requests: len(all), Errors: errs, ErrorKinds: kinds, Elapsed: duration, Concurrency: c,
+			RPS: float64(len(all)) / duration.Seconds()}
+		if len(all) > 0 {
+			s.P50, s.P90, s.P99, s.Max = pct(all, 0.50), pct(all, 0.90), pct(all, 0.99), all[len(all)-1]
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// pct is the nearest-rank percentile of sorted samples.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func errorSummary(kinds map[string]int) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(kinds))
+	for k := range kinds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, kinds[k])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,104 @@
+// Command oauthd-bench measures oauthd under load against a real server and
+// writes the figures to docs/BENCHMARKS.md.
+//
+// It creates a database on a PostgreSQL server it is given (an admin URL,
+// normally the throwaway server `make bench` starts), seeds it directly with
+// set-based SQL (generate_series inside Postgres), starts the built `oauthd
+// serve` binary against it on 127.0.0.1 and drives a fixed number of
+// concurrent workers for a fixed time per scenario, keeping every latency
+// sample. The data grows between shapes, so 1,000,000 rows are seeded once:
+//
+//	shape 1: other tenants hold   1,000 OAuth clients, the target tenant     10
+//	shape 2: other tenants hold   1,000 OAuth clients, the target tenant 10,000
+//	shape 3: other tenants hold 1,000,000 OAuth clients, the target tenant    10
+//	shape 4: other tenants hold 1,000,000 OAuth clients, the target tenant 10,000
+//
+// Usage (scripts/bench.sh does this):
+//
+//	oauthd-bench -admin-url $OAUTHD_TEST_DATABASE_URL -oauthd bin/oauthd -out docs/BENCHMARKS.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	adminURL    string
+	oauthdBin   string
+	dbName      string
+	background  []int
+	targets     []int
+	perTenant   int
+	spares      int
+	concurrency int
+	warmup      time.Duration
+	duration    time.Duration
+	out         string
+	goBench     string
+	as          string
+	keep        bool
+}
+
+func main() {
+	var c config
+	var bg, tg string
+	flag.StringVar(&c.adminURL, "admin-url", os.Getenv("OAUTHD_TEST_DATABASE_URL"), "admin URL of the PostgreSQL server to create the bench database on (default $OAUTHD_TEST_DATABASE_URL)")
+	flag.StringVar(&c.oauthdBin, "oauthd", "bin/oauthd", "the built oauthd binary to run as the server")
+	flag.StringVar(&c.dbName, "db", "oauthd_bench", "name of the database to (re)create")
+	flag.StringVar(&bg, "background", "1000,1000000", "OAuth clients held by other tenants, one shape per value, ascending")
+	flag.StringVar(&tg, "targets", "10,10000", "OAuth clients held by the target tenant, one shape per value")
+	flag.IntVar(&c.perTenant, "per-tenant", 100, "OAuth clients per background tenant")
+	flag.IntVar(&c.spares, "spares", 64, "spare components (no client yet) per target tenant for the create+delete cycle")
+	flag.IntVar(&c.concurrency, "c", 8, "concurrent workers (each with its own keep-alive connection)")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up per scenario (not measured)")
+	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured time per scenario")
+	flag.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "report to write (empty: stdout only)")
+	flag.StringVar(&c.goBench, "go-bench", "", "file holding `go test -bench` output to include in the report")
+	flag.StringVar(&c.as, "as", "member", "who calls: member (a tenant member with the admin role: membership and Casbin checks run) or superuser")
+	flag.BoolVar(&c.keep, "keep", false, "keep the bench database afterwards")
+	flag.Parse()
+
+	var err error
+	if c.background, err = ints(bg); err != nil {
+		log.Fatalf("-background: %v", err)
+	}
+	if c.targets, err = ints(tg); err != nil {
+		log.Fatalf("-targets: %v", err)
+	}
+	if c.adminURL == "" {
+		log.Fatal("no PostgreSQL: set -admin-url or OAUTHD_TEST_DATABASE_URL (make bench starts a throwaway server)")
+	}
+	if c.as != "member" && c.as != "superuser" {
+		log.Fatal("-as must be member or superuser")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		log.Fatalf("oauthd-bench: %v", err)
+	}
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

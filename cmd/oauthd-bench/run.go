@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/keyring"
+)
+
+// shape is one data shape: rows in other tenants and in the target tenant.
+type shape struct {
+	Background int
+	Target     int
+	Facts      tableFacts
+	Explain    map[string][]string
+	Results    map[string][]stats // by scenario
+	ServerErrs int64
+}
+
+func (s shape) label() string {
+	return fmt.Sprintf("%s other / %s target", human(s.Background), human(s.Target))
+}
+
+func human(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1_000 && n%1_000 == 0:
+		return fmt.Sprintf("%dk", n/1_000)
+	}
+	return fmt.Sprint(n)
+}
+
+type runInfo struct {
+	cfg        config
+	started    time.Time
+	finished   time.Time
+	pgVersion  string
+	loadBefore string
+	loadAfter  string
+	principal  string
+	shapes     []*shape
+}
+
+func run(ctx context.Context, c config) error {
+	info := &runInfo{cfg: c, started: time.Now(), loadBefore: loadavg()}
+	raw := make([]byte, keyring.KeySize)
+	_, _ = rand.Read(raw)
+	masterKey := hex.EncodeToString(raw)
+	rootKey := randomKey()
+	root := creds{email: "bench-root@oauthd.test", key: rootKey}
+
+	logf("database %s: creating and migrating", c.dbName)
+	dbURL, err := createDatabase(ctx, c.adminURL, c.dbName)
+	if err != nil {
+		return err
+	}
+	if !c.keep {
+		defer func() {
+			if err := dropDatabase(context.Background(), c.adminURL, c.dbName); err != nil {
+				logf("drop database: %v", err)
+			}
+		}()
+	}
+	sd, err := newSeeder(ctx, dbURL, keyring.KeyID(raw), c.perTenant)
+	if err != nil {
+		return err
+	}
+	defer sd.close(context.Background())
+	if err := sd.conn.QueryRow(ctx, "SHOW server_version").Scan(&info.pgVersion); err != nil {
+		return err
+	}
+
+	targets := map[int]*target{}
+	var member *creds
+	members := map[uuid.UUID]bool{}
+	for _, b := range c.background {
+		for _, n := range c.targets {
+			sh := &shape{Background: b, Target: n, Results: map[string][]stats{}}
+			info.shapes = append(info.shapes, sh)
+			changed := false
+			if sd.background < b {
+				if err := sd.growBackground(ctx, b); err != nil {
+					return err
+				}
+				changed = true
+			}
+			if targets[n] == nil {
+				t, err := sd.seedTarget(ctx, n, c.spares)
+				if err != nil {
+					return err
+				}
+				targets[n] = t
+				changed = true
+			}
+			if changed {
+				if err := sd.vacuum(ctx); err != nil {
+					return err
+				}
+			}
+			t := targets[n]
+			if sh.Facts, err = sd.facts(ctx); err != nil {
+				return err
+			}
+			if sh.Explain, err = sd.explain(ctx, t); err != nil {
+				return err
+			}
+
+			// A fresh server per shape: no plan or connection state carries over.
+			srv, err := startServer(ctx, c.oauthdBin, dbURL, masterKey, root.email+":"+root.key)
+			if err != nil {
+				return err
+			}
+			caller := root
+			if c.as == "member" {
+				if member == nil {
+					if member, err = createMemberUser(srv.base, root); err != nil {
+						srv.stop()
+						return err
+					}
+				}
+				if !members[t.tenantID] {
+					if err := addMember(srv.base, root, t.tenantID, member.email); err != nil {
+						srv.stop()
+						return err
+					}
+					members[t.tenantID] = true
+				}
+				caller = *member
+			}
+			info.principal = c.as
+			logf("shape %s: table holds %d OAuth clients in %d tenants; server %s", sh.label(), sh.Facts.OAuthClients, sh.Facts.Tenants, srv.base)
+			for _, scn := range scenarios {
+				res, err := runScenario(ctx, scn, srv.base, caller.header(), t, c.concurrency, c.warmup, c.duration)
+				if err != nil {
+					srv.stop()
+					return fmt.Errorf("shape %s: %w", sh.label(), err)
+				}
+				sh.Results[scn.name] = res
+				for _, r := range res {
+					logf("  %-12s %8.0f req/s  p50 %7s  p99 %7s  errors %d", r.Op, r.RPS, ms(r.P50), ms(r.P99), r.Errors)
+				}
+			}
+			srv.stop()
+			sh.ServerErrs = srv.errorLogs.Load()
+		}
+	}
+	info.finished = time.Now()
+	info.loadAfter = loadavg()
+	doc := report(info)
+	if c.out == "" {
+		fmt.Print(doc)
+		return nil
+	}
+	if err := os.WriteFile(c.out, []byte(doc), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s", c.out)
+	return nil
+}
+
+func randomKey() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "bench_" + hex.EncodeToString(b)
+}
+
+// createMemberUser makes a plain (non-super) user with an API key through
+// the API, as an operator would.
+func createMemberUser(base string, root creds) (*creds, error) {
+	hc := newHTTPClient(1)
+	email := "bench-member@oauthd.test"
+	status, body, err := call(hc, http.MethodPost, base+"/v2/users", root.header(),
+		[]byte(`{"data":{"type":"user","attributes":{"email":"`+email+`"}}}`))
+	if err != nil || status != http.StatusCreated {
+		return nil, fmt.Errorf("create bench user: %d %s %v", status, body, err)
+	}
+	var doc struct {
+		Data struct {
+			ID         string
+			Attributes map[string]any
+		}
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	status, body, err = call(hc, http.MethodPost, base+"/v2/users/"+doc.Data.ID+"/api-keys", root.header(),
+		[]byte(`{"data":{"type":"api-key","attributes":{"name":"bench"}}}`))
+	if err != nil || status != http.StatusCreated {
+		return nil, fmt.Errorf("create bench api key: %d %s %v", status, body, err)
+	}
+	userID := doc.Data.ID
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	key, _ := doc.Data.Attributes["key"].(string)
+	if key == "" {
+		return nil, fmt.Errorf("api key response has no key: %s", body)
+	}
+	memberIDs[email] = userID
+	return &creds{email: email, key: key}, nil
+}
+
+var memberIDs = map[string]string{}
+
+// addMember gives the bench user the admin role in the tenant.
+func addMember(base string, root creds, tenantID uuid.UUID, email string) error {
+	hc := newHTTPClient(1)
+	body := `{"data":{"type":"member","attributes":{"roles":["admin"],"permissions":[]},` +
+		`"relationships":{"user":{"data":{"type":"user","id":"` + memberIDs[email] + `"}}}}}`
+	status, out, err := call(hc, http.MethodPost, base+"/v2/tenants/"+tenantID.String()+"/members", root.header(), []byte(body))
+	if err != nil || status != http.StatusCreated {
+		return fmt.Errorf("add bench member: %d %s %v", status, out, err)
+	}
+	return nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000)
+}
