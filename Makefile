@@ -26,6 +26,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeDocument$$' -fuzztime=$(FUZZTIME) ./api/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./api/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDescriptor$$' -fuzztime=$(FUZZTIME) ./components/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseAccessToken$$' -fuzztime=$(FUZZTIME) ./authserver/
 
 ## lint: go vet, gofmt and golangci-lint (installed into .tools on first use)
 lint: $(GOLANGCI)

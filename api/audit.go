@@ -12,7 +12,7 @@ var auditList = listSpec{Sorts: []string{"created_at", "action"}, Filters: []str
 
 func toAuditEventView(e *audit.Event) *auditEventView {
 	v := &auditEventView{ID: e.ID.String(), Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
-		ActorEmail: e.ActorEmail, RemoteAddr: e.RemoteAddr, RequestID: e.RequestID, CreatedAt: e.CreatedAt, Details: map[string]any{}}
+		ActorEmail: e.ActorEmail, ActorClient: e.ActorClient, RemoteAddr: e.RemoteAddr, RequestID: e.RequestID, CreatedAt: e.CreatedAt, Details: map[string]any{}}
 	if e.ActorID != nil {
 		id := e.ActorID.String()
 		v.ActorID = &id

@@ -29,7 +29,7 @@ func (s *Server) createComponent(c echo.Context) error {
 		return err
 	}
 	tid := tenantOf(c)
-	comp, err := s.deps.Components.CreateComponent(c.Request().Context(), tid, principalOf(c).User.Superuser, in)
+	comp, err := s.deps.Components.CreateComponent(c.Request().Context(), tid, principalOf(c).superuser(), in)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) updateComponent(c echo.Context) error {
 		return err
 	}
 	tid := tenantOf(c)
-	comp, err := s.deps.Components.UpdateComponent(c.Request().Context(), tid, principalOf(c).User.Superuser, id, patch)
+	comp, err := s.deps.Components.UpdateComponent(c.Request().Context(), tid, principalOf(c).superuser(), id, patch)
 	if err != nil {
 		return err
 	}

@@ -205,6 +205,14 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
+		// The body limit answers before the RFC endpoints run; they speak
+		// RFC 6749, not JSON:API.
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge && c.Request().Method == http.MethodPost &&
+			oauth2.ProtocolEndpoint(c.Request().URL.Path) && oauthHandler != nil {
+			_ = oauthHandler.WriteTooLarge(c)
+			return
+		}
 		ae := toAPIError(err, c, log)
 		for k, v := range ae.headers {
 			c.Response().Header().Set(k, v)

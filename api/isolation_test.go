@@ -117,6 +117,23 @@ var isoRoutes = []isoRoute{
 	{http.MethodGet, "/v2/tenants/:tid/oauth-clients/:id/secret", policy.OAuthClientsRevealSecret, nil},
 
 	{http.MethodGet, "/v2/tenants/:tid/audit-events", policy.AuditGet, nil},
+
+	{http.MethodGet, "/v2/api-client-templates", isoAnyUser, nil},
+	{http.MethodGet, "/v2/tenants/:tid/api-clients", policy.APIClientsGet, nil},
+	{http.MethodPost, "/v2/tenants/:tid/api-clients", policy.APIClientsCreate, func(*isoWorld, *isoTenant) any {
+		return apiClientDoc(map[string]any{"name": "iso-" + uniq()})
+	}},
+	{http.MethodGet, "/v2/tenants/:tid/api-clients/:id", policy.APIClientsGet, nil},
+	{http.MethodPatch, "/v2/tenants/:tid/api-clients/:id", policy.APIClientsEdit, func(*isoWorld, *isoTenant) any {
+		return doc("api-client", map[string]any{"name": "renamed-" + uniq()}, nil)
+	}},
+	{http.MethodDelete, "/v2/tenants/:tid/api-clients/:id", policy.APIClientsDelete, nil},
+	{http.MethodPost, "/v2/tenants/:tid/api-clients/:id/revoke-tokens", policy.APIClientsEdit, nil},
+	{http.MethodGet, "/v2/tenants/:tid/api-clients/:id/secrets", policy.APIClientsGet, nil},
+	{http.MethodPost, "/v2/tenants/:tid/api-clients/:id/secrets", policy.APIClientsEdit, func(*isoWorld, *isoTenant) any {
+		return doc("api-client-secret", map[string]any{}, nil)
+	}},
+	{http.MethodDelete, "/v2/tenants/:tid/api-clients/:id/secrets/:sid", policy.APIClientsEdit, nil},
 }
 
 // isoTenant is a tenant with one of everything in it.
@@ -128,6 +145,8 @@ type isoTenant struct {
 	spareComponent string // has no OAuth client
 	flow           string
 	oauthClient    string
+	apiClient      string // a confidential API client
+	apiSecret      string // one of its secrets
 }
 
 // isoWorld is two tenants, A and B, a member of A who holds nothing and a
@@ -161,23 +180,27 @@ func isoNewTenant(t *testing.T, e *apitest.Env) *isoTenant {
 	tt.spareComponent = newOAuthComponent(t, e, tt.id, &e.Super)
 	tt.oauthClient = mustOAuthClient(t, e, tt.id, &e.Super, tt.component, "client-"+uniq(), "secret-"+uniq()+"-0123456789")
 	tt.flow = newFlow(t, e, tt.id, &e.Super, "flow-"+uniq(), tt.component)
+	tt.apiClient, _ = mustAPIClient(t, e, tt.id, &e.Super, nil)
+	tt.apiSecret, _ = mustAPIClientSecret(t, e, tt.id, &e.Super, tt.apiClient, nil)
 	return tt
 }
 
 // isoIDs are the values a route's path parameters are filled with.
 type isoIDs struct {
 	tid, uid, kid, component, flow, oauthClient, member string
+	apiClient, apiSecret                                string
 }
 
 func (tt *isoTenant) ids() isoIDs {
 	return isoIDs{tid: tt.id, uid: tt.owner.UserID, kid: tt.ownerKeyID, component: tt.component, flow: tt.flow,
-		oauthClient: tt.oauthClient, member: tt.owner.UserID}
+		oauthClient: tt.oauthClient, member: tt.owner.UserID, apiClient: tt.apiClient, apiSecret: tt.apiSecret}
 }
 
 // isoRandomIDs name nothing.
 func isoRandomIDs() isoIDs {
 	r := func() string { return uuid.NewString() }
-	return isoIDs{tid: r(), uid: r(), kid: r(), component: r(), flow: r(), oauthClient: r(), member: r()}
+	return isoIDs{tid: r(), uid: r(), kid: r(), component: r(), flow: r(), oauthClient: r(), member: r(),
+		apiClient: r(), apiSecret: r()}
 }
 
 // fill puts ids into an Echo path; each :id takes its meaning from the
@@ -204,6 +227,10 @@ func (ids isoIDs) fill(path string) string {
 			segs[i] = ids.flow
 		case prev == "oauth-clients":
 			segs[i] = ids.oauthClient
+		case prev == "api-clients":
+			segs[i] = ids.apiClient
+		case s == ":sid":
+			segs[i] = ids.apiSecret
 		default:
 			panic("isolation table: no id for " + s + " after " + prev + " in " + path)
 		}
@@ -267,7 +294,7 @@ func isoExpectUnchanged(t *testing.T, e *apitest.Env, before map[string]int) {
 func isoErrors(t *testing.T, r *apitest.Response, ids isoIDs) string {
 	t.Helper()
 	body := string(r.Body)
-	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member} {
+	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret} {
 		body = strings.ReplaceAll(body, id, "{id}")
 	}
 	var d struct {
@@ -512,7 +539,13 @@ func TestIsolationAuthentication(t *testing.T) {
 				answers = append(answers, w.do(r, w.a.ids(), creds, w.a))
 			}
 			answers = append(answers, w.do(r, w.a.ids(), nil, w.a))
-			for _, header := range []string{"Bearer abc", "Basic !!!notbase64", "Basic " + "bm9jb2xvbg==", "Digest x", "basic"} {
+			// A malformed bearer token is an invalid token (RFC 6750 §3.1).
+			bearer := e.Do(apitest.Request{Method: r.method, Path: w.a.ids().fill(r.path), Header: http.Header{"Authorization": {"Bearer abc"}}})
+			expectError(t, bearer, http.StatusUnauthorized, "invalid_token", "")
+			if !strings.Contains(bearer.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("bearer answer has WWW-Authenticate %q", bearer.Header.Get("WWW-Authenticate"))
+			}
+			for _, header := range []string{"Basic !!!notbase64", "Basic " + "bm9jb2xvbg==", "Digest x", "basic"} {
 				req := apitest.Request{Method: r.method, Path: w.a.ids().fill(r.path), Header: http.Header{"Authorization": {header}}}
 				if r.body != nil {
 					req.Body = r.body(w, w.a)

@@ -64,15 +64,14 @@ func (s *Server) takeable(c echo.Context, uid uuid.UUID, fields ...string) error
 // permission the caller does not hold; takeDetail explains a refusal to
 // take grants away.
 func (s *Server) checkGrants(c echo.Context, g policy.Grants, takeDetail string) error {
-	u := principalOf(c).User
-	if u.Superuser {
+	if principalOf(c).superuser() {
 		return nil
 	}
 	var ps fault.Problems
 	for _, r := range g.Roles {
 		for _, perm := range policy.Catalogue {
 			if s.deps.Policy.RoleAllows(r, perm) {
-				if ok, err := s.deps.Policy.Allowed(u.ID, tenantOf(c), perm); err != nil {
+				if ok, err := s.allowed(c, perm); err != nil {
 					return err
 				} else if !ok {
 					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "roles",
@@ -85,7 +84,7 @@ func (s *Server) checkGrants(c echo.Context, g policy.Grants, takeDetail string)
 	for _, p := range g.Permissions {
 		for _, perm := range policy.Catalogue {
 			if policy.Matches(p, perm) {
-				if ok, err := s.deps.Policy.Allowed(u.ID, tenantOf(c), perm); err != nil {
+				if ok, err := s.allowed(c, perm); err != nil {
 					return err
 				} else if !ok {
 					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "permissions",

@@ -62,7 +62,13 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 				"bytes_out", c.Response().Size, "remote_ip", c.RealIP(),
 			}
 			if p := principalOf(c); p != nil {
-				attrs = append(attrs, "user_id", p.User.ID.String())
+				// A client-credentials token has no user.
+				if p.User != nil {
+					attrs = append(attrs, "user_id", p.User.ID.String())
+				}
+				if p.Token != nil {
+					attrs = append(attrs, "client_id", p.Token.Claims.ClientID)
+				}
 			}
 			if tid, ok := c.Get(ctxTenant).(fmt.Stringer); ok {
 				attrs = append(attrs, "tenant_id", tid.String())

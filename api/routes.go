@@ -4,6 +4,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/policy"
 )
 
@@ -12,6 +13,23 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+
+	// The OAuth 2.0 authorization server (RFC errors, not JSON:API).
+	e.POST("/oauth/token", s.oauth.Token)
+	e.POST("/oauth/revoke", s.oauth.Revoke)
+	e.POST("/oauth/introspect", s.oauth.Introspect)
+	e.POST("/oauth/device_authorization", s.oauth.DeviceAuthorization)
+	// The browser pages: plain HTML forms (sign-in, consent, device code).
+	e.GET("/oauth/authorize", s.oauth.Authorize)
+	e.POST("/oauth/authorize", s.oauth.AuthorizeDecision)
+	e.GET("/oauth/sign-in", s.oauth.SignInPage)
+	e.POST("/oauth/sign-in", s.oauth.SignIn)
+	e.POST("/oauth/sign-out", s.oauth.SignOut)
+	e.GET("/device", s.oauth.DevicePage)
+	e.POST("/device", s.oauth.DeviceCode)
+	e.POST("/device/decision", s.oauth.DeviceDecision)
+	e.GET(oauth2.PathMetadata, echo.WrapHandler(oauth2.MetadataHandler(s.deps.Issuer)))
+	e.GET(oauth2.PathJWKS, echo.WrapHandler(oauth2.JWKSHandler(s.deps.JWKS)))
 
 	// Middleware is attached per route, not to the group: a group with
 	// middleware makes Echo add catch-all routes, which would turn a wrong
@@ -69,6 +87,17 @@ func (s *Server) routes(e *echo.Echo) {
 	t.PATCH("/oauth-clients/:id", s.updateOAuthClient, can(policy.OAuthClientsEdit)...)
 	t.DELETE("/oauth-clients/:id", s.deleteOAuthClient, can(policy.OAuthClientsDelete)...)
 	t.GET("/oauth-clients/:id/secret", s.revealOAuthClientSecret, can(policy.OAuthClientsRevealSecret)...)
+
+	v2.GET("/api-client-templates", s.listAPIClientTemplates, authed()...)
+	t.GET("/api-clients", s.listAPIClients, can(policy.APIClientsGet)...)
+	t.POST("/api-clients", s.createAPIClient, can(policy.APIClientsCreate)...)
+	t.GET("/api-clients/:id", s.getAPIClient, can(policy.APIClientsGet)...)
+	t.PATCH("/api-clients/:id", s.updateAPIClient, can(policy.APIClientsEdit)...)
+	t.DELETE("/api-clients/:id", s.deleteAPIClient, can(policy.APIClientsDelete)...)
+	t.POST("/api-clients/:id/revoke-tokens", s.revokeAPIClientTokens, can(policy.APIClientsEdit)...)
+	t.GET("/api-clients/:id/secrets", s.listAPIClientSecrets, can(policy.APIClientsGet)...)
+	t.POST("/api-clients/:id/secrets", s.createAPIClientSecret, can(policy.APIClientsEdit)...)
+	t.DELETE("/api-clients/:id/secrets/:sid", s.deleteAPIClientSecret, can(policy.APIClientsEdit)...)
 
 	t.GET("/audit-events", s.listAuditEvents, can(policy.AuditGet)...)
 }

@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -13,7 +14,10 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/oauthd/oauthd/api/oauth2"
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/audit"
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/oauthclients"
@@ -29,14 +33,30 @@ type Deps struct {
 	Audit        *audit.Log
 	Components   *components.Service
 	OAuthClients *oauthclients.Service
+	APIClients   *apiclients.Service
 	Log          *slog.Logger
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
+
+	// The authorization server: token validation for bearer requests.
+	Tokens TokenParser
+	Grants *authserver.Grants
+	Issuer string
+	JWKS   *authserver.Keys
+	// SessionKey signs the sign-in pages' session and CSRF cookies; every
+	// instance derives the same one from the master key.
+	SessionKey []byte
+}
+
+// TokenParser verifies an access token's signature and lifetime.
+type TokenParser interface {
+	ParseAccessToken(ctx context.Context, token, issuer string) (*authserver.AccessClaims, error)
 }
 
 // Server is the HTTP face of oauthd.
 type Server struct {
 	deps    Deps
+	oauth   *oauth2.Handler
 	echo    *echo.Echo
 	metrics *metrics
 }
@@ -56,6 +76,8 @@ func New(d Deps) *Server {
 	// address written to the logs and the audit trail.
 	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
+	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Tokens, Scopes: d.Policy,
+		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey})
 
 	// A trailing slash changes nothing (seed 001 calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())

@@ -190,6 +190,7 @@ const specNobody = "00000000-0000-4000-8000-000000000000"
 // specFixture holds one of everything, to fill route templates with.
 type specFixture struct {
 	tid, componentID, flowID, clientID, memberID, keyID string
+	apiClientID, apiSecretID                            string
 	bare, stranger                                      apitest.Creds
 }
 
@@ -202,6 +203,8 @@ func (f *specFixture) fill(tmpl string) string {
 		"/components/{id}", "/components/"+f.componentID,
 		"/flows/{id}", "/flows/"+f.flowID,
 		"/oauth-clients/{id}", "/oauth-clients/"+f.clientID,
+		"/api-clients/{id}/secrets/{sid}", "/api-clients/"+f.apiClientID+"/secrets/"+f.apiSecretID,
+		"/api-clients/{id}", "/api-clients/"+f.apiClientID,
 	)
 	return r.Replace(tmpl)
 }
@@ -232,6 +235,9 @@ func specSeed(t *testing.T, e *apitest.Env) *specFixture {
 	data(e.Post(base+"/members", su, specDoc("member", map[string]any{"roles": []string{}},
 		map[string]any{"user": map[string]any{"data": map[string]any{"type": "user", "id": f.memberID}}})))
 	f.stranger = specUser(t, e, specUnique(t))
+	f.apiClientID = data(e.Post(base+"/api-clients", su, specDoc("api-client", map[string]any{"name": "spec",
+		"client_type": "confidential", "grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}}, nil)))
+	f.apiSecretID = data(e.Post(base+"/api-clients/"+f.apiClientID+"/secrets", su, specDoc("api-client-secret", nil, nil)))
 	return f
 }
 

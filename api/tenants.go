@@ -38,9 +38,12 @@ func (s *Server) listTenants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := principalOf(c).User
-	var memberOf = &u.ID
-	if u.Superuser {
+	p := principalOf(c)
+	if p.Token != nil {
+		return tokenNotAllowed()
+	}
+	var memberOf = &p.User.ID
+	if p.superuser() {
 		memberOf = nil
 	}
 	page, err := s.deps.Tenants.Tenants(c.Request().Context(), memberOf, q.Page)

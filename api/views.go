@@ -124,8 +124,59 @@ type auditEventView struct {
 	ResourceID   string         `jsonapi:"attr,resource_id"`
 	ActorID      *string        `jsonapi:"attr,actor_id"`
 	ActorEmail   string         `jsonapi:"attr,actor_email"`
+	ActorClient  string         `jsonapi:"attr,actor_client"`
 	RemoteAddr   string         `jsonapi:"attr,remote_addr"`
 	RequestID    string         `jsonapi:"attr,request_id"`
 	Details      map[string]any `jsonapi:"attr,details"`
 	CreatedAt    time.Time      `jsonapi:"attr,created_at,rfc3339"`
+}
+
+type apiClientView struct {
+	ID              string     `jsonapi:"primary,api-client"`
+	ClientID        string     `jsonapi:"attr,client_id"`
+	ClientSecret    string     `jsonapi:"attr,client_secret,omitempty"` // only in the create response
+	Name            string     `jsonapi:"attr,name"`
+	ClientType      string     `jsonapi:"attr,client_type"`
+	GrantTypes      []string   `jsonapi:"attr,grant_types"`
+	RedirectURIs    []string   `jsonapi:"attr,redirect_uris"`
+	Roles           []string   `jsonapi:"attr,roles"`
+	Scopes          []string   `jsonapi:"attr,scopes"`
+	RequirePKCE     bool       `jsonapi:"attr,require_pkce"`
+	AccessTokenTTL  *int       `jsonapi:"attr,access_token_ttl"`
+	RefreshTokenTTL *int       `jsonapi:"attr,refresh_token_ttl"`
+	Template        string     `jsonapi:"attr,template"`
+	CreatedBy       *string    `jsonapi:"attr,created_by"`
+	LastUsedAt      *time.Time `jsonapi:"attr,last_used_at,rfc3339"`
+	CreatedAt       time.Time  `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt       time.Time  `jsonapi:"attr,updated_at,rfc3339"`
+	tenantID        string
+}
+
+func (v apiClientView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/api-clients/" + v.ID}
+}
+
+type apiClientSecretView struct {
+	ID         string     `jsonapi:"primary,api-client-secret"`
+	Secret     string     `jsonapi:"attr,secret,omitempty"` // only in the create response
+	Hint       string     `jsonapi:"attr,hint"`
+	ExpiresAt  *time.Time `jsonapi:"attr,expires_at,rfc3339"`
+	LastUsedAt *time.Time `jsonapi:"attr,last_used_at,rfc3339"`
+	CreatedAt  time.Time  `jsonapi:"attr,created_at,rfc3339"`
+	path       string
+}
+
+func (v apiClientSecretView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": v.path}
+}
+
+type apiClientTemplateView struct {
+	ID           string   `jsonapi:"primary,api-client-template"`
+	Name         string   `jsonapi:"attr,name"`
+	Description  string   `jsonapi:"attr,description"`
+	ClientType   string   `jsonapi:"attr,client_type"`
+	GrantTypes   []string `jsonapi:"attr,grant_types"`
+	RedirectURIs []string `jsonapi:"attr,redirect_uris"`
+	Scopes       []string `jsonapi:"attr,scopes"`
+	RequirePKCE  bool     `jsonapi:"attr,require_pkce"`
 }

@@ -22,6 +22,8 @@ type Actor struct {
 	Email      string
 	RemoteAddr string
 	RequestID  string
+	// Client is the API client's client_id when the caller used an access token.
+	Client string
 }
 
 type actorKey struct{}
@@ -46,6 +48,7 @@ type Event struct {
 	ResourceID   string
 	ActorID      *uuid.UUID
 	ActorEmail   string
+	ActorClient  string
 	RemoteAddr   string
 	RequestID    string
 	Details      json.RawMessage `gorm:"type:jsonb"`
@@ -79,7 +82,7 @@ func (l *Log) Record(ctx context.Context, tenantID uuid.UUID, action, resourceTy
 		return fmt.Errorf("audit details: %w", err)
 	}
 	e := Event{TenantID: tenantID, ID: uuid.New(), Action: action, ResourceType: resourceType, ResourceID: resourceID,
-		ActorID: a.UserID, ActorEmail: a.Email, RemoteAddr: a.RemoteAddr, RequestID: a.RequestID, Details: raw}
+		ActorID: a.UserID, ActorEmail: a.Email, ActorClient: a.Client, RemoteAddr: a.RemoteAddr, RequestID: a.RequestID, Details: raw}
 	if err := l.db.Conn(ctx).Create(&e).Error; err != nil {
 		return fmt.Errorf("record %s: %w", action, err)
 	}

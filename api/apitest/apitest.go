@@ -17,13 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
 	"github.com/oauthd/oauthd/tenants"
 )
 
-func init() { tenants.SetPasswordCostForTests() }
+func init() {
+	tenants.SetPasswordCostForTests()
+	apiclients.SetBcryptCostForTests()
+}
 
 // Creds are basic-auth credentials: email and API key.
 type Creds struct {
@@ -74,13 +78,18 @@ func New(t testing.TB, opts ...Option) *Env {
 	logs := &LockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50})
+	// The issuer is the server's own URL, known once it listens.
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer})
 	if err != nil {
 		cancel()
+		srv.Close()
 		t.Fatalf("start oauthd: %v", err)
 	}
-	go a.WatchPolicy(ctx)
-	srv := httptest.NewServer(a.Server.Handler())
+	go a.Maintain(ctx)
+	srv.Config.Handler = a.Server.Handler()
+	srv.Start()
 	e := &Env{T: t, App: a, Server: srv, DatabaseURL: o.databaseURL, Logs: logs, spec: loadSpec(t)}
 	t.Cleanup(func() {
 		srv.Close()

@@ -59,7 +59,7 @@ func TestSeedAndLoad(t *testing.T) {
 		t.Fatalf("no execution time in %v", plans)
 	}
 
-	a, err := app.New(ctx, app.Options{DatabaseURL: dbURL, Keyring: kr, MaxDBConns: 8,
+	a, err := app.New(ctx, app.Options{DatabaseURL: dbURL, Keyring: kr, MaxDBConns: 8, Issuer: "http://127.0.0.1",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +91,32 @@ func TestSeedAndLoad(t *testing.T) {
 		}
 		sh.Results[sc.name] = res
 	}
-	doc := report(&runInfo{cfg: config{concurrency: 2, perTenant: 100}, principal: "member", shapes: []*shape{sh}})
-	for _, want := range []string{"| list-filter |", "| list-page |", "create", "Execution Time"} {
+
+	// The authorization-server suite, each scenario at concurrency 2.
+	if tg.api, err = setupAuthServer(srv.URL, *member, tg); err != nil {
+		t.Fatal(err)
+	}
+	ar := &authRun{shape: sh.label(), fixture: tg.api, results: map[string][]stats{}}
+	for _, sc := range authScenarios {
+		sc.concurrency = 0
+		res, err := runScenario(ctx, sc, srv.URL, member.header(), tg, 2, 0, 200*time.Millisecond)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
+		for _, r := range res {
+			if r.Errors > 0 || r.Requests == 0 {
+				t.Errorf("%s: %d requests, errors %v", sc.name, r.Requests, r.ErrorKinds)
+			}
+		}
+		ar.results[sc.name] = res
+	}
+	if tg.api.scope != "role:viewer" {
+		t.Errorf("token scope %q, want role:viewer", tg.api.scope)
+	}
+
+	doc := report(&runInfo{cfg: config{concurrency: 2, perTenant: 100}, principal: "member", shapes: []*shape{sh}, auth: ar})
+	for _, want := range []string{"| list-filter |", "| list-page |", "create", "Execution Time",
+		"| token-c32 | token |", "| introspect | introspect |", "| get-bearer | get-bearer |", "tokens/s at concurrency 32 ≥ 3000"} {
 		if !strings.Contains(doc, want) && !strings.Contains(doc, strings.TrimSpace(want)) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -43,8 +43,21 @@ func newHTTPClient(conns int) *http.Client {
 	}
 }
 
-// call sends one request and reads the whole response body.
+// Media types the bench sends: JSON:API calls send JSON bodies as seed
+// 001's curl examples do; the OAuth endpoints take forms and answer JSON.
+const (
+	jsonAPI  = "application/vnd.api+json"
+	jsonDoc  = "application/json"
+	formType = "application/x-www-form-urlencoded"
+)
+
+// call sends one JSON:API request and reads the whole response body.
 func call(hc *http.Client, method, url, auth string, body []byte) (int, []byte, error) {
+	return callAs(hc, method, url, auth, jsonDoc, jsonAPI, body)
+}
+
+// callAs sends one request with the given body and Accept media types.
+func callAs(hc *http.Client, method, url, auth, ctype, accept string, body []byte) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -54,9 +67,9 @@ func call(hc *http.Client, method, url, auth string, body []byte) (int, []byte, 
 		return 0, nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json") // as seed 001's curl examples send
+		req.Header.Set("Content-Type", ctype)
 	}
-	req.Header.Set("Accept", "application/vnd.api+json")
+	req.Header.Set("Accept", accept)
 	req.Header.Set("Authorization", auth)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -85,16 +98,36 @@ type worker struct {
 // do times one request and records it under op; it returns the status and
 // body, with ok reporting whether the status was the expected one.
 func (w *worker) do(op, method, url string, body []byte, want int) (int, []byte, bool) {
+	return w.doAs(request{op: op, method: method, url: url, auth: w.auth, ctype: jsonDoc, accept: jsonAPI, body: body, want: want})
+}
+
+// request is one timed call; valid, when set, must also accept the body
+// (a 200 that says the wrong thing is an error too).
+type request struct {
+	op, method, url     string
+	auth, ctype, accept string
+	body                []byte
+	want                int
+	valid               func(body []byte) bool
+}
+
+func (w *worker) doAs(r request) (int, []byte, bool) {
+	op := r.op
 	start := time.Now()
-	status, out, err := call(w.hc, method, url, w.auth, body)
+	status, out, err := callAs(w.hc, r.method, r.url, r.auth, r.ctype, r.accept, r.body)
 	end := time.Now()
-	ok := err == nil && status == want
+	ok := err == nil && status == r.want
+	invalid := ok && r.valid != nil && !r.valid(out)
+	ok = ok && !invalid
 	if !start.Before(w.from) && !end.After(w.to) {
 		w.samples[op] = append(w.samples[op], end.Sub(start))
 		if !ok {
 			kind := fmt.Sprintf("HTTP %d", status)
 			if err != nil {
 				kind = "transport: " + err.Error()
+			}
+			if invalid {
+				kind = fmt.Sprintf("HTTP %d with an unexpected body", status)
 			}
 			if w.errors[op] == nil {
 				w.errors[op] = map[string]int{}
@@ -107,10 +140,11 @@ func (w *worker) do(op, method, url string, body []byte, want int) (int, []byte,
 
 // scenario is one kind of traffic: iterate issues one iteration's requests.
 type scenario struct {
-	name    string
-	about   string
-	ops     []string // the operations it records, in report order
-	iterate func(w *worker)
+	name        string
+	about       string
+	ops         []string // the operations it records, in report order
+	concurrency int      // workers; 0 means the -c flag
+	iterate     func(w *worker)
 }
 
 func clientsPath(w *worker) string {
@@ -189,6 +223,9 @@ type stats struct {
 
 // runScenario drives c workers through warm-up and the measured window.
 func runScenario(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]stats, error) {
+	if sc.concurrency > 0 {
+		c = sc.concurrency
+	}
 	if sc.name == "create-delete" && len(t.spares) < c {
 		return nil, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
 	}

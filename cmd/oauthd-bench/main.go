@@ -13,6 +13,11 @@
 //	shape 3: other tenants hold 1,000,000 OAuth clients, the target tenant    10
 //	shape 4: other tenants hold 1,000,000 OAuth clients, the target tenant 10,000
 //
+// Then, once, on a fresh server and the last shape's target tenant, the
+// authorization server: POST /oauth/token (client_credentials) at
+// concurrency 8 and 32, POST /oauth/introspect, and a GET with a bearer
+// token beside the same GET with basic auth.
+//
 // Usage (scripts/bench.sh does this):
 //
 //	oauthd-bench -admin-url $OAUTHD_TEST_DATABASE_URL -oauthd bin/oauthd -out docs/BENCHMARKS.md
@@ -46,11 +51,13 @@ type config struct {
 	goBench     string
 	as          string
 	keep        bool
+	lists       bool // the list/get/create-delete scenarios over every shape
+	authserver  bool // token endpoint, introspection, bearer vs basic GET
 }
 
 func main() {
 	var c config
-	var bg, tg string
+	var bg, tg, suites string
 	flag.StringVar(&c.adminURL, "admin-url", os.Getenv("OAUTHD_TEST_DATABASE_URL"), "admin URL of the PostgreSQL server to create the bench database on (default $OAUTHD_TEST_DATABASE_URL)")
 	flag.StringVar(&c.oauthdBin, "oauthd", "bin/oauthd", "the built oauthd binary to run as the server")
 	flag.StringVar(&c.dbName, "db", "oauthd_bench", "name of the database to (re)create")
@@ -65,6 +72,7 @@ func main() {
 	flag.StringVar(&c.goBench, "go-bench", "", "file holding `go test -bench` output to include in the report")
 	flag.StringVar(&c.as, "as", "member", "who calls: member (a tenant member with the admin role: membership and Casbin checks run) or superuser")
 	flag.BoolVar(&c.keep, "keep", false, "keep the bench database afterwards")
+	flag.StringVar(&suites, "suites", "lists,authserver", "what to run: lists (the management API scenarios over every shape), authserver (token endpoint, introspection, bearer vs basic GET, once, on the last shape)")
 	flag.Parse()
 
 	var err error
@@ -73,6 +81,16 @@ func main() {
 	}
 	if c.targets, err = ints(tg); err != nil {
 		log.Fatalf("-targets: %v", err)
+	}
+	for _, s := range strings.Split(suites, ",") {
+		switch strings.TrimSpace(s) {
+		case "lists":
+			c.lists = true
+		case "authserver":
+			c.authserver = true
+		default:
+			log.Fatalf("-suites: unknown suite %q (lists, authserver)", s)
+		}
 	}
 	if c.adminURL == "" {
 		log.Fatal("no PostgreSQL: set -admin-url or OAUTHD_TEST_DATABASE_URL (make bench starts a throwaway server)")

@@ -82,6 +82,15 @@ func report(info *runInfo) string {
 		info.started.UTC().Format("2006-01-02 15:04 MST"))
 	w("Every figure below was measured in that run; none is typed in.\n\n")
 
+	if len(info.shapes) == 0 {
+		if info.auth != nil {
+			authSection(&b, info)
+		}
+		conditions(&b, info)
+		goBench(&b, c)
+		return b.String()
+	}
+
 	w("## The criterion: a list page costs the same whatever the data\n\n")
 	w("A list page's p99 must stay within %.0fx across the four data shapes (the table holding ~1,000 or ~1,000,000 OAuth clients of other tenants, ", criterionRatio)
 	w("the calling tenant holding 10 or 10,000). Ratio = worst p99 / best p99 over the shapes.\n\n")
@@ -98,19 +107,11 @@ func report(info *runInfo) string {
 	}
 	w("\n")
 	growth(&b, info)
+	if info.auth != nil {
+		authSection(&b, info)
+	}
 
-	w("## Conditions\n\n")
-	host, _ := os.Hostname()
-	w("- Machine: %d CPUs (`nproc`), %s/%s, host `%s`; the load generator, `oauthd serve` and PostgreSQL all share these CPUs.\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
-	w("- Load average (1/5/15 min) before the run: %s; after: %s. Other work on the machine at the time shows here; it makes the figures noisier, not better.\n", info.loadBefore, info.loadAfter)
-	w("- Go %s (load generator; the server binary is built by the same toolchain), PostgreSQL %s.\n", strings.TrimPrefix(runtime.Version(), "go"), info.pgVersion)
-	w("- Server: the built `oauthd serve` as a child process on 127.0.0.1, configured only by `OAUTHD_*` variables (default pool `OAUTHD_MAX_DB_CONNS=20`, default log level: one JSON line per request, drained by the bench). Restarted for every shape.\n")
-	w("- Database: a fresh database on the throwaway server `scripts/with-test-postgres.sh` starts (fsync off, shared_buffers 256MB), seeded with set-based SQL, then `VACUUM (ANALYZE)` as autovacuum would leave a live system.\n")
-	w("- Caller: %s, basic auth `email:apikey` on every request (so every request also pays authentication%s).\n", callerText(info.principal),
-		map[bool]string{true: ", the tenant membership check and the Casbin permission check", false: " and the tenant lookup"}[info.principal == "member"])
-	w("- Load: %d concurrent workers, each a keep-alive HTTP/1.1 connection sending its next request as soon as the last one answered (closed loop); %s warm-up, then %s measured per scenario. Every sample of the measured window is kept and sorted; percentiles are nearest-rank.\n",
-		c.concurrency, c.warmup, c.duration)
-	w("- Run took %s.\n\n", info.finished.Sub(info.started).Round(time.Second))
+	conditions(&b, info)
 
 	w("## Data shapes\n\n")
 	w("Each background tenant holds %d OAuth clients, each client on its own component (one client per component per tenant). The data grows from shape to shape in one database, so the 1,000,000 rows are seeded once.\n\n", c.perTenant)
@@ -175,14 +176,36 @@ func report(info *runInfo) string {
 		w("</details>\n\n")
 	}
 
+	goBench(&b, c)
+	return b.String()
+}
+
+func conditions(b *strings.Builder, info *runInfo) {
+	c := info.cfg
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("## Conditions\n\n")
+	host, _ := os.Hostname()
+	w("- Machine: %d CPUs (`nproc`), %s/%s, host `%s`; the load generator, `oauthd serve` and PostgreSQL all share these CPUs.\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
+	w("- Load average (1/5/15 min) before the run: %s; after: %s. Other work on the machine at the time shows here; it makes the figures noisier, not better.\n", info.loadBefore, info.loadAfter)
+	w("- Go %s (load generator; the server binary is built by the same toolchain), PostgreSQL %s.\n", strings.TrimPrefix(runtime.Version(), "go"), info.pgVersion)
+	w("- Server: the built `oauthd serve` as a child process on 127.0.0.1, configured only by `OAUTHD_*` variables (default pool `OAUTHD_MAX_DB_CONNS=20`, default log level: one JSON line per request, drained by the bench). Restarted for every shape.\n")
+	w("- Database: a fresh database on the throwaway server `scripts/with-test-postgres.sh` starts (fsync off, shared_buffers 256MB), seeded with set-based SQL, then `VACUUM (ANALYZE)` as autovacuum would leave a live system.\n")
+	w("- Caller: %s, basic auth `email:apikey` on every request (so every request also pays authentication%s).\n", callerText(info.principal),
+		map[bool]string{true: ", the tenant membership check and the Casbin permission check", false: " and the tenant lookup"}[info.principal == "member"])
+	w("- Load: %d concurrent workers (the authorization-server scenarios: the concurrency in their rows), each a keep-alive HTTP/1.1 connection sending its next request as soon as the last one answered (closed loop); %s warm-up, then %s measured per scenario. Every sample of the measured window is kept and sorted; percentiles are nearest-rank.\n",
+		c.concurrency, c.warmup, c.duration)
+	w("- Run took %s.\n\n", info.finished.Sub(info.started).Round(time.Second))
+}
+
+func goBench(b *strings.Builder, c config) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	if c.goBench != "" {
 		if out, err := os.ReadFile(c.goBench); err == nil && len(strings.TrimSpace(string(out))) > 0 {
 			w("## Go benchmarks\n\n")
-			w("`go test -run '^$' -bench . ./api ./oauthclients` in the same run (in-process, httptest server; `BenchmarkList*Clients/tenant=N` seed N clients in one tenant):\n\n")
+			w("`go test -run '^$' -bench . ./api ./oauthclients ./api/oauth2 ./apiclients` in the same run (in-process, httptest server; `BenchmarkList*Clients/tenant=N` seed N clients in one tenant):\n\n")
 			w("```\n%s\n```\n", strings.TrimSpace(string(out)))
 		}
 	}
-	return b.String()
 }
 
 // growth states, from this run's figures, what changes with the target

@@ -49,6 +49,8 @@ type runInfo struct {
 	loadAfter  string
 	principal  string
 	shapes     []*shape
+	lastShape  string   // the shape the authorization-server suite ran on
+	auth       *authRun // nil when that suite did not run
 }
 
 func run(ctx context.Context, c config) error {
@@ -83,10 +85,35 @@ func run(ctx context.Context, c config) error {
 	targets := map[int]*target{}
 	var member *creds
 	members := map[uuid.UUID]bool{}
-	for _, b := range c.background {
-		for _, n := range c.targets {
+	// callerFor is who calls on t: the bootstrap superuser, or a member
+	// with the admin role, created through the API the first time.
+	callerFor := func(srv *server, t *target) (creds, error) {
+		if c.as != "member" {
+			return root, nil
+		}
+		var err error
+		if member == nil {
+			if member, err = createMemberUser(srv.base, root); err != nil {
+				return creds{}, err
+			}
+		}
+		if !members[t.tenantID] {
+			if err := addMember(srv.base, root, t.tenantID, member.email); err != nil {
+				return creds{}, err
+			}
+			members[t.tenantID] = true
+		}
+		return *member, nil
+	}
+	info.principal = c.as
+	var last *target
+	for bi, b := range c.background {
+		for ti, n := range c.targets {
+			// Without the list suite only the last (largest) shape is seeded.
+			if !c.lists && (bi < len(c.background)-1 || ti < len(c.targets)-1) {
+				continue
+			}
 			sh := &shape{Background: b, Target: n, Results: map[string][]stats{}}
-			info.shapes = append(info.shapes, sh)
 			changed := false
 			if sd.background < b {
 				if err := sd.growBackground(ctx, b); err != nil {
@@ -108,6 +135,12 @@ func run(ctx context.Context, c config) error {
 				}
 			}
 			t := targets[n]
+			last = t
+			info.lastShape = sh.label()
+			if !c.lists {
+				continue
+			}
+			info.shapes = append(info.shapes, sh)
 			if sh.Facts, err = sd.facts(ctx); err != nil {
 				return err
 			}
@@ -120,24 +153,11 @@ func run(ctx context.Context, c config) error {
 			if err != nil {
 				return err
 			}
-			caller := root
-			if c.as == "member" {
-				if member == nil {
-					if member, err = createMemberUser(srv.base, root); err != nil {
-						srv.stop()
-						return err
-					}
-				}
-				if !members[t.tenantID] {
-					if err := addMember(srv.base, root, t.tenantID, member.email); err != nil {
-						srv.stop()
-						return err
-					}
-					members[t.tenantID] = true
-				}
-				caller = *member
+			caller, err := callerFor(srv, t)
+			if err != nil {
+				srv.stop()
+				return err
 			}
-			info.principal = c.as
 			logf("shape %s: table holds %d OAuth clients in %d tenants; server %s", sh.label(), sh.Facts.OAuthClients, sh.Facts.Tenants, srv.base)
 			for _, scn := range scenarios {
 				res, err := runScenario(ctx, scn, srv.base, caller.header(), t, c.concurrency, c.warmup, c.duration)
@@ -146,13 +166,25 @@ func run(ctx context.Context, c config) error {
 					return fmt.Errorf("shape %s: %w", sh.label(), err)
 				}
 				sh.Results[scn.name] = res
-				for _, r := range res {
-					logf("  %-12s %8.0f req/s  p50 %7s  p99 %7s  errors %d", r.Op, r.RPS, ms(r.P50), ms(r.P99), r.Errors)
-				}
+				logResults(res)
 			}
 			srv.stop()
 			sh.ServerErrs = srv.errorLogs.Load()
 		}
+	}
+	if c.authserver && last != nil {
+		// A fresh server again, so the token scenarios start with an empty
+		// verified-secret cache and no state from the list scenarios.
+		srv, err := startServer(ctx, c.oauthdBin, dbURL, masterKey, root.email+":"+root.key)
+		if err != nil {
+			return err
+		}
+		info.auth, err = runAuthSuite(ctx, c, srv, last, info.lastShape, callerFor)
+		srv.stop()
+		if err != nil {
+			return fmt.Errorf("authorization-server suite: %w", err)
+		}
+		info.auth.serverErrs = srv.errorLogs.Load()
 	}
 	info.finished = time.Now()
 	info.loadAfter = loadavg()
@@ -166,6 +198,38 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("wrote %s", c.out)
 	return nil
+}
+
+// runAuthSuite creates the API clients on t through srv, then drives the
+// authorization-server scenarios, each at its own concurrency.
+func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLabel string,
+	callerFor func(*server, *target) (creds, error)) (*authRun, error) {
+	caller, err := callerFor(srv, t)
+	if err != nil {
+		return nil, err
+	}
+	if t.api, err = setupAuthServer(srv.base, caller, t); err != nil {
+		return nil, err
+	}
+	a := &authRun{shape: shapeLabel, fixture: t.api, results: map[string][]stats{}, loadBefore: loadavg()}
+	logf("authorization server on shape %s, server %s: first token request %s (bcrypt), second %s", shapeLabel, srv.base,
+		ms(t.api.firstToken), ms(t.api.secondToken))
+	for _, scn := range authScenarios {
+		res, err := runScenario(ctx, scn, srv.base, caller.header(), t, c.concurrency, c.warmup, c.duration)
+		if err != nil {
+			return nil, err
+		}
+		a.results[scn.name] = res
+		logResults(res)
+	}
+	a.loadAfter = loadavg()
+	return a, nil
+}
+
+func logResults(res []stats) {
+	for _, r := range res {
+		logf("  %-12s c=%-3d %8.0f req/s  p50 %7s  p99 %7s  errors %d", r.Op, r.Concurrency, r.RPS, ms(r.P50), ms(r.P99), r.Errors)
+	}
 }
 
 func randomKey() string {

@@ -73,6 +73,7 @@ type target struct {
 	clients    []uuid.UUID // ids of the target tenant's OAuth clients
 	components []uuid.UUID // their components, for filter[component]
 	spares     []uuid.UUID // components without a client, for create+delete
+	api        *apiFixture // the authorization-server suite's API clients
 }
 
 func newSeeder(ctx context.Context, dbURL, keyID string, perTenant int) (*seeder, error) {

@@ -33,7 +33,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log})
+	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
+		Issuer: issuerOf(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, ready func(addr string)) error {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	go a.WatchPolicy(watchCtx)
+	go a.Maintain(watchCtx)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -106,4 +107,13 @@ func migrate(ctx context.Context) error {
 	}
 	fmt.Printf("applied %d migrations\n", n)
 	return nil
+}
+
+// issuerOf is OAUTHD_ISSUER, or the listen address as an http URL (fine on
+// a developer's machine; a deployment behind TLS sets OAUTHD_ISSUER).
+func issuerOf(cfg *config.Config) string {
+	if cfg.Issuer != "" {
+		return cfg.Issuer
+	}
+	return "http://" + cfg.Listen
 }

@@ -5,15 +5,20 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oauthd/oauthd/api"
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/audit"
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/keyring"
@@ -29,6 +34,10 @@ type Options struct {
 	Keyring     *keyring.Keyring
 	Log         *slog.Logger
 	Registry    *prometheus.Registry
+	// Issuer is the authorization server's URL (iss of every token).
+	Issuer    string
+	Lifetimes *authserver.Lifetimes // nil: the design's defaults
+	Keys      authserver.KeyOptions
 }
 
 // App is a wired oauthd.
@@ -39,6 +48,10 @@ type App struct {
 	Tenants      *tenants.Service
 	Components   *components.Service
 	OAuthClients *oauthclients.Service
+	APIClients   *apiclients.Service
+	Keys         *authserver.Keys
+	Grants       *authserver.Grants
+	Issuer       string
 	Server       *api.Server
 	databaseURL  string
 	log          *slog.Logger
@@ -66,16 +79,45 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Tenants = tenants.NewService(db, tenants.NewStore(db), enforcer, a.Audit)
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
+	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, apiClientOptions())
+	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
+	life := authserver.DefaultLifetimes()
+	if o.Lifetimes != nil {
+		life = *o.Lifetimes
+	}
+	a.Keys = authserver.NewKeys(db, o.Keyring, o.Keys)
+	if err := a.Keys.Ensure(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a.Grants = authserver.NewGrants(db, a.Keys, a.Issuer, life)
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
-		OAuthClients: a.OAuthClients, Log: o.Log, Registry: o.Registry,
+		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Log: o.Log, Registry: o.Registry,
+		Tokens: a.Keys, Grants: a.Grants, Issuer: a.Issuer, JWKS: a.Keys, SessionKey: o.Keyring.DeriveKey("sessions"),
 	})
 	return a, nil
 }
 
-// WatchPolicy keeps the permission policy in step with other instances
-// until ctx ends.
-func (a *App) WatchPolicy(ctx context.Context) {
+// Maintain runs this instance's background work until ctx ends: keeping the
+// permission policy in step with other instances, reloading and rotating
+// signing keys, and purging expired codes and tokens.
+func (a *App) Maintain(ctx context.Context) {
+	go a.Keys.Run(ctx, a.log)
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := a.Grants.Purge(ctx); err != nil && ctx.Err() == nil {
+					a.log.Warn("purge expired grants", "err", err)
+				}
+			}
+		}
+	}()
 	a.Policy.Watch(ctx, a.databaseURL, a.log)
 }
 
@@ -107,4 +149,21 @@ func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componen
 		out[i] = oauthclients.FlowRef{ID: r.ID, Name: r.Name}
 	}
 	return out, nil
+}
+
+// apiClientOptions are the deployment's rules for API clients: bounds for
+// per-client token lifetimes, and a fresh key for this instance's cache of
+// verified client secrets (the cache is per process, so the key need not
+// be shared or kept).
+func apiClientOptions() apiclients.Options {
+	cacheKey := make([]byte, 32)
+	_, _ = rand.Read(cacheKey) // crypto/rand.Read never fails (Go 1.24+)
+	return apiclients.Options{
+		Bounds: apiclients.Bounds{
+			MinAccessTTL: time.Minute, MaxAccessTTL: 24 * time.Hour,
+			MinRefreshTTL: time.Hour, MaxRefreshTTL: 90 * 24 * time.Hour,
+		},
+		BcryptCost: 10,
+		DigestKey:  cacheKey,
+	}
 }

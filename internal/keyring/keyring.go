@@ -7,6 +7,7 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -25,6 +26,13 @@ var ErrUnknownKey = errors.New("keyring: ciphertext sealed with an unknown key")
 type key struct {
 	id   string
 	aead cipher.AEAD
+	raw  []byte
+}
+
+func (k *key) derive(label string) []byte {
+	m := hmac.New(sha256.New, k.raw)
+	m.Write([]byte("oauthd-derive:" + label))
+	return m.Sum(nil)
 }
 
 // Keyring holds the current key and any previous ones.
@@ -48,7 +56,7 @@ func New(current []byte, previous ...[]byte) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keyring: %w", err)
 		}
-		kk := &key{id: KeyID(raw), aead: aead}
+		kk := &key{id: KeyID(raw), aead: aead, raw: append([]byte(nil), raw...)}
 		if i == 0 {
 			k.current = kk
 		}
@@ -113,4 +121,11 @@ func (k *Keyring) Open(ciphertext []byte, keyID string, aad []byte) ([]byte, err
 		return nil, fmt.Errorf("keyring: open: %w", err)
 	}
 	return plain, nil
+}
+
+// DeriveKey returns a 32-byte key for one purpose (label), derived from the
+// current master key, so every instance derives the same one without
+// storing it. Rotating the master key changes it.
+func (k *Keyring) DeriveKey(label string) []byte {
+	return k.current.derive(label)
 }

@@ -1,0 +1,290 @@
+package oauth2
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/policy"
+	"github.com/oauthd/oauthd/tenants"
+)
+
+// The browser pages (sign-in, consent, device) are plain HTML forms: no
+// JavaScript, every value escaped by html/template, and headers that keep
+// them out of frames and caches.
+
+// Accounts is what the pages ask of users and tenants.
+type Accounts interface {
+	User(ctx context.Context, id uuid.UUID) (*tenants.User, error)
+	UserByEmail(ctx context.Context, email string) (*tenants.User, error)
+	IsMember(ctx context.Context, tenantID, userID uuid.UUID) (bool, error)
+	Tenant(ctx context.Context, id uuid.UUID) (*tenants.Tenant, error)
+}
+
+// ClientsByPK finds an API client by its row id (a device code names its
+// client that way).
+type ClientsByPK interface {
+	Get(ctx context.Context, tenantID, id uuid.UUID) (*apiclients.Client, error)
+}
+
+// pageState is the pages' share of the handler.
+type pageState struct {
+	templates     map[string]*template.Template
+	passwords     signInPasswords
+	signInLimiter *failureLimiter
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageNames = []string{"signin.html", "signed_in.html", "consent.html", "device.html", "device_done.html", "error.html"}
+
+func newPageState() *pageState {
+	ps := &pageState{templates: map[string]*template.Template{}, signInLimiter: newFailureLimiter(10, time.Minute)}
+	for _, name := range pageNames {
+		ps.templates[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+	}
+	return ps
+}
+
+// basePage is what every page shows: its title and who is signed in.
+type basePage struct {
+	Title string
+	Email string
+}
+
+// signOutForm is the small "not you? sign out" form.
+type signOutForm struct {
+	CSRF     string
+	ReturnTo string
+}
+
+func (h *Handler) signOutForm(s session, returnTo string) *signOutForm {
+	return &signOutForm{CSRF: h.csrfToken(sessionCSRFID(s), purposeSignOut), ReturnTo: safeReturnTo(returnTo)}
+}
+
+type signInPage struct {
+	basePage
+	CSRF, ReturnTo, EmailValue, Problem string
+}
+
+type signedInPage struct {
+	basePage
+	SignOut *signOutForm
+}
+
+type errorPage struct {
+	basePage
+	Message string
+	SignOut *signOutForm
+}
+
+// hiddenField is a form value carried through a page as it came.
+type hiddenField struct{ Name, Value string }
+
+// consentPage asks the user to approve an application's access.
+type consentPage struct {
+	basePage
+	Action     string
+	ClientName string
+	TenantName string
+	Scopes     []scopeWords
+	CSRF       string
+	Hidden     []hiddenField
+	Device     string // the user code, on the device flow's consent
+	SignOut    *signOutForm
+}
+
+type devicePage struct {
+	basePage
+	CSRF, UserCode, Problem string
+	SignOut                 *signOutForm
+}
+
+type deviceDonePage struct {
+	basePage
+	Approved bool
+}
+
+// pageHeaders are on every page. formAction adds a source to the CSP's
+// form-action for the consent form, whose answer redirects to the client:
+// browsers apply form-action to the redirect after a submission too.
+func pageHeaders(c echo.Context, formAction string) {
+	csp := "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+	if formAction != "" {
+		csp += " " + formAction
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+func (h *Handler) render(c echo.Context, status int, name string, data any) error {
+	return h.renderWith(c, status, name, data, "")
+}
+
+func (h *Handler) renderWith(c echo.Context, status int, name string, data any, formAction string) error {
+	var buf bytes.Buffer
+	if err := h.pages.templates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.d.Log.Error("render page", "page", name, "err", err)
+		return c.String(http.StatusInternalServerError, "internal error")
+	}
+	pageHeaders(c, formAction)
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (h *Handler) renderError(c echo.Context, status int, title, message string) error {
+	return h.render(c, status, "error.html", errorPage{basePage: basePage{Title: title}, Message: message})
+}
+
+// pageError answers an unexpected error with a page: a malformed form is
+// 400, an unreachable database 503, anything else a logged 500.
+func (h *Handler) pageError(c echo.Context, err error) error {
+	var oe *oauthError
+	switch {
+	case errors.As(err, &oe):
+		return h.renderError(c, oe.status, "Bad request", oe.Description)
+	case database.IsUnavailable(err):
+		c.Response().Header().Set("Retry-After", "1")
+		return h.renderError(c, http.StatusServiceUnavailable, "Temporarily unavailable",
+			"The service cannot reach its database right now. Try again in a moment.")
+	default:
+		h.d.Log.Error("page error", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		return h.renderError(c, http.StatusInternalServerError, "Something went wrong",
+			"Something went wrong on our side. Try again; if it keeps happening, contact support with request id "+
+				c.Response().Header().Get(echo.HeaderXRequestID)+".")
+	}
+}
+
+// pageForm reads a page's form post with the token endpoint's rules.
+func pageForm(c echo.Context) (url.Values, error) {
+	return readForm(c.Request())
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// formActionSource is the CSP source for a redirect URI's origin, "" when
+// it cannot be written safely.
+func formActionSource(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	src := u.Scheme + ":"
+	if u.Scheme == "http" || u.Scheme == "https" {
+		src = u.Scheme + "://" + u.Host
+	}
+	for _, r := range src {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-+:/[]", r)) {
+			return ""
+		}
+	}
+	return src
+}
+
+// memberOrSuper reports whether the user may authorize for the tenant.
+func (h *Handler) memberOrSuper(ctx context.Context, u *tenants.User, tenantID uuid.UUID) (bool, error) {
+	if u.Superuser {
+		return true, nil
+	}
+	return h.d.Accounts.IsMember(ctx, tenantID, u.ID)
+}
+
+// notMember is the page for a user outside the client's tenant. It names
+// neither the tenant nor the client: the user has no right to know them.
+func (h *Handler) notMember(c echo.Context, s session, u *tenants.User, returnTo string) error {
+	return h.render(c, http.StatusForbidden, "error.html", errorPage{
+		basePage: basePage{Title: "Not a member", Email: u.Email},
+		Message: "Your account is not a member of the tenant that registered this application, so you cannot " +
+			"grant it access. Sign in with another account, or ask the tenant's owner to add you.",
+		SignOut: h.signOutForm(s, returnTo),
+	})
+}
+
+func (h *Handler) tenantName(ctx context.Context, id uuid.UUID) (string, error) {
+	t, err := h.d.Accounts.Tenant(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return t.Name, nil
+}
+
+// scopeWords is a scope as the consent page shows it.
+type scopeWords struct {
+	Scope string
+	Text  string
+	Items []string
+}
+
+var resourceWords = map[string]string{
+	"oauth_clients": "OAuth clients", "components": "components", "flows": "flows",
+	"api_clients": "API clients", "members": "members", "audit": "audit log",
+}
+
+var actionWords = map[string]string{
+	"get": "Read the tenant's %s", "create": "Create %s in the tenant", "edit": "Change the tenant's %s",
+	"delete": "Delete the tenant's %s", "reveal_secret": "Read the stored secrets of the tenant's %s",
+}
+
+// permissionWords says what a catalogue permission allows, in words;
+// a permission without words shows its name.
+func permissionWords(perm string) string {
+	parts := strings.Split(perm, ".")
+	if len(parts) != 3 || parts[0] != "tenants" {
+		return perm
+	}
+	res, ok1 := resourceWords[parts[1]]
+	act, ok2 := actionWords[parts[2]]
+	if !ok1 || !ok2 {
+		return perm
+	}
+	return strings.Replace(act, "%s", res, 1)
+}
+
+// describeScopes puts a token's scopes into words: a permission as a
+// sentence, a pattern or a role as the permissions it covers today.
+func (h *Handler) describeScopes(scopes []string) []scopeWords {
+	out := make([]scopeWords, 0, len(scopes))
+	for _, s := range scopes {
+		w := scopeWords{Scope: s}
+		switch {
+		case strings.HasPrefix(s, "role:"):
+			w.Text = "Everything the " + strings.TrimPrefix(s, "role:") + " role may do:"
+			for _, p := range policy.Catalogue {
+				if h.d.Scopes.ScopeAllows([]string{s}, p) {
+					w.Items = append(w.Items, permissionWords(p))
+				}
+			}
+			if len(w.Items) == 0 {
+				w.Text = "Everything the " + strings.TrimPrefix(s, "role:") + " role may do (today, nothing)"
+			}
+		case strings.HasSuffix(s, "*"):
+			w.Text = "All of:"
+			for _, p := range policy.Catalogue {
+				if policy.Matches(s, p) {
+					w.Items = append(w.Items, permissionWords(p))
+				}
+			}
+		default:
+			w.Text = permissionWords(s)
+		}
+		out = append(out, w)
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package oauth2
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// failureLimiter limits failed client authentications per client id and
+// address: a burst of `burst` failures, refilled over `window`. Only
+// failures spend tokens, so a client with the right secret is never slowed.
+// It is per instance (behind a load balancer the effective limit is the
+// instance count times this); that bounds online guessing well enough
+// against 256-bit secrets.
+type failureLimiter struct {
+	mu      sync.Mutex
+	burst   int
+	every   rate.Limit
+	entries map[string]*limiterEntry
+	swept   time.Time
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newFailureLimiter(burst int, window time.Duration) *failureLimiter {
+	return &failureLimiter{burst: burst, every: rate.Every(window / time.Duration(burst)), entries: map[string]*limiterEntry{}}
+}
+
+func (l *failureLimiter) entry(key string) *rate.Limiter {
+	now := time.Now()
+	if now.Sub(l.swept) > time.Minute {
+		for k, e := range l.entries {
+			if now.Sub(e.seen) > 10*time.Minute {
+				delete(l.entries, k)
+			}
+		}
+		l.swept = now
+	}
+	e, ok := l.entries[key]
+	if !ok {
+		e = &limiterEntry{lim: rate.NewLimiter(l.every, l.burst)}
+		l.entries[key] = e
+	}
+	e.seen = now
+	return e.lim
+}
+
+// blocked reports whether key has no failures left, and for how many
+// seconds it should wait.
+func (l *failureLimiter) blocked(key string) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[key]
+	if !ok {
+		return false, 0
+	}
+	if tokens := e.lim.Tokens(); tokens < 1 {
+		wait := (1 - tokens) / float64(l.every)
+		return true, int(math.Ceil(wait))
+	}
+	return false, 0
+}
+
+// fail spends one failure for key.
+func (l *failureLimiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entry(key).Allow()
+}

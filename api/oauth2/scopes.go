@@ -1,0 +1,81 @@
+package oauth2
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/policy"
+)
+
+// clientCredentialsScope decides a client-credentials token's scope: by
+// default the client's roles ("role:deployer", as seed 000's roles); a
+// request may narrow it to some of those roles or to permissions the roles
+// cover.
+func (h *Handler) clientCredentialsScope(c *apiclients.Client, requested []string) ([]string, error) {
+	roles := make([]string, len(c.Roles))
+	for i, r := range c.Roles {
+		roles[i] = "role:" + r
+	}
+	if len(requested) == 0 {
+		return roles, nil
+	}
+	for _, s := range requested {
+		if !h.covered(roles, s) {
+			return nil, errInvalidScope("scope " + printable(s) + " is not among this client's roles")
+		}
+	}
+	return dedupe(requested), nil
+}
+
+// userScope decides a user token's scope: what the client may ask for
+// (its allowed scopes) and, when the request names scopes, only those.
+func (h *Handler) userScope(c *apiclients.Client, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return slices.Clone(c.Scopes), nil
+	}
+	for _, s := range requested {
+		if !h.covered(c.Scopes, s) {
+			return nil, errInvalidScope("scope " + printable(s) + " is not allowed for this client")
+		}
+	}
+	return dedupe(requested), nil
+}
+
+// covered reports whether allowed grants everything scope s grants.
+func (h *Handler) covered(allowed []string, s string) bool {
+	if slices.Contains(allowed, s) {
+		return true
+	}
+	if strings.HasPrefix(s, "role:") {
+		role := strings.TrimPrefix(s, "role:")
+		if !slices.Contains(h.d.Scopes.Roles(), role) {
+			return false
+		}
+		for _, perm := range policy.Catalogue {
+			if h.d.Scopes.ScopeAllows([]string{s}, perm) && !h.d.Scopes.ScopeAllows(allowed, perm) {
+				return false
+			}
+		}
+		return true
+	}
+	if !policy.ValidPermission(s) {
+		return false
+	}
+	for _, perm := range policy.Catalogue {
+		if policy.Matches(s, perm) && !h.d.Scopes.ScopeAllows(allowed, perm) {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

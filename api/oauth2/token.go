@@ -1,0 +1,148 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/authserver"
+)
+
+// tokenResponse is RFC 6749 §5.1 plus seed 000's actor (the client id).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Actor        string `json:"actor"`
+}
+
+// Token is POST /oauth/token.
+func (h *Handler) Token(c echo.Context) error {
+	if err := h.token(c); err != nil {
+		return h.writeOAuthError(c, err)
+	}
+	return nil
+}
+
+func (h *Handler) token(c echo.Context) error {
+	form, err := readForm(c.Request())
+	if err != nil {
+		return err
+	}
+	grantType := form.Get("grant_type")
+	if grantType == "" {
+		return errInvalidRequest("grant_type is required")
+	}
+	switch grantType {
+	case apiclients.GrantClientCredentials, apiclients.GrantAuthorizationCode, apiclients.GrantRefreshToken, apiclients.GrantDeviceCode:
+	default:
+		return errUnsupportedGrantType("grant_type " + printable(grantType) + " is not supported")
+	}
+	client, err := h.authenticateClient(c, form)
+	if err != nil {
+		return err
+	}
+	if !client.Allows(grantType) {
+		return errUnauthorizedClient("this client may not use grant_type " + grantType)
+	}
+	gc := toGrantClient(client, h.d.Grants.Lifetimes())
+	ctx := c.Request().Context()
+	var ts *authserver.TokenSet
+	switch grantType {
+	case apiclients.GrantClientCredentials:
+		if client.Public() {
+			return errUnauthorizedClient("public clients cannot use client_credentials")
+		}
+		scopes, err := h.clientCredentialsScope(client, splitScope(form.Get("scope")))
+		if err != nil {
+			return err
+		}
+		ts, err = h.d.Grants.IssueClientCredentials(gc, scopes)
+		if err != nil {
+			return err
+		}
+	case apiclients.GrantAuthorizationCode:
+		code := form.Get("code")
+		if code == "" {
+			return errInvalidRequest("code is required")
+		}
+		redirect := form.Get("redirect_uri")
+		if redirect == "" {
+			redirect = form.Get("redirect_url") // seed 003's spelling
+		}
+		verifier := form.Get("code_verifier")
+		if client.RequirePKCE && verifier == "" {
+			return errInvalidRequest("code_verifier is required for this client (PKCE)")
+		}
+		ts, err = h.d.Grants.RedeemCode(ctx, gc, code, redirect, verifier, client.Allows(apiclients.GrantRefreshToken))
+		if errors.Is(err, authserver.ErrInvalidGrant) {
+			return errInvalidGrant("the authorization code is invalid, expired, already used, or was issued for another client, redirect URI or PKCE verifier")
+		}
+		if err != nil {
+			return err
+		}
+	case apiclients.GrantRefreshToken:
+		rt := form.Get("refresh_token")
+		if rt == "" {
+			return errInvalidRequest("refresh_token is required")
+		}
+		ts, err = h.d.Grants.Refresh(ctx, gc, rt, splitScope(form.Get("scope")))
+		switch {
+		case errors.Is(err, authserver.ErrInvalidGrant):
+			return errInvalidGrant("the refresh token is invalid, expired, revoked or already used (reuse revokes the whole grant)")
+		case errors.Is(err, authserver.ErrInvalidScope):
+			return errInvalidScope("a refresh may only narrow the original scope")
+		case err != nil:
+			return err
+		}
+	case apiclients.GrantDeviceCode:
+		dc := form.Get("device_code")
+		if dc == "" {
+			return errInvalidRequest("device_code is required")
+		}
+		ts, err = h.d.Grants.PollDevice(ctx, gc, dc, client.Allows(apiclients.GrantRefreshToken))
+		if err != nil {
+			return deviceError(err)
+		}
+	}
+	return writeToken(c, ts, client.ClientID)
+}
+
+// deviceError maps the device grant's outcomes to RFC 8628 §3.5 codes.
+func deviceError(err error) error {
+	for _, e := range []error{authserver.ErrAuthorizationPending, authserver.ErrSlowDown, authserver.ErrExpiredToken, authserver.ErrAccessDenied} {
+		if errors.Is(err, e) {
+			return &oauthError{status: http.StatusBadRequest, Code: e.Error()}
+		}
+	}
+	if errors.Is(err, authserver.ErrInvalidGrant) {
+		return errInvalidGrant("the device code is invalid or already used")
+	}
+	return err
+}
+
+func writeToken(c echo.Context, ts *authserver.TokenSet, actor string) error {
+	noStore(c)
+	resp := tokenResponse{AccessToken: ts.AccessToken, TokenType: "Bearer", ExpiresIn: ts.ExpiresIn,
+		Scope: ts.Scope, RefreshToken: ts.RefreshToken, Actor: actor}
+	if wantsForm(c.Request()) {
+		v := url.Values{"access_token": {resp.AccessToken}, "token_type": {resp.TokenType},
+			"expires_in": {strconv.Itoa(resp.ExpiresIn)}, "scope": {resp.Scope}, "actor": {actor}}
+		if resp.RefreshToken != "" {
+			v.Set("refresh_token", resp.RefreshToken)
+		}
+		return c.Blob(http.StatusOK, "application/x-www-form-urlencoded", []byte(v.Encode()))
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/json", b)
+}

@@ -1,0 +1,125 @@
+package apiclients
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Prefixes make ids and secrets recognisable in logs and secret scanners.
+const (
+	ClientIDPrefix = "o2c_"
+	SecretPrefix   = "o2s_"
+)
+
+// maxPresentedSecret bounds what Authenticate hashes: a generated secret
+// is 47 characters, and bcrypt reads at most 72 bytes anyway.
+const maxPresentedSecret = 72
+
+// newClientID returns a fresh public client id: 18 random bytes, URL-safe.
+func newClientID() string { return ClientIDPrefix + randomURLSafe(18) }
+
+// newSecret returns a fresh secret: 32 random bytes, URL-safe (43
+// characters), well under bcrypt's 72-byte limit with its prefix.
+func newSecret() string { return SecretPrefix + randomURLSafe(32) }
+
+func randomURLSafe(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hintOf(secret string) string { return secret[len(secret)-4:] }
+
+// bcryptCost is the work factor for production; tests lower it.
+var bcryptCostOverride atomic.Int64
+
+// SetBcryptCostForTests lowers bcrypt's cost so test suites stay fast.
+func SetBcryptCostForTests() { bcryptCostOverride.Store(int64(bcrypt.MinCost)) }
+
+func (s *Service) cost() int {
+	if c := bcryptCostOverride.Load(); c != 0 {
+		return int(c)
+	}
+	if s.opts.BcryptCost != 0 {
+		return s.opts.BcryptCost
+	}
+	return bcrypt.DefaultCost
+}
+
+func (s *Service) hash(secret string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), s.cost())
+	return string(h), err
+}
+
+// bcryptCompares counts bcrypt comparisons, so tests can see the cache work.
+var bcryptCompares atomic.Int64
+
+func compareSecret(hash, secret string) bool {
+	bcryptCompares.Add(1)
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) == nil
+}
+
+// verifiedCache remembers secrets that bcrypt has verified, so the token
+// endpoint pays bcrypt once per secret and instance, not per request. An
+// entry is an HMAC of the secret row's id, the presented secret and the
+// stored hash: it matches only while that very row is still loaded as
+// active, so deleting, expiring or replacing a secret takes effect at once.
+// The key is per process, so entries mean nothing anywhere else.
+type verifiedCache struct {
+	key     []byte
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]struct{}
+	limit   int
+}
+
+const verifiedCacheSize = 10000
+
+func newVerifiedCache(key []byte, limit int) *verifiedCache {
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	return &verifiedCache{key: key, entries: map[[sha256.Size]byte]struct{}{}, limit: limit}
+}
+
+func (c *verifiedCache) digest(secretID uuid.UUID, presented, hash string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write(secretID[:])
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(presented)))
+	m.Write(n[:]) // the length makes the presented secret and the hash unambiguous
+	m.Write([]byte(presented))
+	m.Write([]byte(hash))
+	var out [sha256.Size]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+func (c *verifiedCache) has(d [sha256.Size]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.entries[d]
+	return ok
+}
+
+func (c *verifiedCache) add(d [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.limit {
+		// Evict an arbitrary entry (map order is random): at worst a
+		// still-used secret pays bcrypt once more.
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[d] = struct{}{}
+}

@@ -1,0 +1,152 @@
+// Package apiclients owns API clients: the OAuth clients that call this
+// platform's own API with tokens from /oauth/token. The platform generates
+// each client's id and secrets; a secret is shown once and only its bcrypt
+// hash is kept, and several may be active at once so a secret can be
+// rotated without downtime. A client carries the grant types, redirect
+// URIs, roles (for client-credentials tokens), scopes (the most a user token
+// may carry) and token lifetimes the authorization server applies.
+package apiclients
+
+import (
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Grant types a client may be allowed (RFC 6749, RFC 8628).
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// Client types (RFC 6749 §2.1).
+const (
+	// TypeConfidential clients hold a secret and authenticate with it.
+	TypeConfidential = "confidential"
+	// TypePublic clients (CLIs, native apps) cannot keep a secret; they
+	// authenticate with nothing and must use PKCE.
+	TypePublic = "public"
+)
+
+// Client is an API client of a tenant.
+type Client struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+	// ClientID is the public identifier ("o2c_…"), unique across tenants.
+	ClientID     string
+	Name         string
+	ClientType   string
+	GrantTypes   []string `gorm:"serializer:json"`
+	RedirectURIs []string `gorm:"column:redirect_uris;serializer:json"`
+	Roles        []string `gorm:"serializer:json"`
+	Scopes       []string `gorm:"serializer:json"`
+	RequirePKCE  bool     `gorm:"column:require_pkce"`
+	// Lifetimes in seconds; nil means the deployment's default.
+	AccessTokenTTL  *int `gorm:"column:access_token_ttl_seconds"`
+	RefreshTokenTTL *int `gorm:"column:refresh_token_ttl_seconds"`
+	// Template is the template the client was created from, "" if none.
+	Template string
+	// CreatedBy is the user who created the client; the client outlives them.
+	CreatedBy *uuid.UUID
+	// TokensValidAfter is moved forward by RevokeTokens: a token issued
+	// before it is no longer valid.
+	TokensValidAfter time.Time
+	LastUsedAt       *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// TableName is api_clients.
+func (Client) TableName() string { return "api_clients" }
+
+// Allows reports whether the client may use grantType.
+func (c *Client) Allows(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+// Public reports whether the client is public (holds no secret).
+func (c *Client) Public() bool { return c.ClientType == TypePublic }
+
+// RedirectURIAllowed reports whether uri is one of the client's redirect
+// URIs, compared as exact strings. The one exception is RFC 8252 §7.3: for
+// a registered http loopback IP URI (127.0.0.1 or [::1]) the port is the
+// native app's choice at request time, so only the port may differ.
+func (c *Client) RedirectURIAllowed(uri string) bool {
+	if uri == "" {
+		return false
+	}
+	for _, r := range c.RedirectURIs {
+		if r == uri || sameLoopbackIgnoringPort(r, uri) {
+			return true
+		}
+	}
+	return false
+}
+
+// Secret is one of a confidential client's secrets, without the secret.
+type Secret struct {
+	TenantID   uuid.UUID
+	ClientPK   uuid.UUID
+	ID         uuid.UUID
+	Hint       string // the last 4 characters
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	CreatedAt  time.Time
+}
+
+// secretRow is a secret as stored, with its bcrypt hash.
+type secretRow struct {
+	Secret
+	Hash string
+}
+
+func (secretRow) TableName() string { return "api_client_secrets" }
+
+// NewClient is the input for creating a client, as the caller wrote it. A
+// nil list is "not given" (a template's value applies); an empty one is an
+// explicit empty list.
+type NewClient struct {
+	Name            string
+	ClientType      string
+	GrantTypes      []string
+	RedirectURIs    []string
+	Roles           []string
+	Scopes          []string
+	RequirePKCE     bool
+	AccessTokenTTL  *int
+	RefreshTokenTTL *int
+	Template        string
+}
+
+// Patch changes the fields that are set. For the lifetimes, a non-nil
+// outer pointer sets the field and a nil inner one returns it to the
+// deployment's default.
+type Patch struct {
+	Name            *string
+	GrantTypes      *[]string
+	RedirectURIs    *[]string
+	Roles           *[]string
+	Scopes          *[]string
+	RequirePKCE     *bool
+	AccessTokenTTL  **int
+	RefreshTokenTTL **int
+}
+
+// Bounds are the deployment's limits for per-client token lifetimes.
+type Bounds struct {
+	MinAccessTTL  time.Duration
+	MaxAccessTTL  time.Duration
+	MinRefreshTTL time.Duration
+	MaxRefreshTTL time.Duration
+}
+
+// Options tune the service.
+type Options struct {
+	Bounds Bounds
+	// BcryptCost is the work factor for new secrets; 0 is bcrypt.DefaultCost.
+	BcryptCost int
+	// DigestKey (32 bytes) keys this instance's cache of verified secrets.
+	// It never leaves the process; a fresh random key at start is fine.
+	DigestKey []byte
+}

@@ -1,0 +1,271 @@
+package apiclients
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/listing"
+)
+
+// Transactor runs a function in one database transaction carried by ctx.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// RoleLister tells which role names exist; the policy enforcer is one.
+type RoleLister interface {
+	Roles() []string
+}
+
+// Recorder writes audit events in the caller's transaction.
+type Recorder interface {
+	Record(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID string, details map[string]any) error
+}
+
+// Service applies the rules of API clients.
+type Service struct {
+	tx       Transactor
+	store    *Store
+	roles    RoleLister
+	audit    Recorder
+	opts     Options
+	verified *verifiedCache
+	// dummyHash is compared against for an unknown client, so it costs
+	// what a wrong secret costs; made on first use, at the service's cost.
+	dummyHash func() string
+}
+
+// NewService wires the service.
+func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o Options) *Service {
+	s := &Service{tx: tx, store: store, roles: roles, audit: audit, opts: o,
+		verified: newVerifiedCache(o.DigestKey, verifiedCacheSize)}
+	s.dummyHash = sync.OnceValue(func() string {
+		h, _ := s.hash("no such client " + randomURLSafe(16))
+		return h
+	})
+	return s
+}
+
+const resourceType = "api-client"
+
+func (s *Service) validate(c *Client) error {
+	v := validator{roles: s.roles.Roles(), bounds: s.opts.Bounds}
+	v.client(c)
+	return v.ps.Err()
+}
+
+// normalize makes a client's lists non-nil (they are stored as JSON arrays)
+// and applies the rule that public clients always use PKCE.
+func normalize(c *Client) {
+	for _, l := range []*[]string{&c.GrantTypes, &c.RedirectURIs, &c.Roles, &c.Scopes} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if c.ClientType == TypePublic {
+		c.RequirePKCE = true
+	}
+}
+
+// Create adds a client. A confidential client gets its first secret, which
+// is returned this once ("" for a public client).
+func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, createdBy *uuid.UUID, in NewClient) (*Client, string, error) {
+	var ps fault.Problems
+	if in.Template != "" {
+		t, ok := templateByID(in.Template)
+		if !ok {
+			ps.Add(fault.InvalidAttribute("template", "unknown_template",
+				fmt.Sprintf("unknown template %q; GET /v2/api-client-templates lists them", shorten(in.Template))))
+		} else {
+			in = t.apply(in)
+		}
+	}
+	c := &Client{
+		TenantID: tenantID, ID: uuid.New(), ClientID: newClientID(), Name: in.Name, ClientType: in.ClientType,
+		GrantTypes: in.GrantTypes, RedirectURIs: in.RedirectURIs, Roles: in.Roles, Scopes: in.Scopes,
+		RequirePKCE: in.RequirePKCE, AccessTokenTTL: in.AccessTokenTTL, RefreshTokenTTL: in.RefreshTokenTTL,
+		Template: in.Template, CreatedBy: createdBy,
+	}
+	normalize(c)
+	if err := s.validate(c); err != nil {
+		ps2, _ := fault.List(err)
+		ps = append(ps, ps2...)
+	}
+	if err := ps.Err(); err != nil {
+		return nil, "", fmt.Errorf("create api client: %w", err)
+	}
+	var plain string
+	var secret *secretRow
+	if !c.Public() {
+		var err error
+		// bcrypt is slow: hash before the transaction, not inside it.
+		if plain, secret, err = s.newSecretRow(c, nil); err != nil {
+			return nil, "", fmt.Errorf("create api client: %w", err)
+		}
+	}
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.create(ctx, c); err != nil {
+			return err
+		}
+		if secret != nil {
+			if err := s.store.createSecret(ctx, secret); err != nil {
+				return err
+			}
+		}
+		return s.audit.Record(ctx, tenantID, "api_client.create", resourceType, c.ID.String(), map[string]any{
+			"client_id": c.ClientID, "name": c.Name, "client_type": c.ClientType, "grant_types": c.GrantTypes,
+			"roles": c.Roles, "scopes": c.Scopes, "template": c.Template,
+		})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("create api client: %w", err)
+	}
+	got, err := s.store.get(ctx, tenantID, c.ID, false)
+	if err != nil {
+		return nil, "", fmt.Errorf("create api client: %w", err)
+	}
+	return got, plain, nil
+}
+
+// Get finds one client of the tenant.
+func (s *Service) Get(ctx context.Context, tenantID, id uuid.UUID) (*Client, error) {
+	return s.store.get(ctx, tenantID, id, false)
+}
+
+// ByClientID finds a client by its public id, in any tenant.
+func (s *Service) ByClientID(ctx context.Context, clientID string) (*Client, error) {
+	return s.store.byClientID(ctx, clientID)
+}
+
+// List returns a page of the tenant's clients.
+func (s *Service) List(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Client], error) {
+	page, err := s.store.list(ctx, tenantID, p)
+	if err != nil {
+		return page, fmt.Errorf("list api clients: %w", err)
+	}
+	return page, nil
+}
+
+// Update changes any subset of a client's settings; the client as it would
+// be is checked as a whole, every problem reported at once. The type and
+// the client id never change.
+func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, p Patch) (*Client, error) {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.get(ctx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		changed := applyPatch(c, p)
+		normalize(c)
+		if err := s.validate(c); err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			return nil // nothing to write: no new updated_at, no audit event
+		}
+		c.UpdatedAt = time.Now().UTC()
+		if err := s.store.save(ctx, c); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tenantID, "api_client.update", resourceType, id.String(),
+			map[string]any{"changed": changed, "client_id": c.ClientID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update api client: %w", err)
+	}
+	return s.store.get(ctx, tenantID, id, false)
+}
+
+// applyPatch sets what p sets and names the attributes that changed.
+func applyPatch(c *Client, p Patch) []string {
+	changed := []string{}
+	if p.Name != nil && *p.Name != c.Name {
+		c.Name = *p.Name
+		changed = append(changed, "name")
+	}
+	lists := []struct {
+		attr string
+		to   *[]string
+		dst  *[]string
+	}{
+		{"grant_types", p.GrantTypes, &c.GrantTypes}, {"redirect_uris", p.RedirectURIs, &c.RedirectURIs},
+		{"roles", p.Roles, &c.Roles}, {"scopes", p.Scopes, &c.Scopes},
+	}
+	for _, l := range lists {
+		if l.to != nil && !slices.Equal(*l.to, *l.dst) {
+			*l.dst = slices.Clone(*l.to)
+			changed = append(changed, l.attr)
+		}
+	}
+	if p.RequirePKCE != nil && *p.RequirePKCE != c.RequirePKCE && !c.Public() {
+		c.RequirePKCE = *p.RequirePKCE
+		changed = append(changed, "require_pkce")
+	}
+	ttls := []struct {
+		attr string
+		to   **int
+		dst  **int
+	}{
+		{"access_token_ttl", p.AccessTokenTTL, &c.AccessTokenTTL}, {"refresh_token_ttl", p.RefreshTokenTTL, &c.RefreshTokenTTL},
+	}
+	for _, t := range ttls {
+		if t.to != nil && !sameTTL(*t.to, *t.dst) {
+			*t.dst = *t.to
+			changed = append(changed, t.attr)
+		}
+	}
+	return changed
+}
+
+func sameTTL(a, b *int) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// Delete removes a client, its secrets and its grants. Every token it
+// issued stops working, because validation finds no client.
+func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.get(ctx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := s.store.delete(ctx, tenantID, id); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tenantID, "api_client.delete", resourceType, id.String(),
+			map[string]any{"client_id": c.ClientID, "name": c.Name})
+	})
+	if err != nil {
+		return fmt.Errorf("delete api client: %w", err)
+	}
+	return nil
+}
+
+// RevokeTokens makes every token the client has issued so far invalid
+// (tokens_valid_after = now, and its grants revoked) but keeps the client.
+func (s *Service) RevokeTokens(ctx context.Context, tenantID, id uuid.UUID) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.get(ctx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := s.store.revokeTokens(ctx, tenantID, id); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tenantID, "api_client.revoke_tokens", resourceType, id.String(),
+			map[string]any{"client_id": c.ClientID})
+	})
+	if err != nil {
+		return fmt.Errorf("revoke api client tokens: %w", err)
+	}
+	return nil
+}

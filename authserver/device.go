@@ -1,0 +1,190 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/database"
+)
+
+// userCodeAlphabet has no vowels (no words by accident) and no look-alikes.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+// DeviceStart is what /oauth/device_authorization returns (RFC 8628 §3.2).
+type DeviceStart struct {
+	DeviceCode string
+	UserCode   string // XXXX-XXXX
+	ExpiresIn  int
+	Interval   int
+}
+
+func newUserCode() string {
+	var b strings.Builder
+	for i := 0; i < 8; i++ {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(userCodeAlphabet))))
+		b.WriteByte(userCodeAlphabet[n.Int64()])
+	}
+	return b.String()
+}
+
+// FormatUserCode shows a stored code as XXXX-XXXX.
+func FormatUserCode(code string) string {
+	if len(code) != 8 {
+		return code
+	}
+	return code[:4] + "-" + code[4:]
+}
+
+// NormalizeUserCode accepts a typed code in any case, with or without the
+// dash or spaces; ok is false when it cannot be a code.
+func NormalizeUserCode(in string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(in) {
+		switch {
+		case r == '-' || r == ' ':
+		case strings.ContainsRune(userCodeAlphabet, r):
+			b.WriteRune(r)
+		default:
+			return "", false
+		}
+	}
+	return b.String(), b.Len() == 8
+}
+
+// StartDevice begins a device authorization for the client.
+func (g *Grants) StartDevice(ctx context.Context, c Client, scopes []string) (*DeviceStart, error) {
+	raw, _ := json.Marshal(nonNil(scopes))
+	interval := int(g.life.DevicePollInterval.Seconds())
+	for attempt := 0; attempt < 5; attempt++ {
+		dc, uc := randomToken("odc_"), newUserCode()
+		err := g.db.Conn(ctx).Exec(`INSERT INTO device_codes (digest, user_code, tenant_id, client_pk, scopes, poll_interval, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, digest(dc), uc, c.TenantID, c.PK, string(raw), interval, g.now().Add(g.life.DeviceTTL)).Error
+		if database.IsUniqueViolation(err, "device_codes_user_code_key") {
+			continue // 20^8 codes; a clash with a live one is rare, try another
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store device code: %w", err)
+		}
+		return &DeviceStart{DeviceCode: dc, UserCode: FormatUserCode(uc), ExpiresIn: int(g.life.DeviceTTL.Seconds()), Interval: interval}, nil
+	}
+	return nil, fmt.Errorf("store device code: no free user code")
+}
+
+// DeviceRequest is a pending device authorization as the approving user sees it.
+type DeviceRequest struct {
+	UserCode  string
+	TenantID  uuid.UUID
+	ClientPK  uuid.UUID
+	Scopes    []string `gorm:"serializer:json"`
+	Status    string
+	ExpiresAt time.Time
+}
+
+// LookupUserCode finds a pending, unexpired device authorization.
+func (g *Grants) LookupUserCode(ctx context.Context, typed string) (*DeviceRequest, error) {
+	code, ok := NormalizeUserCode(typed)
+	if !ok {
+		return nil, ErrUnknownUserCode
+	}
+	var r DeviceRequest
+	res := g.db.Conn(ctx).Raw(`SELECT user_code, tenant_id, client_pk, scopes, status, expires_at FROM device_codes
+		WHERE user_code = ? AND status = 'pending' AND expires_at > now()`, code).Scan(&r)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrUnknownUserCode
+	}
+	return &r, nil
+}
+
+// DecideDevice records the signed-in user's approval or denial.
+func (g *Grants) DecideDevice(ctx context.Context, typed string, userID uuid.UUID, approve bool) error {
+	code, ok := NormalizeUserCode(typed)
+	if !ok {
+		return ErrUnknownUserCode
+	}
+	status := "denied"
+	if approve {
+		status = "approved"
+	}
+	res := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = ?, user_id = ?
+		WHERE user_code = ? AND status = 'pending' AND expires_at > now()`, status, userID, code)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrUnknownUserCode
+	}
+	return nil
+}
+
+type deviceRow struct {
+	TenantID     uuid.UUID
+	ClientPK     uuid.UUID
+	Scopes       []string `gorm:"serializer:json"`
+	Status       string
+	UserID       *uuid.UUID
+	PollInterval int
+	LastPolledAt *time.Time
+	ExpiresAt    time.Time
+}
+
+// PollDevice answers a device's token request: pending, slow down,
+// expired, denied — or, once approved, tokens (once).
+func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, withRefresh bool) (*TokenSet, error) {
+	var ts *TokenSet
+	err := g.db.InTx(ctx, func(ctx context.Context) error {
+		var row deviceRow
+		// Lock the row and note this poll in one statement; the old
+		// last_polled_at comes back for the slow_down check.
+		res := g.db.Conn(ctx).Raw(`WITH prev AS (SELECT digest, last_polled_at FROM device_codes WHERE digest = ? FOR UPDATE)
+			UPDATE device_codes d SET last_polled_at = now() FROM prev WHERE d.digest = prev.digest
+			RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at`,
+			digest(deviceCode)).Scan(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 || row.ClientPK != c.PK || row.TenantID != c.TenantID {
+			return ErrInvalidGrant
+		}
+		now := g.now()
+		switch {
+		case now.After(row.ExpiresAt):
+			return ErrExpiredToken
+		case row.Status == "denied":
+			return ErrAccessDenied
+		case row.Status == "used":
+			return ErrInvalidGrant
+		case row.Status == "pending":
+			if row.LastPolledAt != nil && now.Sub(*row.LastPolledAt) < time.Duration(row.PollInterval)*time.Second {
+				return ErrSlowDown
+			}
+			return ErrAuthorizationPending
+		}
+		if err := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used' WHERE digest = ?`, digest(deviceCode)).Error; err != nil {
+			return err
+		}
+		grantID, err := g.createGrant(ctx, c, *row.UserID, row.Scopes)
+		if err != nil {
+			return err
+		}
+		ts, err = g.issueForGrant(ctx, c, grantID, *row.UserID, row.Scopes, withRefresh)
+		return err
+	})
+	// A pending or slow-down answer still records the poll time.
+	if err == ErrAuthorizationPending || err == ErrSlowDown || err == ErrExpiredToken || err == ErrAccessDenied {
+		_ = g.db.Conn(ctx).Exec(`UPDATE device_codes SET last_polled_at = now() WHERE digest = ?`, digest(deviceCode)).Error
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
