@@ -50,8 +50,8 @@ func TestBearerClientToken(t *testing.T) {
 	if r.Status != http.StatusForbidden {
 		t.Fatalf("POST oauth-clients as viewer token: %d %s", r.Status, r.Body)
 	}
-	asExpect(t, e, http.MethodGet, tenantPath(tidA, "/members"), tok, http.StatusForbidden, "permission_denied")
-	asExpect(t, e, http.MethodGet, tenantPath(tidA, "/api-clients"), tok, http.StatusForbidden, "permission_denied")
+	asExpect(t, e, http.MethodGet, tenantPath(tidA, "/audit-events"), tok, http.StatusForbidden, "permission_denied")
+	asExpect(t, e, http.MethodDelete, tenantPath(tidA, "/api-clients/"+uuid.NewString()), tok, http.StatusForbidden, "permission_denied")
 
 	// Another tenant: 404, as for a non-member; and a tenant that does not exist.
 	asExpect(t, e, http.MethodGet, tenantPath(tidB, "/oauth-clients"), tok, http.StatusNotFound, "")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/fault"
 )
@@ -209,8 +210,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		// RFC 6749, not JSON:API.
 		var he *echo.HTTPError
 		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge && c.Request().Method == http.MethodPost &&
-			oauth2.ProtocolEndpoint(c.Request().URL.Path) && oauthHandler != nil {
-			_ = oauthHandler.WriteTooLarge(c)
+			oauth2.ProtocolEndpoint(c.Request().URL.Path) {
+			_ = oauth2.WriteTooLarge(c)
 			return
 		}
 		ae := toAPIError(err, c, log)

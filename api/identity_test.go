@@ -473,7 +473,7 @@ func TestBasicAuth(t *testing.T) {
 	}
 	idExpectError(t, e.Get("/v2/users/me", nil), http.StatusUnauthorized, "unauthenticated", "")
 	idExpectError(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/v2/users/me",
-		Header: http.Header{"Authorization": {"Bearer not-a-token"}}}), http.StatusUnauthorized, "unauthenticated", "")
+		Header: http.Header{"Authorization": {"Bearer not-a-token"}}}), http.StatusUnauthorized, "invalid_token", "")
 }
 
 // EnsureSuperuser is what OAUTHD_BOOTSTRAP_SUPERUSER runs at every start.

@@ -64,7 +64,7 @@ func asGone(t *testing.T, e, e2 *apitest.Env, tid, token string, introspector as
 
 func TestRevocationReachesEveryInstance(t *testing.T) {
 	e := apitest.New(t)
-	e2 := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL))
+	e2 := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.App.Issuer))
 	tid := newTenant(t, e)
 	user := newMember(t, e, tid, []string{"viewer"}, nil)
 	inspector := asMachine(t, e, tid) // introspects, never revoked
@@ -102,7 +102,7 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 
 	t.Run("revoke-tokens", func(t *testing.T) {
 		tk := fresh(t)
-		other := asCC(t, e, inspector) // another client's token: untouched
+		other := asCC(t, e, asMachine(t, e, tid, "viewer")) // another client's token: untouched
 		e.Do(apitest.Request{Method: http.MethodPost, Path: mgmt(tk.machine, "/revoke-tokens"), Auth: &e.Super}).ExpectStatus(t, http.StatusNoContent)
 		e.Do(apitest.Request{Method: http.MethodPost, Path: mgmt(tk.web, "/revoke-tokens"), Auth: &e.Super}).ExpectStatus(t, http.StatusNoContent)
 		asGone(t, e, e2, tid, tk.cc, inspector)

@@ -572,7 +572,6 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		other, _ := asPKCE()
 		for name, form := range map[string]url.Values{
 			"wrong redirect":   {"redirect_uri": {asRedirect + "x"}, "code_verifier": {v}},
-			"no redirect":      {"code_verifier": {v}},
 			"wrong verifier":   {"redirect_uri": {asRedirect}, "code_verifier": {other}},
 			"missing verifier": {"redirect_uri": {asRedirect}},
 			"short verifier":   {"redirect_uri": {asRedirect}, "code_verifier": {"abc"}},
@@ -583,6 +582,11 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			if r.Status != http.StatusBadRequest || (r.str("error") != "invalid_grant" && r.str("error") != "invalid_request") {
 				t.Errorf("%s: %d %s", name, r.Status, r.Raw)
 			}
+		}
+		// Seed 003: redirect_url is optional at the token endpoint.
+		code0 := asCode(t, e, cl, user.UserID, ch)
+		if r := exchange(cl, url.Values{"code": {code0}, "code_verifier": {v}}); r.Status != http.StatusOK {
+			t.Errorf("no redirect: %d %s", r.Status, r.Raw)
 		}
 		// A verifier for a code issued without a challenge is refused.
 		code := asCode(t, e, cl, user.UserID, "")

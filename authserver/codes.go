@@ -81,7 +81,11 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 			return ErrInvalidGrant
 		case g.now().After(row.ExpiresAt):
 			return ErrInvalidGrant
-		case row.RedirectURI != redirectURI:
+		// Seed 003 makes redirect_url optional at the token endpoint; when it
+		// is sent it must match. (The URI was matched exactly against the
+		// client's registered ones at authorize, and the code is bound to the
+		// client and its PKCE challenge.)
+		case redirectURI != "" && row.RedirectURI != redirectURI:
 			return ErrInvalidGrant
 		case row.CodeChallenge != "" && !VerifyPKCE(row.CodeChallenge, verifier):
 			return ErrInvalidGrant

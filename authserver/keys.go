@@ -222,13 +222,19 @@ func (k *Keys) lock(ctx context.Context) error {
 // maintain, under the advisory lock, drops expired keys, creates a key when
 // none is active and, when rotate is set, publishes the active key's
 // successor ahead of time once the active key is due.
+//
+// The state is read at statement_timestamp(), not now(): now() is when the
+// transaction began, before it waited for the lock, and would not see as
+// active a key another instance created meanwhile. Writes use now(), one
+// instant for the whole transaction, so a retiring key's retires_at equals
+// its successor's activates_at.
 func (k *Keys) maintain(ctx context.Context, rotate bool) error {
 	return k.db.InTx(ctx, func(ctx context.Context) error {
 		if err := k.lock(ctx); err != nil {
 			return err
 		}
 		tx := k.db.Conn(ctx)
-		if err := tx.Exec(`DELETE FROM signing_keys WHERE expires_at <= now()`).Error; err != nil {
+		if err := tx.Exec(`DELETE FROM signing_keys WHERE expires_at <= statement_timestamp()`).Error; err != nil {
 			return fmt.Errorf("drop expired signing keys: %w", err)
 		}
 		var state struct {
@@ -238,10 +244,10 @@ func (k *Keys) maintain(ctx context.Context, rotate bool) error {
 		}
 		lead := k.opts.RotateEvery - min(prepublish, k.opts.RotateEvery/2)
 		err := tx.Raw(`SELECT
-			count(*) FILTER (WHERE activates_at <= now() AND now() < retires_at) AS active,
-			count(*) FILTER (WHERE activates_at <= now() AND now() < retires_at
-			                 AND activates_at <= now() - make_interval(secs => ?)) AS due,
-			count(*) FILTER (WHERE activates_at > now()) AS pending
+			count(*) FILTER (WHERE activates_at <= statement_timestamp() AND statement_timestamp() < retires_at) AS active,
+			count(*) FILTER (WHERE activates_at <= statement_timestamp() AND statement_timestamp() < retires_at
+			                 AND activates_at <= statement_timestamp() - make_interval(secs => ?)) AS due,
+			count(*) FILTER (WHERE activates_at > statement_timestamp()) AS pending
 			FROM signing_keys`, lead.Seconds()).Scan(&state).Error
 		if err != nil {
 			return fmt.Errorf("read signing keys: %w", err)

@@ -8,7 +8,9 @@
 #
 # Knobs (environment): BENCHTIME for the Go benchmarks (default 1s),
 # BENCH_FLAGS for oauthd-bench (e.g. "-c 16 -d 20s", or
-# "-background 1000,20000 -targets 10,1000" for a quick try; -h lists them).
+# "-background 1000,20000 -targets 10,1000" for a quick try, or
+# "-suites authserver" for only the token endpoint, introspection and the
+# bearer-vs-basic GET; -h lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${OAUTHD_TEST_DATABASE_URL:?set it to a PostgreSQL admin URL, or run make bench}"
@@ -19,7 +21,7 @@ go build -o "$tmp/oauthd" ./cmd/oauthd
 go build -o "$tmp/oauthd-bench" ./cmd/oauthd-bench
 
 echo "== Go benchmarks (BENCHTIME=${BENCHTIME:-1s})"
-if ! go test -run '^$' -bench . -benchtime "${BENCHTIME:-1s}" -count 1 ./api ./oauthclients 2>&1 | tee "$tmp/gobench.txt"; then
+if ! go test -run '^$' -bench . -benchtime "${BENCHTIME:-1s}" -count 1 ./api ./oauthclients ./api/oauth2 ./apiclients 2>&1 | tee "$tmp/gobench.txt"; then
   echo "go benchmarks failed; the load run goes on" >&2
   echo "(the Go benchmarks failed in this run; see the make bench output)" >>"$tmp/gobench.txt"
 fi

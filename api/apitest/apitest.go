@@ -52,7 +52,13 @@ type Option func(*options)
 
 type options struct {
 	databaseURL string
+	issuer      string
 }
+
+// WithIssuer makes the instance sign and accept tokens as issuer instead of
+// its own URL: instances behind one load balancer share OAUTHD_ISSUER, so a
+// second instance of a test is started with the first one's issuer.
+func WithIssuer(issuer string) Option { return func(o *options) { o.issuer = issuer } }
 
 // WithDatabaseURL serves from an existing database instead of a fresh one
 // (for tests that control their own Postgres, or run two instances).
@@ -81,6 +87,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	// The issuer is the server's own URL, known once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
+	if o.issuer != "" {
+		issuer = o.issuer
+	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer})
 	if err != nil {
 		cancel()
@@ -169,7 +178,7 @@ func (e *Env) Do(r Request) *Response {
 	if r.Auth != nil {
 		req.SetBasicAuth(r.Auth.Email, r.Auth.Key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
 	}
@@ -195,6 +204,11 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// noRedirects returns a redirect as the response, so it is checked against
+// the spec as the server sent it (and a redirect to a client's external URI
+// is not followed).
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // Get, Post, Patch and Delete are shorthands for Do with auth.
 func (e *Env) Get(path string, auth *Creds) *Response {

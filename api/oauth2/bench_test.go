@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
@@ -35,19 +37,25 @@ type benchEnv struct {
 	memberBasic  string // email:apikey of a tenant admin
 }
 
-func benchSetup(b *testing.B) *benchEnv {
+func benchApp(b *testing.B) *app.App {
 	b.Helper()
-	ctx := context.Background()
 	kr, err := keyring.New(bytes.Repeat([]byte{7}, keyring.KeySize))
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := app.New(ctx, app.Options{DatabaseURL: testdb.New(b), Keyring: kr, MaxDBConns: 20, Issuer: issuer,
+	a, err := app.New(context.Background(), app.Options{DatabaseURL: testdb.New(b), Keyring: kr, MaxDBConns: 20, Issuer: issuer,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+func benchSetup(b *testing.B) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	a := benchApp(b)
 	const rootKey = "bench_root_key_0123456789abcdef0123456789"
 	if _, err := a.Tenants.EnsureSuperuser(ctx, "root@bench.test", rootKey); err != nil {
 		b.Fatal(err)
@@ -162,4 +170,33 @@ func BenchmarkGetOAuthClient(b *testing.B) {
 	path := "/v2/tenants/" + e.tenant + "/oauth-clients/" + e.oauthClient
 	b.Run("auth=basic", func(b *testing.B) { e.parallel(b, http.MethodGet, path, e.memberBasic, "", "", nil) })
 	b.Run("auth=bearer", func(b *testing.B) { e.parallel(b, http.MethodGet, path, "Bearer "+e.token, "", "", nil) })
+}
+
+// BenchmarkES256 is the signing and verifying every token request and
+// every bearer request pays, without HTTP or database.
+func BenchmarkES256(b *testing.B) {
+	a := benchApp(b)
+	claims := authserver.AccessClaims{Issuer: issuer, Subject: "o2c_bench", Audience: []string{issuer},
+		Expiry: time.Now().Add(time.Hour).Unix(), JTI: authserver.NewJTI(), ClientID: "o2c_bench",
+		Scope: "role:viewer", TenantID: "0195e7a4-0000-7000-8000-000000000000"}
+	tok, err := a.Keys.SignAccessToken(claims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("op=sign", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := a.Keys.SignAccessToken(claims); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := a.Keys.ParseAccessToken(context.Background(), tok, issuer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

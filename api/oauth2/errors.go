@@ -79,6 +79,11 @@ func (h *Handler) writeOAuthError(c echo.Context, err error) error {
 			oe = &oauthError{status: http.StatusInternalServerError, Code: "server_error", Description: "something went wrong on our side"}
 		}
 	}
+	return writeRFCError(c, oe)
+}
+
+// writeRFCError writes oe as JSON, or form-encoded when asked for.
+func writeRFCError(c echo.Context, oe *oauthError) error {
 	for k, v := range oe.headers {
 		c.Response().Header().Set(k, v)
 	}
@@ -113,8 +118,8 @@ func ProtocolEndpoint(path string) bool {
 
 // WriteTooLarge answers a request body over the server's limit on a
 // protocol endpoint: 413 with an RFC 6749 invalid_request.
-func (h *Handler) WriteTooLarge(c echo.Context) error {
-	return h.writeOAuthError(c, errBodyTooLarge())
+func WriteTooLarge(c echo.Context) error {
+	return writeRFCError(c, errBodyTooLarge())
 }
 
 func errBodyTooLarge() *oauthError {

@@ -10,7 +10,9 @@ import (
 
 // failureLimiter limits failed client authentications per client id and
 // address: a burst of `burst` failures, refilled over `window`. Only
-// failures spend tokens, so a client with the right secret is never slowed.
+// failures spend tokens; once they are spent, that client id is refused
+// from that address (even with the right secret) until one refills, which
+// is what stops guessing.
 // It is per instance (behind a load balancer the effective limit is the
 // instance count times this); that bounds online guessing well enough
 // against 256-bit secrets.

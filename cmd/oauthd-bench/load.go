@@ -223,11 +223,21 @@ type stats struct {
 
 // runScenario drives c workers through warm-up and the measured window.
 func runScenario(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]stats, error) {
+	workers, c, err := drive(ctx, sc, base, auth, t, c, warmup, duration)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(sc, workers, c, duration), nil
+}
+
+// drive runs one scenario's workers and returns them with their samples,
+// and the concurrency it ran at.
+func drive(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]*worker, int, error) {
 	if sc.concurrency > 0 {
 		c = sc.concurrency
 	}
 	if sc.name == "create-delete" && len(t.spares) < c {
-		return nil, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
+		return nil, c, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
 	}
 	workerCount = c
 	hc := newHTTPClient(c)
@@ -240,7 +250,7 @@ func runScenario(ctx context.Context, sc scenario, base, auth string, t *target,
 	pre.from, pre.to = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	sc.iterate(pre)
 	for op, kinds := range pre.errors {
-		return nil, fmt.Errorf("%s preflight: %s failed: %v", sc.name, op, kinds)
+		return nil, c, fmt.Errorf("%s preflight: %s failed: %v", sc.name, op, kinds)
 	}
 
 	start := time.Now()
@@ -261,8 +271,14 @@ func runScenario(ctx context.Context, sc scenario, base, auth string, t *target,
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, c, err
 	}
+	return workers, c, nil
+}
+
+// summarize computes each operation's figures from the workers' samples
+// over a measured time of duration (the sum of the windows they ran in).
+func summarize(sc scenario, workers []*worker, c int, duration time.Duration) []stats {
 	var out []stats
 	for _, op := range sc.ops {
 		var all []time.Duration
@@ -283,7 +299,7 @@ func runScenario(ctx context.Context, sc scenario, base, auth string, t *target,
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out
 }
 
 // pct is the nearest-rank percentile of sorted samples.

@@ -188,7 +188,7 @@ func conditions(b *strings.Builder, info *runInfo) {
 	w("- Machine: %d CPUs (`nproc`), %s/%s, host `%s`; the load generator, `oauthd serve` and PostgreSQL all share these CPUs.\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
 	w("- Load average (1/5/15 min) before the run: %s; after: %s. Other work on the machine at the time shows here; it makes the figures noisier, not better.\n", info.loadBefore, info.loadAfter)
 	w("- Go %s (load generator; the server binary is built by the same toolchain), PostgreSQL %s.\n", strings.TrimPrefix(runtime.Version(), "go"), info.pgVersion)
-	w("- Server: the built `oauthd serve` as a child process on 127.0.0.1, configured only by `OAUTHD_*` variables (default pool `OAUTHD_MAX_DB_CONNS=20`, default log level: one JSON line per request, drained by the bench). Restarted for every shape.\n")
+	w("- Server: the built `oauthd serve` as a child process on 127.0.0.1, configured only by `OAUTHD_*` variables (default pool `OAUTHD_MAX_DB_CONNS=20`, default log level: one JSON line per request, drained by the bench). Restarted for every shape, and once more for the authorization-server suite.\n")
 	w("- Database: a fresh database on the throwaway server `scripts/with-test-postgres.sh` starts (fsync off, shared_buffers 256MB), seeded with set-based SQL, then `VACUUM (ANALYZE)` as autovacuum would leave a live system.\n")
 	w("- Caller: %s, basic auth `email:apikey` on every request (so every request also pays authentication%s).\n", callerText(info.principal),
 		map[bool]string{true: ", the tenant membership check and the Casbin permission check", false: " and the tenant lookup"}[info.principal == "member"])

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
@@ -31,6 +33,9 @@ type devState struct {
 	Email     string `json:"email"`
 	Password  string `json:"password"`
 	APIKey    string `json:"api_key"`
+	// A demo API client for seed 000's client-credentials call.
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
 }
 
 func dev(ctx context.Context) error {
@@ -169,7 +174,7 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 	}
 	for _, c := range page.Items {
 		if c.Name == "pizzavan" {
-			return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, nil
+			return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, seedDemoClient(ctx, a, t.ID, s)
 		}
 	}
 	c, err := a.Components.CreateComponent(ctx, t.ID, true, components.NewComponent{Name: "pizzavan", Visibility: "tenant",
@@ -179,14 +184,35 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, nil
+	return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, seedDemoClient(ctx, a, t.ID, s)
+}
+
+// seedDemoClient ensures a confidential API client with role viewer whose
+// secret is kept in the dev credentials (it is shown only once otherwise).
+func seedDemoClient(ctx context.Context, a *app.App, tenantID uuid.UUID, s *devState) error {
+	if s.ClientID != "" {
+		if _, err := a.APIClients.ByClientID(ctx, s.ClientID); err == nil {
+			return nil
+		} else if !errors.Is(err, apiclients.ErrNotFound) {
+			return err
+		}
+	}
+	c, secret, err := a.APIClients.Create(ctx, tenantID, nil, apiclients.NewClient{Name: "demo-bot",
+		ClientType: apiclients.TypeConfidential, GrantTypes: []string{apiclients.GrantClientCredentials},
+		Roles: []string{"viewer"}, RedirectURIs: []string{}, Scopes: []string{}})
+	if err != nil {
+		return err
+	}
+	s.ClientID, s.ClientSecret = c.ClientID, secret
+	raw, _ := json.MarshalIndent(s, "", "  ")
+	return os.WriteFile(filepath.Join(devDir, "credentials.json"), raw, 0o600)
 }
 
 func printWelcome(addr string, s *devState, d *demoData) {
 	base := "http://" + addr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\noauthd dev is serving at %s\n\n", base)
-	fmt.Fprintf(&b, "  sign-in URL  %s/v2/users/me (API), pages come later\n", base)
+	fmt.Fprintf(&b, "  sign-in URL  %s/device (sign-in, then enter a device code)\n", base)
 	fmt.Fprintf(&b, "  email        %s\n  password     %s\n  API key      %s\n", s.Email, s.Password, s.APIKey)
 	fmt.Fprintf(&b, "  tenant       demo  %s\n  component    pizzavan  %s (useOAuthClient: true)\n\n", d.TenantID, d.ComponentID)
 	fmt.Fprintf(&b, "Create an OAuth client for it (seed 001), then list them:\n\n")
@@ -196,6 +222,10 @@ func printWelcome(addr string, s *devState, d *demoData) {
 		base, d.TenantID, s.Email, s.APIKey, d.ComponentID)
 	fmt.Fprintf(&b, "  curl '%s/v2/tenants/%s/oauth-clients/?filter[component]=%s' -g -u '%s:%s'\n\n",
 		base, d.TenantID, d.ComponentID, s.Email, s.APIKey)
+	fmt.Fprintf(&b, "Get an access token as a machine would (seed 000), then call the API with it:\n\n")
+	fmt.Fprintf(&b, "    curl -d client_id=%s -d client_secret=%s -d grant_type=client_credentials %s/oauth/token\n",
+		s.ClientID, s.ClientSecret, base)
+	fmt.Fprintf(&b, "    curl %s/v2/tenants/%s/oauth-clients -H \"Authorization: Bearer <access_token>\"\n\n", base, d.TenantID)
 	fmt.Fprintf(&b, "Credentials are kept in %s/credentials.json; Ctrl-C stops the server and its Postgres.\n\n", devDir)
 	fmt.Print(b.String())
 }
