@@ -54,6 +54,10 @@ type codeRow struct {
 	ExpiresAt     time.Time
 	UsedAt        *time.Time
 	GrantID       *uuid.UUID
+	CreatedAt     time.Time
+	// ValidAfter is the client's tokens_valid_after: a code issued before a
+	// revoke-tokens is revoked with the tokens.
+	ValidAfter time.Time
 }
 
 // RedeemCode exchanges a code for tokens, once. The code must belong to the
@@ -68,7 +72,9 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 		// exchanges cannot both succeed.
 		res := g.db.Conn(ctx).Raw(`UPDATE authorization_codes SET used_at = now()
 			WHERE digest = ? AND used_at IS NULL
-			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id`,
+			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id, created_at,
+				(SELECT tokens_valid_after FROM api_clients ac
+				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after`,
 			digest(code)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
@@ -80,6 +86,8 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 		case row.ClientPK != c.PK || row.TenantID != c.TenantID:
 			return ErrInvalidGrant
 		case g.now().After(row.ExpiresAt):
+			return ErrInvalidGrant
+		case !row.CreatedAt.After(row.ValidAfter):
 			return ErrInvalidGrant
 		// Seed 003 makes redirect_url optional at the token endpoint; when it
 		// is sent it must match. (The URI was matched exactly against the

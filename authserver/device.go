@@ -135,6 +135,8 @@ type deviceRow struct {
 	PollInterval int
 	LastPolledAt *time.Time
 	ExpiresAt    time.Time
+	CreatedAt    time.Time
+	ValidAfter   time.Time // the client's tokens_valid_after, as for codes
 }
 
 // PollDevice answers a device's token request: pending, slow down,
@@ -147,7 +149,8 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 		// last_polled_at comes back for the slow_down check.
 		res := g.db.Conn(ctx).Raw(`WITH prev AS (SELECT digest, last_polled_at FROM device_codes WHERE digest = ? FOR UPDATE)
 			UPDATE device_codes d SET last_polled_at = now() FROM prev WHERE d.digest = prev.digest
-			RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at`,
+			RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at,
+				d.created_at, (SELECT tokens_valid_after FROM api_clients ac WHERE ac.tenant_id = d.tenant_id AND ac.id = d.client_pk) AS valid_after`,
 			digest(deviceCode)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
@@ -161,7 +164,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 			return ErrExpiredToken
 		case row.Status == "denied":
 			return ErrAccessDenied
-		case row.Status == "used":
+		case row.Status == "used", !row.CreatedAt.After(row.ValidAfter):
 			return ErrInvalidGrant
 		case row.Status == "pending":
 			if row.LastPolledAt != nil && now.Sub(*row.LastPolledAt) < time.Duration(row.PollInterval)*time.Second {

@@ -96,19 +96,18 @@ func TestSeedAndLoad(t *testing.T) {
 	if tg.api, err = setupAuthServer(srv.URL, *member, tg); err != nil {
 		t.Fatal(err)
 	}
-	ar := &authRun{shape: sh.label(), fixture: tg.api, results: map[string][]stats{}}
+	ar := &authRun{shape: sh.label(), fixture: tg.api}
+	if ar.results, err = driveAuth(ctx, srv.URL, member.header(), tg, 2, 0, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	for _, sc := range authScenarios {
-		sc.concurrency = 0
-		res, err := runScenario(ctx, sc, srv.URL, member.header(), tg, 2, 0, 200*time.Millisecond)
-		if err != nil {
-			t.Fatalf("%s: %v", sc.name, err)
+		res := ar.results[sc.name]
+		if len(res) != 1 || res[0].Concurrency != 2 {
+			t.Fatalf("%s: results %+v", sc.name, res)
 		}
-		for _, r := range res {
-			if r.Errors > 0 || r.Requests == 0 {
-				t.Errorf("%s: %d requests, errors %v", sc.name, r.Requests, r.ErrorKinds)
-			}
+		if r := res[0]; r.Errors > 0 || r.Requests == 0 {
+			t.Errorf("%s: %d requests, errors %v", sc.name, r.Requests, r.ErrorKinds)
 		}
-		ar.results[sc.name] = res
 	}
 	if tg.api.scope != "role:viewer" {
 		t.Errorf("token scope %q, want role:viewer", tg.api.scope)

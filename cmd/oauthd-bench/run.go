@@ -214,13 +214,8 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 	a := &authRun{shape: shapeLabel, fixture: t.api, results: map[string][]stats{}, loadBefore: loadavg()}
 	logf("authorization server on shape %s, server %s: first token request %s (bcrypt), second %s", shapeLabel, srv.base,
 		ms(t.api.firstToken), ms(t.api.secondToken))
-	for _, scn := range authScenarios {
-		res, err := runScenario(ctx, scn, srv.base, caller.header(), t, c.concurrency, c.warmup, c.duration)
-		if err != nil {
-			return nil, err
-		}
-		a.results[scn.name] = res
-		logResults(res)
+	if a.results, err = driveAuth(ctx, srv.base, caller.header(), t, 0, c.warmup, c.duration); err != nil {
+		return nil, err
 	}
 	a.loadAfter = loadavg()
 	return a, nil
