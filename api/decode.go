@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/jsontext"
 )
 
 // resourceDoc is a request resource decoded strictly: the type checked, the
@@ -391,44 +392,12 @@ func textProblem(raw []byte) string {
 	if !utf8.Valid(raw) {
 		return "is not valid UTF-8"
 	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' || i+1 >= len(raw) {
-			continue
-		}
-		if raw[i+1] != 'u' {
-			i++ // an escaped character, perhaps a backslash
-			continue
-		}
-		r, ok := hex4(raw, i+2)
-		if !ok {
-			continue
-		}
-		switch {
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return "holds a lone low surrogate escape (\\u" + string(raw[i+2:i+6]) + ")"
-		case r >= 0xD800 && r <= 0xDBFF:
-			low, ok := rune(0), false
-			if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
-				low, ok = hex4(raw, i+8)
-			}
-			if !ok || low < 0xDC00 || low > 0xDFFF {
-				return "holds a lone high surrogate escape (\\u" + string(raw[i+2:i+6]) + ")"
-			}
-			i += 11
-		default:
-			i += 5
-		}
+	at, high := jsontext.LoneSurrogate(raw)
+	switch {
+	case at < 0:
+		return ""
+	case high:
+		return "holds a lone high surrogate escape (\\u" + string(raw[at+2:at+6]) + ")"
 	}
-	return ""
-}
-
-func hex4(raw []byte, at int) (rune, bool) {
-	if at+4 > len(raw) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(raw[at:at+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	return rune(n), true
+	return "holds a lone low surrogate escape (\\u" + string(raw[at+2:at+6]) + ")"
 }

@@ -16,15 +16,8 @@ import (
 
 func idSetup(t *testing.T) (*database.DB, *audit.Log, uuid.UUID, uuid.UUID) {
 	t.Helper()
-	db, err := database.Open(testdb.New(t), database.Options{MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := testdb.Open(t)
 	ctx := context.Background()
-	if _, err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	a, b := uuid.New(), uuid.New()
 	for i, id := range []uuid.UUID{a, b} {
 		if err := db.Conn(ctx).Exec("INSERT INTO tenants (id, name) VALUES (?, ?)", id, []string{"a", "b"}[i]).Error; err != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/jsontext"
 )
 
 // maxDescriptorDepth keeps descriptors to the shape component.json has and
@@ -140,48 +141,10 @@ func storableNumber(s string) bool {
 }
 
 // hasLoneSurrogate reports whether JSON text holds a \u escape of a UTF-16
-// surrogate that is not part of a high-low pair. Backslashes occur only in
-// strings in valid JSON, so the whole text can be scanned.
+// surrogate that is not part of a high-low pair.
 func hasLoneSurrogate(raw []byte) bool {
-	for i := 0; i+1 < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		if raw[i+1] != 'u' {
-			i++ // an escaped character, perhaps a backslash
-			continue
-		}
-		r, ok := hex4(raw, i+2)
-		switch {
-		case !ok:
-			return false // not valid JSON; the decoder reports it
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return true
-		case r >= 0xD800 && r <= 0xDBFF:
-			low, ok := rune(0), false
-			if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
-				low, ok = hex4(raw, i+8)
-			}
-			if !ok || low < 0xDC00 || low > 0xDFFF {
-				return true
-			}
-			i += 11
-		default:
-			i += 5
-		}
-	}
-	return false
-}
-
-func hex4(raw []byte, at int) (rune, bool) {
-	if at+4 > len(raw) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(raw[at:at+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	return rune(n), true
+	at, _ := jsontext.LoneSurrogate(raw)
+	return at >= 0
 }
 
 func escapePointer(s string) string {

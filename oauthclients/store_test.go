@@ -50,15 +50,8 @@ type cfEnv struct {
 
 func cfSetup(t *testing.T) *cfEnv {
 	t.Helper()
-	db, err := database.Open(testdb.New(t), database.Options{MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := testdb.Open(t)
 	ctx := context.Background()
-	if _, err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	kr, err := keyring.New(bytes.Repeat([]byte{9}, keyring.KeySize))
 	if err != nil {
 		t.Fatal(err)

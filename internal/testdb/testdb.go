@@ -175,3 +175,14 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Open gives t a pool on a fresh migrated database, closed when t ends.
+func Open(t testing.TB) *database.DB {
+	t.Helper()
+	db, err := database.Open(New(t), database.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
