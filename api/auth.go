@@ -169,16 +169,6 @@ func superuserOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// usersOnly keeps tokens off endpoints that are about users, not tenants.
-func usersOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if principalOf(c).Token != nil {
-			return tokenNotAllowed()
-		}
-		return next(c)
-	}
-}
-
 // tenantScope resolves {tid}. A caller who is not a member (nor a
 // superuser) gets the same 404 as for a tenant that does not exist, so a
 // tenant's existence is not leaked. A token reaches its own tenant only,

@@ -198,7 +198,7 @@ func (tt *isoTenant) ids() isoIDs {
 
 // isoRandomIDs name nothing.
 func isoRandomIDs() isoIDs {
-	r := func() string { return uuid.NewString() }
+	r := uuid.NewString
 	return isoIDs{tid: r(), uid: r(), kid: r(), component: r(), flow: r(), oauthClient: r(), member: r(),
 		apiClient: r(), apiSecret: r()}
 }

@@ -3,14 +3,18 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 )
+
+// requestIDAlphabet is what an incoming X-Request-Id may hold to be kept.
+const requestIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 
 func plainID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}
 	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !strings.ContainsRune(requestIDAlphabet, r) {
 			return false
 		}
 	}

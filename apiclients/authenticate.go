@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/changes"
 )
 
 // Authenticate checks a client's credentials as the token endpoint receives
@@ -20,7 +24,7 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 	if clientID == "" || len(clientID) > 200 || len(secret) > maxPresentedSecret {
 		return nil, ErrInvalidClient
 	}
-	c, secrets, err := s.store.credentials(ctx, clientID)
+	c, secrets, err := s.credentials(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		if secret != "" {
 			compareSecret(s.dummyHash(), secret) // an unknown client costs what a wrong secret does
@@ -46,9 +50,36 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 	return s.touched(ctx, c, matched)
 }
 
+// credentials loads a client and its active secrets, from this instance's
+// short-lived cache when it can: the token endpoint and introspection would
+// otherwise query them on every request. Any change to a client or its
+// secrets, here or on another instance, empties the cache (see Options).
+func (s *Service) credentials(ctx context.Context, clientID string) (*Client, []secretRow, error) {
+	if cr, ok := s.creds.Get(clientID); ok {
+		c := cr.client
+		return &c, cr.secrets, nil
+	}
+	gen := s.creds.Generation()
+	c, secrets, err := s.store.credentials(ctx, clientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.creds.Put(clientID, credentials{client: *c, secrets: secrets}, gen)
+	return c, secrets, nil
+}
+
 // match finds the active secret row that secret is, from the cache when it
 // has been verified before, else with bcrypt (then remembering it).
 func (s *Service) match(rows []secretRow, secret string) *secretRow {
+	now := time.Now()
+	live := make([]secretRow, 0, len(rows))
+	for _, r := range rows {
+		// Rows may come from the cache: expiry is checked here, every time.
+		if r.ExpiresAt == nil || r.ExpiresAt.After(now) {
+			live = append(live, r)
+		}
+	}
+	rows = live
 	for i := range rows {
 		if s.verified.has(s.verified.digest(rows[i].ID, secret, rows[i].Hash)) {
 			return &rows[i]
@@ -66,16 +97,54 @@ func (s *Service) match(rows []secretRow, secret string) *secretRow {
 // touched records the use of the client and secret, at most once a minute
 // each (the loaded values say whether a write is due), and returns c.
 func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*Client, error) {
-	due := func(t *time.Time) bool { return t == nil || time.Since(*t) > touchInterval }
-	if due(c.LastUsedAt) {
+	// The loaded value may come from the cache, so this instance also
+	// remembers its own writes.
+	due := func(id uuid.UUID, t *time.Time) bool {
+		if last, ok := s.touches.Load(id); ok && time.Since(last.(time.Time)) <= touchInterval {
+			return false
+		}
+		return t == nil || time.Since(*t) > touchInterval
+	}
+	if due(c.ID, c.LastUsedAt) {
 		if err := s.store.touchClient(ctx, c.TenantID, c.ID); err != nil {
 			return nil, fmt.Errorf("authenticate api client: %w", err)
 		}
+		s.touches.Store(c.ID, time.Now())
 	}
-	if secret != nil && due(secret.LastUsedAt) {
+	if secret != nil && due(secret.ID, secret.LastUsedAt) {
 		if err := s.store.touchSecret(ctx, secret.TenantID, secret.ID); err != nil {
 			return nil, fmt.Errorf("authenticate api client: %w", err)
 		}
+		s.touches.Store(secret.ID, time.Now())
 	}
 	return c, nil
+}
+
+// credentials is a cached client with its active secrets.
+type credentials struct {
+	client  Client
+	secrets []secretRow
+}
+
+// How long and how many credentials stay cached. The TTL bounds staleness
+// should a change notification be lost; it is well under the second in
+// which DESIGN wants a revocation to reach every instance.
+const (
+	credentialsTTL       = 500 * time.Millisecond
+	credentialsCacheSize = 10000
+)
+
+// notifyingTx bumps the change feed after every committed transaction of
+// this service, so this instance's own caches see its changes at once.
+type notifyingTx struct {
+	inner Transactor
+	feed  *changes.Feed
+}
+
+func (t notifyingTx) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := t.inner.InTx(ctx, fn)
+	if err == nil {
+		t.feed.Bump()
+	}
+	return err
 }

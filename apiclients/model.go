@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/changes"
 )
 
 // Grant types a client may be allowed (RFC 6749, RFC 8628).
@@ -149,4 +151,8 @@ type Options struct {
 	// DigestKey (32 bytes) keys this instance's cache of verified secrets.
 	// It never leaves the process; a fresh random key at start is fine.
 	DigestKey []byte
+	// Changes, when set, lets this instance cache credentials for a moment:
+	// it is bumped after every committed change here and on NOTIFY from
+	// other instances. Nil disables the cache.
+	Changes *changes.Feed
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
 )
@@ -36,6 +37,8 @@ type Service struct {
 	audit    Recorder
 	opts     Options
 	verified *verifiedCache
+	creds    *changes.Cache[string, credentials]
+	touches  sync.Map // uuid.UUID -> time.Time: last_used_at written by this instance
 	// dummyHash is compared against for an unknown client, so it costs
 	// what a wrong secret costs; made on first use, at the service's cost.
 	dummyHash func() string
@@ -43,8 +46,12 @@ type Service struct {
 
 // NewService wires the service.
 func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o Options) *Service {
+	if o.Changes != nil {
+		tx = notifyingTx{tx, o.Changes}
+	}
 	s := &Service{tx: tx, store: store, roles: roles, audit: audit, opts: o,
-		verified: newVerifiedCache(o.DigestKey, verifiedCacheSize)}
+		verified: newVerifiedCache(o.DigestKey, verifiedCacheSize),
+		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := s.hash("no such client " + randomURLSafe(16))
 		return h

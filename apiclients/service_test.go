@@ -195,6 +195,7 @@ func TestAuthenticateTouchesLastUsedAtOncePerMinute(t *testing.T) {
 	if err := e.db.Conn(ctx).Exec(`UPDATE api_clients SET last_used_at = now() - interval '2 minutes' WHERE id = ?`, c.ID).Error; err != nil {
 		t.Fatal(err)
 	}
+	e.svc.ForgetTouches()
 	if _, err := e.svc.Authenticate(ctx, c.ClientID, secret); err != nil {
 		t.Fatal(err)
 	}

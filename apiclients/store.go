@@ -174,6 +174,7 @@ type credentialRow struct {
 	SecretID         *uuid.UUID
 	SecretHash       *string
 	SecretLastUsedAt *time.Time
+	SecretExpiresAt  *time.Time
 }
 
 // credentials loads a client by its public id together with its active
@@ -182,7 +183,7 @@ type credentialRow struct {
 func (s *Store) credentials(ctx context.Context, clientID string) (*Client, []secretRow, error) {
 	var rows []credentialRow
 	err := s.db.Conn(ctx).Table("api_clients").
-		Select(clientColumns+`, s.id AS secret_id, s.hash AS secret_hash, s.last_used_at AS secret_last_used_at`).
+		Select(clientColumns+`, s.id AS secret_id, s.hash AS secret_hash, s.last_used_at AS secret_last_used_at, s.expires_at AS secret_expires_at`).
 		Joins(`LEFT JOIN api_client_secrets s ON s.tenant_id = api_clients.tenant_id AND s.client_pk = api_clients.id
 			AND (s.expires_at IS NULL OR s.expires_at > now())`).
 		Where("api_clients.client_id = ?", clientID).
@@ -199,7 +200,7 @@ func (s *Store) credentials(ctx context.Context, clientID string) (*Client, []se
 	for _, r := range rows {
 		if r.SecretID != nil && r.SecretHash != nil {
 			secrets = append(secrets, secretRow{
-				Secret: Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: *r.SecretID, LastUsedAt: r.SecretLastUsedAt},
+				Secret: Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: *r.SecretID, LastUsedAt: r.SecretLastUsedAt, ExpiresAt: r.SecretExpiresAt},
 				Hash:   *r.SecretHash,
 			})
 		}

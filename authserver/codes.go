@@ -132,6 +132,7 @@ func (g *Grants) replayedCode(ctx context.Context, code string) error {
 		}); err != nil {
 			return errors.Join(ErrInvalidGrant, err)
 		}
+		g.changed()
 	}
 	return ErrInvalidGrant
 }

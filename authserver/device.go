@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -183,7 +184,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 		return err
 	})
 	// A pending or slow-down answer still records the poll time.
-	if err == ErrAuthorizationPending || err == ErrSlowDown || err == ErrExpiredToken || err == ErrAccessDenied {
+	if errors.Is(err, ErrAuthorizationPending) || errors.Is(err, ErrSlowDown) || errors.Is(err, ErrExpiredToken) || errors.Is(err, ErrAccessDenied) {
 		_ = g.db.Conn(ctx).Exec(`UPDATE device_codes SET last_polled_at = now() WHERE digest = ?`, digest(deviceCode)).Error
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -27,11 +28,37 @@ type Grants struct {
 	issuer string
 	life   Lifetimes
 	now    func() time.Time
+
+	// feed and states cache revocation state for a moment (see WithChanges).
+	feed   *changes.Feed
+	states *changes.Cache[string, checked]
 }
 
 // NewGrants wires the grant layer.
 func NewGrants(db *database.DB, signer Signer, issuer string, life Lifetimes) *Grants {
 	return &Grants{db: db, signer: signer, issuer: issuer, life: life, now: time.Now}
+}
+
+// WithChanges lets Check remember a token's revocation state for up to
+// stateTTL: every revocation made here bumps feed at once, and revocations
+// made on other instances bump it through NOTIFY, so a revoked token still
+// fails everywhere within the second DESIGN allows.
+func (g *Grants) WithChanges(feed *changes.Feed) *Grants {
+	g.feed = feed
+	g.states = changes.NewCache[string, checked](feed, stateTTL, stateCacheSize)
+	return g
+}
+
+const (
+	stateTTL       = 500 * time.Millisecond
+	stateCacheSize = 50000
+)
+
+// changed tells this instance's caches that a revocation was committed.
+func (g *Grants) changed() {
+	if g.feed != nil {
+		g.feed.Bump()
+	}
 }
 
 // Lifetimes are the deployment's lifetimes.

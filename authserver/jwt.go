@@ -2,10 +2,13 @@ package authserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -65,42 +68,66 @@ func (k *Keys) SignAccessToken(c AccessClaims) (string, error) {
 // rate-limited reload), the alg of that key, typ at+jwt, iss == issuer, aud
 // containing issuer, exp and nbf with 30 s of leeway, and a UUIDv7 jti.
 // Revocation is not checked here. Every failure wraps ErrInvalidToken.
+//
+// Verifying an ES256 signature costs more CPU than the rest of a bearer
+// request, so a token verified once is remembered (see verifiedTokens):
+// later presentations of the very same string skip the signature but not
+// the checks that depend on time or on the key still being published.
 func (k *Keys) ParseAccessToken(ctx context.Context, token string, issuer string) (*AccessClaims, error) {
 	if len(token) > maxTokenLength {
 		return nil, invalid("too long")
 	}
+	sum := sha256.Sum256([]byte(token))
+	if c, kid, ok := k.verified.get(sum); ok {
+		if _, published := k.published(kid); published {
+			if err := c.check(issuer, time.Now().Unix()); err != nil {
+				return nil, err
+			}
+			return &c, nil
+		}
+	}
+	c, kid, err := k.parse(ctx, token, issuer)
+	if err != nil {
+		return nil, err
+	}
+	k.verified.add(sum, *c, kid)
+	return c, nil
+}
+
+// parse verifies token in full; it returns the claims and the signing kid.
+func (k *Keys) parse(ctx context.Context, token string, issuer string) (*AccessClaims, string, error) {
 	jws, err := jose.ParseSignedCompact(token, verifiable)
 	if err != nil {
-		return nil, invalid("malformed or unsupported algorithm")
+		return nil, "", invalid("malformed or unsupported algorithm")
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, invalid("not one signature")
+		return nil, "", invalid("not one signature")
 	}
 	header := jws.Signatures[0].Header
 	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
-		return nil, invalid("typ is not at+jwt")
+		return nil, "", invalid("typ is not at+jwt")
 	}
 	sk, ok := k.published(header.KeyID)
 	if !ok {
 		if sk, ok = k.refreshFor(ctx, header.KeyID); !ok {
-			return nil, invalid("unknown kid")
+			return nil, "", invalid("unknown kid")
 		}
 	}
 	if header.Algorithm != string(sk.alg) {
-		return nil, invalid("alg does not match the key")
+		return nil, "", invalid("alg does not match the key")
 	}
 	payload, err := jws.Verify(sk.public.Key)
 	if err != nil {
-		return nil, invalid("bad signature")
+		return nil, "", invalid("bad signature")
 	}
 	var c AccessClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, invalid("malformed claims")
+		return nil, "", invalid("malformed claims")
 	}
 	if err := c.check(issuer, time.Now().Unix()); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &c, nil
+	return &c, header.KeyID, nil
 }
 
 func (c *AccessClaims) check(issuer string, now int64) error {
@@ -130,3 +157,52 @@ func isAccessTokenType(typ string) bool {
 }
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
+
+// verifiedTokens remembers access tokens whose signature, header and
+// claims this instance has verified, keyed by the SHA-256 of the whole
+// compact token (header, payload and signature: any other string, a forged
+// signature included, misses and is verified in full). An entry holds the
+// claims and the kid; it is used only while that key is still published,
+// and exp/nbf are checked again on every use. Revocation is never cached
+// here: Grants.Check still runs for every request.
+type verifiedTokens struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]verifiedToken
+	limit   int
+}
+
+type verifiedToken struct {
+	claims AccessClaims
+	kid    string
+}
+
+// verifiedTokensSize bounds the memory: about 1 KiB an entry.
+const verifiedTokensSize = 20000
+
+func newVerifiedTokens(limit int) *verifiedTokens {
+	return &verifiedTokens{entries: map[[sha256.Size]byte]verifiedToken{}, limit: limit}
+}
+
+func (v *verifiedTokens) get(sum [sha256.Size]byte) (AccessClaims, string, bool) {
+	v.mu.Lock()
+	e, ok := v.entries[sum]
+	v.mu.Unlock()
+	if !ok {
+		return AccessClaims{}, "", false
+	}
+	c := e.claims
+	c.Audience = slices.Clone(c.Audience) // callers own what they get
+	return c, e.kid, true
+}
+
+func (v *verifiedTokens) add(sum [sha256.Size]byte, c AccessClaims, kid string) {
+	c.Audience = slices.Clone(c.Audience)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.entries) >= v.limit {
+		// Start afresh rather than scan for victims on every add: at worst
+		// the tokens in use are verified once more.
+		clear(v.entries)
+	}
+	v.entries[sum] = verifiedToken{claims: c, kid: kid}
+}

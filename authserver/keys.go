@@ -70,6 +70,8 @@ type Keys struct {
 
 	reloadMu   sync.Mutex    // one reload at a time
 	unknownKID *rate.Limiter // reloads caused by tokens naming an unknown kid
+
+	verified *verifiedTokens // tokens whose signature this instance checked
 }
 
 // signingKey is one row of signing_keys, parsed.
@@ -97,6 +99,7 @@ func NewKeys(db *database.DB, kr *keyring.Keyring, o KeyOptions) *Keys {
 	return &Keys{
 		db: db, kr: kr, opts: o, alg: jose.SignatureAlgorithm(o.Algorithm),
 		byKID:      map[string]*signingKey{},
+		verified:   newVerifiedTokens(verifiedTokensSize),
 		unknownKID: rate.NewLimiter(rate.Every(time.Second), 1),
 	}
 }

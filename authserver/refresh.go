@@ -68,6 +68,7 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 		}); rerr != nil {
 			return nil, rerr
 		}
+		g.changed()
 	}
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ func (g *Grants) RevokeAccessToken(ctx context.Context, c *AccessClaims) error {
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
+	g.changed()
 	return nil
 }
 
@@ -44,13 +45,21 @@ func (g *Grants) RevokeRefreshToken(ctx context.Context, c Client, token string)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}
-	return true, g.revokeGrant(ctx, row.TenantID, row.GrantID)
+	if err := g.revokeGrant(ctx, row.TenantID, row.GrantID); err != nil {
+		return true, err
+	}
+	g.changed()
+	return true, nil
 }
 
 // RevokeGrant revokes a grant by id (a revoked access token's grant, or an
 // administrative action).
 func (g *Grants) RevokeGrant(ctx context.Context, tenantID, grantID uuid.UUID) error {
-	return g.revokeGrant(ctx, tenantID, grantID)
+	if err := g.revokeGrant(ctx, tenantID, grantID); err != nil {
+		return err
+	}
+	g.changed()
+	return nil
 }
 
 // TokenState is what a request carrying a token needs to know about it now.
@@ -77,6 +86,25 @@ type stateRow struct {
 // newer than the client's last revoke-tokens, its grant is not revoked and
 // it was not revoked itself.
 func (g *Grants) Check(ctx context.Context, c *AccessClaims) (*TokenState, error) {
+	key := c.ClientID + "|" + c.JTI + "|" + c.GrantID
+	if hit, ok := g.states.Get(key); ok {
+		return hit.state, hit.err
+	}
+	gen := g.states.Generation()
+	state, err := g.check(ctx, c)
+	if err == nil || errors.Is(err, ErrRevoked) {
+		g.states.Put(key, checked{state: state, err: err}, gen)
+	}
+	return state, err
+}
+
+// checked is a cached answer of Check.
+type checked struct {
+	state *TokenState
+	err   error
+}
+
+func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error) {
 	jti, err := uuid.Parse(c.JTI)
 	if err != nil {
 		return nil, ErrRevoked

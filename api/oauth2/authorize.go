@@ -131,12 +131,15 @@ func checkPKCE(c *apiclients.Client, challenge, method string, hasMethod bool) *
 	return nil
 }
 
+// base64URLAlphabet is RFC 4648 §5's, which PKCE challenges use.
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
 func validChallenge(s string) bool {
 	if len(s) != 43 {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+		if !strings.ContainsRune(base64URLAlphabet, r) {
 			return false
 		}
 	}

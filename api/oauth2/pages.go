@@ -191,7 +191,7 @@ func formActionSource(redirect string) string {
 		src = u.Scheme + "://" + u.Host
 	}
 	for _, r := range src {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-+:/[]", r)) {
+		if !strings.ContainsRune(base64URLAlphabet+".+:/[]", r) {
 			return ""
 		}
 	}

@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -98,7 +99,7 @@ func (h *Handler) introspect(c echo.Context) (*introspection, error) {
 		return &introspection{Active: false}, nil
 	}
 	if _, err := h.d.Grants.Check(ctx, claims); err != nil {
-		if err == authserver.ErrRevoked {
+		if errors.Is(err, authserver.ErrRevoked) {
 			return &introspection{Active: false}, nil
 		}
 		return nil, err

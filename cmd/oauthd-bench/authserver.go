@@ -68,8 +68,11 @@ func setupAuthServer(base string, caller creds, t *target) (*apiFixture, error) 
 		start := time.Now()
 		status, body, err := callAs(hc, http.MethodPost, base+"/oauth/token", f.clientBasic, formType, jsonDoc, []byte(tokenBody))
 		*d = time.Since(start)
-		if err != nil || status != http.StatusOK {
-			return nil, fmt.Errorf("token request %d: %d %s %v", i+1, status, body, err)
+		if err != nil {
+			return nil, fmt.Errorf("token request %d: %w", i+1, err)
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("token request %d: %d %s", i+1, status, body)
 		}
 		var tok struct {
 			AccessToken string `json:"access_token"`
@@ -81,12 +84,15 @@ func setupAuthServer(base string, caller creds, t *target) (*apiFixture, error) 
 		f.token, f.scope = tok.AccessToken, tok.Scope
 	}
 	status, body, err := callAs(hc, http.MethodPost, base+"/oauth/introspect", f.introspector, formType, jsonDoc, introspectBody(f.token))
-	if err != nil || status != http.StatusOK || !active(body) {
-		return nil, fmt.Errorf("introspect: %d %s %v", status, body, err)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	if status != http.StatusOK || !active(body) {
+		return nil, fmt.Errorf("introspect: %d %s", status, body)
 	}
 	path := base + "/v2/tenants/" + t.tenantID.String() + "/oauth-clients/" + t.clients[0].String()
 	if status, body, err := call(hc, http.MethodGet, path, "Bearer "+f.token, nil); err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("bearer GET: %d %s %v", status, body, err)
+		return nil, httpFailure("bearer GET", status, body, err)
 	}
 	return f, nil
 }
@@ -98,7 +104,7 @@ func createAPIClient(hc *http.Client, base string, caller creds, tenantID uuid.U
 		`"grant_types":["client_credentials"],"roles":["viewer"],"redirect_uris":[],"scopes":[]}}}`
 	status, out, err := call(hc, http.MethodPost, base+"/v2/tenants/"+tenantID.String()+"/api-clients", caller.header(), []byte(body))
 	if err != nil || status != http.StatusCreated {
-		return "", "", fmt.Errorf("create API client %s: %d %s %v", name, status, out, err)
+		return "", "", httpFailure("create API client "+name, status, out, err)
 	}
 	var doc struct {
 		Data struct {

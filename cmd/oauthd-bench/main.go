@@ -98,11 +98,16 @@ func main() {
 	if c.as != "member" && c.as != "superuser" {
 		log.Fatal("-as must be member or superuser")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c); err != nil {
+	if err := runInterruptible(c); err != nil {
 		log.Fatalf("oauthd-bench: %v", err)
 	}
+}
+
+// runInterruptible runs the benchmark until it ends or is interrupted.
+func runInterruptible(c config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, c)
 }
 
 func ints(s string) ([]int, error) {

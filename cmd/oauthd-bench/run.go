@@ -241,7 +241,7 @@ func createMemberUser(base string, root creds) (*creds, error) {
 	status, body, err := call(hc, http.MethodPost, base+"/v2/users", root.header(),
 		[]byte(`{"data":{"type":"user","attributes":{"email":"`+email+`"}}}`))
 	if err != nil || status != http.StatusCreated {
-		return nil, fmt.Errorf("create bench user: %d %s %v", status, body, err)
+		return nil, httpFailure("create bench user", status, body, err)
 	}
 	var doc struct {
 		Data struct {
@@ -255,7 +255,7 @@ func createMemberUser(base string, root creds) (*creds, error) {
 	status, body, err = call(hc, http.MethodPost, base+"/v2/users/"+doc.Data.ID+"/api-keys", root.header(),
 		[]byte(`{"data":{"type":"api-key","attributes":{"name":"bench"}}}`))
 	if err != nil || status != http.StatusCreated {
-		return nil, fmt.Errorf("create bench api key: %d %s %v", status, body, err)
+		return nil, httpFailure("create bench api key", status, body, err)
 	}
 	userID := doc.Data.ID
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -278,7 +278,7 @@ func addMember(base string, root creds, tenantID uuid.UUID, email string) error 
 		`"relationships":{"user":{"data":{"type":"user","id":"` + memberIDs[email] + `"}}}}}`
 	status, out, err := call(hc, http.MethodPost, base+"/v2/tenants/"+tenantID.String()+"/members", root.header(), []byte(body))
 	if err != nil || status != http.StatusCreated {
-		return fmt.Errorf("add bench member: %d %s %v", status, out, err)
+		return httpFailure("add bench member", status, out, err)
 	}
 	return nil
 }
@@ -297,4 +297,13 @@ func loadavg() string {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000)
+}
+
+// httpFailure describes a failed call: the transport error when there is
+// one, else the unexpected status and body.
+func httpFailure(what string, status int, body []byte, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %d %s", what, status, body)
 }

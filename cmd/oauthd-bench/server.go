@@ -80,7 +80,7 @@ func startServer(ctx context.Context, bin, dbURL, masterKey, bootstrap string) (
 	case a := <-addr:
 		s.base = "http://" + a
 	case err := <-s.done:
-		return nil, fmt.Errorf("oauthd exited before serving: %v", err)
+		return nil, fmt.Errorf("oauthd exited before serving: %w", err)
 	case <-time.After(60 * time.Second):
 		s.stop()
 		return nil, errors.New("oauthd did not start serving within 60s")

@@ -109,8 +109,8 @@ func shellWords(t *testing.T, s string) []string {
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '\'':
+		switch c {
+		case '\'':
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
 				t.Fatalf("unterminated quote in %s", s)
@@ -118,7 +118,7 @@ func shellWords(t *testing.T, s string) []string {
 			cur.WriteString(s[i+1 : i+1+j])
 			i += j + 1
 			inWord = true
-		case c == '"':
+		case '"':
 			j := strings.IndexByte(s[i+1:], '"')
 			if j < 0 {
 				t.Fatalf("unterminated quote in %s", s)
@@ -126,7 +126,7 @@ func shellWords(t *testing.T, s string) []string {
 			cur.WriteString(s[i+1 : i+1+j])
 			i += j + 1
 			inWord = true
-		case c == ' ' || c == '\t':
+		case ' ', '\t':
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()

@@ -25,10 +25,13 @@ commands:
   admin     administration tasks; run "oauthd admin" for the list
 `
 
-func main() {
-	if len(os.Args) < 2 {
+func main() { os.Exit(execute(os.Args[1:])) }
+
+// execute runs one command and returns the process's exit code.
+func execute(args []string) int {
+	if len(args) < 1 {
 		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -39,7 +42,7 @@ func main() {
 		stop()
 	}()
 	var err error
-	switch os.Args[1] {
+	switch args[0] {
 	case "serve":
 		err = serve(ctx)
 	case "dev":
@@ -47,18 +50,19 @@ func main() {
 	case "migrate":
 		err = migrate(ctx)
 	case "admin":
-		err = admin(ctx, os.Args[2:])
+		err = admin(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
-		return
+		return 0
 	default:
-		fmt.Fprintf(os.Stderr, "oauthd: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(os.Stderr, "oauthd: unknown command %q\n\n%s", args[0], usage)
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "oauthd:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func newLogger(level string) *slog.Logger {

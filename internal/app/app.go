@@ -20,6 +20,7 @@ import (
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/oauthclients"
@@ -55,6 +56,7 @@ type App struct {
 	Server       *api.Server
 	databaseURL  string
 	log          *slog.Logger
+	changes      *changes.Feed // empties this instance's caches on changes
 }
 
 // New opens the database, applies migrations and builds every service.
@@ -79,7 +81,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Tenants = tenants.NewService(db, tenants.NewStore(db), enforcer, a.Audit)
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
-	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, apiClientOptions())
+	a.changes = changes.NewFeed()
+	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, apiClientOptions(a.changes))
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	life := authserver.DefaultLifetimes()
 	if o.Lifetimes != nil {
@@ -90,7 +93,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	a.Grants = authserver.NewGrants(db, a.Keys, a.Issuer, life)
+	a.Grants = authserver.NewGrants(db, a.Keys, a.Issuer, life).WithChanges(a.changes)
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Log: o.Log, Registry: o.Registry,
@@ -104,6 +107,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 // signing keys, and purging expired codes and tokens.
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
+	go a.changes.Listen(ctx, a.databaseURL, a.log)
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
@@ -155,7 +159,7 @@ func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componen
 // per-client token lifetimes, and a fresh key for this instance's cache of
 // verified client secrets (the cache is per process, so the key need not
 // be shared or kept).
-func apiClientOptions() apiclients.Options {
+func apiClientOptions(feed *changes.Feed) apiclients.Options {
 	cacheKey := make([]byte, 32)
 	_, _ = rand.Read(cacheKey) // crypto/rand.Read never fails (Go 1.24+)
 	return apiclients.Options{
@@ -165,5 +169,6 @@ func apiClientOptions() apiclients.Options {
 		},
 		BcryptCost: 10,
 		DigestKey:  cacheKey,
+		Changes:    feed,
 	}
 }

@@ -204,7 +204,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
-			return fmt.Errorf("postgres exited during start: %v", err)
+			return fmt.Errorf("postgres exited during start: %w", err)
 		case <-ctx.Done():
 			_ = s.Stop()
 			return ctx.Err()

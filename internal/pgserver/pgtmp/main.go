@@ -23,18 +23,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: pgtmp -dir DIR -url-file FILE")
 		os.Exit(2)
 	}
+	if err := serve(*dir, *urlFile); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtmp:", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs the server until SIGINT or SIGTERM.
+func serve(dir, urlFile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: *dir, Log: os.Stderr})
+	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: dir, Log: os.Stderr})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pgtmp:", err)
-		os.Exit(1)
+		return err
 	}
-	if err := os.WriteFile(*urlFile, []byte(srv.URL()), 0o600); err != nil {
-		_ = srv.Stop()
-		fmt.Fprintln(os.Stderr, "pgtmp:", err)
-		os.Exit(1)
+	defer func() { _ = srv.Stop() }()
+	if err := os.WriteFile(urlFile, []byte(srv.URL()), 0o600); err != nil {
+		return err
 	}
 	<-ctx.Done()
-	_ = srv.Stop()
+	return nil
 }

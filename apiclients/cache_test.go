@@ -1,0 +1,111 @@
+package apiclients_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/audit"
+	"github.com/oauthd/oauthd/internal/changes"
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/policy"
+)
+
+// cachingInstance is one oauthd instance's API-client service with its
+// credentials cache and change listener, on a shared database.
+func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.DB) {
+	t.Helper()
+	db, err := database.Open(url, database.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	enforcer, err := policy.NewEnforcer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := changes.NewFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go feed.Listen(ctx, url, slog.New(slog.DiscardHandler))
+	return apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
+		apiclients.Options{Bounds: testBounds, DigestKey: []byte("0123456789abcdef0123456789abcdef"), Changes: feed}), db
+}
+
+// eventually polls for up to a second: the bound DESIGN sets for a change
+// to reach every instance.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 1 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Cached credentials never outlive a change: a deleted secret fails at once
+// on the instance that deleted it and within a second on another one; a new
+// secret works at once.
+func TestCredentialsCacheFollowsChanges(t *testing.T) {
+	url := testdb.New(t)
+	a, db := cachingInstance(t, url)
+	b, _ := cachingInstance(t, url)
+	ctx := context.Background()
+	tenant := uuid.New()
+	if err := db.Conn(ctx).Exec("INSERT INTO tenants (id, name) VALUES (?, 't')", tenant).Error; err != nil {
+		t.Fatal(err)
+	}
+	c, secret, err := a.Create(ctx, tenant, nil, apiclients.NewClient{Name: "bot", ClientType: apiclients.TypeConfidential,
+		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	works := func(s *apiclients.Service, secret string) bool {
+		_, err := s.Authenticate(ctx, c.ClientID, secret)
+		if err != nil && !errors.Is(err, apiclients.ErrInvalidClient) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	// Both instances now hold the credentials in their caches.
+	if !works(a, secret) || !works(b, secret) || !works(a, secret) || !works(b, secret) {
+		t.Fatal("the secret does not authenticate")
+	}
+
+	// A second secret works at once on both (it is a change like any other).
+	_, second, err := a.CreateSecret(ctx, tenant, c.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !works(a, second) {
+		t.Error("new secret refused on the instance that made it")
+	}
+	eventually(t, "new secret on the other instance", func() bool { return works(b, second) })
+
+	// Deleting the first secret: refused at once here, within 1 s there.
+	secrets, err := a.Secrets(ctx, tenant, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first uuid.UUID
+	for _, s := range secrets {
+		if s.Hint == secret[len(secret)-4:] {
+			first = s.ID
+		}
+	}
+	if err := a.DeleteSecret(ctx, tenant, c.ID, first); err != nil {
+		t.Fatal(err)
+	}
+	if works(a, secret) {
+		t.Error("deleted secret still works on the instance that deleted it")
+	}
+	eventually(t, "deleted secret refused on the other instance", func() bool { return !works(b, secret) })
+}

@@ -1,0 +1,130 @@
+// Package changes tells an instance's caches that authorization data has
+// changed. A generation number is bumped at once by this instance's own
+// writes (after they commit) and, for other instances' writes, when
+// Postgres delivers a NOTIFY on the oauthd_authz channel (sent by triggers
+// on the tables that decide whether a credential or token is still good).
+// Cached entries remember the generation they were loaded under and are
+// dropped when it moves, and they never live longer than their TTL, which
+// bounds staleness if a notification is lost while reconnecting.
+package changes
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Channel is the NOTIFY channel the triggers of migration 00011 use.
+const Channel = "oauthd_authz"
+
+// Feed is the generation counter.
+type Feed struct{ gen atomic.Uint64 }
+
+// NewFeed returns a feed at generation 1.
+func NewFeed() *Feed {
+	f := &Feed{}
+	f.gen.Store(1)
+	return f
+}
+
+// Generation is the current generation.
+func (f *Feed) Generation() uint64 { return f.gen.Load() }
+
+// Bump invalidates every entry cached so far.
+func (f *Feed) Bump() { f.gen.Add(1) }
+
+// Listen bumps the generation on every notification, and on every
+// (re)connection since notifications may have been missed meanwhile. It
+// returns when ctx ends.
+func (f *Feed) Listen(ctx context.Context, databaseURL string, log *slog.Logger) {
+	for ctx.Err() == nil {
+		if err := f.listen(ctx, databaseURL); err != nil && ctx.Err() == nil {
+			log.Warn("change listener disconnected; retrying", "err", err)
+			f.Bump()
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (f *Feed) listen(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	f.Bump()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("wait: %w", err)
+		}
+		f.Bump()
+	}
+}
+
+// Cache holds values loaded under a generation, for at most ttl.
+type Cache[K comparable, V any] struct {
+	feed    *Feed
+	ttl     time.Duration
+	limit   int
+	mu      sync.Mutex
+	entries map[K]entry[V]
+}
+
+type entry[V any] struct {
+	value V
+	gen   uint64
+	at    time.Time
+}
+
+// NewCache returns a cache of at most limit entries. A nil feed disables it.
+func NewCache[K comparable, V any](feed *Feed, ttl time.Duration, limit int) *Cache[K, V] {
+	return &Cache[K, V]{feed: feed, ttl: ttl, limit: limit, entries: map[K]entry[V]{}}
+}
+
+// Generation is the generation to load under: take it before reading the
+// database, so a change committed during the read invalidates the result.
+func (c *Cache[K, V]) Generation() uint64 {
+	if c == nil || c.feed == nil {
+		return 0
+	}
+	return c.feed.Generation()
+}
+
+// Get returns a value still good under the current generation.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	var zero V
+	if c == nil || c.feed == nil {
+		return zero, false
+	}
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || e.gen != c.feed.Generation() || time.Since(e.at) >= c.ttl {
+		return zero, false
+	}
+	return e.value, true
+}
+
+// Put stores a value loaded under generation gen.
+func (c *Cache[K, V]) Put(k K, v V, gen uint64) {
+	if c == nil || c.feed == nil || gen != c.feed.Generation() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.limit {
+		clear(c.entries) // cheaper than choosing victims; the hot entries reload once
+	}
+	c.entries[k] = entry[V]{value: v, gen: gen, at: time.Now()}
+}
