@@ -27,6 +27,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./api/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDescriptor$$' -fuzztime=$(FUZZTIME) ./components/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAccessToken$$' -fuzztime=$(FUZZTIME) ./authserver/
+	$(GO) test -run='^$$' -fuzz='^FuzzAccessClaimsUnmarshal$$' -fuzztime=$(FUZZTIME) ./authserver/
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
 
 ## lint: go vet, gofmt and golangci-lint (installed into .tools on first use)
