@@ -49,3 +49,17 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 	}
 	return client, nil
 }
+
+// clientRequest reads a protocol request's form and authenticates the
+// client that sent it.
+func (h *Handler) clientRequest(c echo.Context) (url.Values, *apiclients.Client, error) {
+	form, err := readForm(c.Request())
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := h.authenticateClient(c, form)
+	if err != nil {
+		return nil, nil, err
+	}
+	return form, client, nil
+}

@@ -22,11 +22,7 @@ func (h *Handler) Revoke(c echo.Context) error {
 }
 
 func (h *Handler) revoke(c echo.Context) error {
-	form, err := readForm(c.Request())
-	if err != nil {
-		return err
-	}
-	client, err := h.authenticateClient(c, form)
+	form, client, err := h.clientRequest(c)
 	if err != nil {
 		return err
 	}
@@ -78,11 +74,7 @@ type introspection struct {
 }
 
 func (h *Handler) introspect(c echo.Context) (*introspection, error) {
-	form, err := readForm(c.Request())
-	if err != nil {
-		return nil, err
-	}
-	client, err := h.authenticateClient(c, form)
+	form, client, err := h.clientRequest(c)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +121,7 @@ type deviceAuthorizationResponse struct {
 }
 
 func (h *Handler) deviceAuthorization(c echo.Context) (*deviceAuthorizationResponse, error) {
-	form, err := readForm(c.Request())
-	if err != nil {
-		return nil, err
-	}
-	client, err := h.authenticateClient(c, form)
+	form, client, err := h.clientRequest(c)
 	if err != nil {
 		return nil, err
 	}
