@@ -4,13 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/oauthd/oauthd/internal/credential"
 )
 
 // Prefixes make ids and secrets recognisable in logs and secret scanners.
@@ -24,19 +25,11 @@ const (
 const maxPresentedSecret = 72
 
 // newClientID returns a fresh public client id: 18 random bytes, URL-safe.
-func newClientID() string { return ClientIDPrefix + randomURLSafe(18) }
+func newClientID() string { return credential.Random(ClientIDPrefix, 18) }
 
 // newSecret returns a fresh secret: 32 random bytes, URL-safe (43
 // characters), well under bcrypt's 72-byte limit with its prefix.
-func newSecret() string { return SecretPrefix + randomURLSafe(32) }
-
-func randomURLSafe(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hintOf(secret string) string { return secret[len(secret)-4:] }
+func newSecret() string { return credential.Random(SecretPrefix, 32) }
 
 // bcryptCost is the work factor for production; tests lower it.
 var bcryptCostOverride atomic.Int64

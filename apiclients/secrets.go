@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 )
 
@@ -19,7 +20,7 @@ func (s *Service) newSecretRow(c *Client, expiresAt *time.Time) (string, *secret
 		return "", nil, fmt.Errorf("hash secret: %w", err)
 	}
 	return plain, &secretRow{
-		Secret: Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: uuid.New(), Hint: hintOf(plain), ExpiresAt: expiresAt},
+		Secret: Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: uuid.New(), Hint: credential.Hint(plain), ExpiresAt: expiresAt},
 		Hash:   h,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthd/oauthd/internal/changes"
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
 )
@@ -53,7 +54,7 @@ func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o
 		verified: newVerifiedCache(o.DigestKey, verifiedCacheSize),
 		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
 	s.dummyHash = sync.OnceValue(func() string {
-		h, _ := s.hash("no such client " + randomURLSafe(16))
+		h, _ := s.hash("no such client " + credential.Random("", 16))
 		return h
 	})
 	return s

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/credential"
 )
 
 // CodeRequest is what the consent page approved.
@@ -23,12 +25,12 @@ type CodeRequest struct {
 
 // CreateCode stores a single-use authorization code and returns it.
 func (g *Grants) CreateCode(ctx context.Context, c Client, r CodeRequest) (string, error) {
-	code := randomToken("oac_")
+	code := credential.Random("oac_", 32)
 	raw, _ := json.Marshal(nonNil(r.Scopes))
 	err := g.db.Conn(ctx).Exec(`INSERT INTO authorization_codes
 		(digest, tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		digest(code), c.TenantID, c.PK, r.UserID, r.RedirectURI, string(raw), r.CodeChallenge, g.now().Add(g.life.CodeTTL)).Error
+		credential.DigestOf(code), c.TenantID, c.PK, r.UserID, r.RedirectURI, string(raw), r.CodeChallenge, g.now().Add(g.life.CodeTTL)).Error
 	if err != nil {
 		return "", fmt.Errorf("store authorization code: %w", err)
 	}
@@ -75,7 +77,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id, created_at,
 				(SELECT tokens_valid_after FROM api_clients ac
 				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after`,
-			digest(code)).Scan(&row)
+			credential.DigestOf(code)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -104,7 +106,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 		if err != nil {
 			return err
 		}
-		if err := g.db.Conn(ctx).Exec(`UPDATE authorization_codes SET grant_id = ? WHERE digest = ?`, grantID, digest(code)).Error; err != nil {
+		if err := g.db.Conn(ctx).Exec(`UPDATE authorization_codes SET grant_id = ? WHERE digest = ?`, grantID, credential.DigestOf(code)).Error; err != nil {
 			return err
 		}
 		ts, err = g.issueForGrant(ctx, c, grantID, row.UserID, row.Scopes, withRefresh)
@@ -122,7 +124,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 // transaction.
 func (g *Grants) replayedCode(ctx context.Context, code string) error {
 	var row codeRow
-	res := g.db.Conn(context.WithoutCancel(ctx)).Raw(`SELECT tenant_id, grant_id FROM authorization_codes WHERE digest = ?`, digest(code)).Scan(&row)
+	res := g.db.Conn(context.WithoutCancel(ctx)).Raw(`SELECT tenant_id, grant_id FROM authorization_codes WHERE digest = ?`, credential.DigestOf(code)).Scan(&row)
 	if res.Error != nil {
 		return res.Error
 	}

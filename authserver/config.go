@@ -1,10 +1,6 @@
 package authserver
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql/driver"
-	"encoding/base64"
 	"errors"
 	"time"
 
@@ -53,29 +49,6 @@ var (
 	ErrAccessDenied         = errors.New("access_denied")
 	ErrUnknownUserCode      = errors.New("unknown or expired user code")
 )
-
-// randomToken is an opaque credential: 32 random bytes, URL-safe.
-func randomToken(prefix string) string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// digest is how opaque credentials are stored: high entropy makes a fast
-// hash enough, and it gives an indexed lookup.
-func digest(token string) tokenDigest {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
-// tokenDigest is a bytea query argument. GORM expands a plain []byte
-// argument of a raw query into one placeholder per byte ("(?)" becomes
-// "($1,$2,...)"), which broke every statement that stored or looked up a
-// code or token by digest; as a driver.Valuer it is bound as one value.
-type tokenDigest []byte
-
-// Value implements driver.Valuer.
-func (d tokenDigest) Value() (driver.Value, error) { return []byte(d), nil }
 
 // ErrInvalidScope means a request asked for more than it may.
 var ErrInvalidScope = errors.New("invalid_scope")

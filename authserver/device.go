@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -64,9 +65,9 @@ func (g *Grants) StartDevice(ctx context.Context, c Client, scopes []string) (*D
 	raw, _ := json.Marshal(nonNil(scopes))
 	interval := int(g.life.DevicePollInterval.Seconds())
 	for attempt := 0; attempt < 5; attempt++ {
-		dc, uc := randomToken("odc_"), newUserCode()
+		dc, uc := credential.Random("odc_", 32), newUserCode()
 		err := g.db.Conn(ctx).Exec(`INSERT INTO device_codes (digest, user_code, tenant_id, client_pk, scopes, poll_interval, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, digest(dc), uc, c.TenantID, c.PK, string(raw), interval, g.now().Add(g.life.DeviceTTL)).Error
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, credential.DigestOf(dc), uc, c.TenantID, c.PK, string(raw), interval, g.now().Add(g.life.DeviceTTL)).Error
 		if database.IsUniqueViolation(err, "device_codes_user_code_key") {
 			continue // 20^8 codes; a clash with a live one is rare, try another
 		}
@@ -152,7 +153,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 			UPDATE device_codes d SET last_polled_at = now() FROM prev WHERE d.digest = prev.digest
 			RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at,
 				d.created_at, (SELECT tokens_valid_after FROM api_clients ac WHERE ac.tenant_id = d.tenant_id AND ac.id = d.client_pk) AS valid_after`,
-			digest(deviceCode)).Scan(&row)
+			credential.DigestOf(deviceCode)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -173,7 +174,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 			}
 			return ErrAuthorizationPending
 		}
-		if err := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used' WHERE digest = ?`, digest(deviceCode)).Error; err != nil {
+		if err := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used' WHERE digest = ?`, credential.DigestOf(deviceCode)).Error; err != nil {
 			return err
 		}
 		grantID, err := g.createGrant(ctx, c, *row.UserID, row.Scopes)
@@ -185,7 +186,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 	})
 	// A pending or slow-down answer still records the poll time.
 	if errors.Is(err, ErrAuthorizationPending) || errors.Is(err, ErrSlowDown) || errors.Is(err, ErrExpiredToken) || errors.Is(err, ErrAccessDenied) {
-		_ = g.db.Conn(ctx).Exec(`UPDATE device_codes SET last_polled_at = now() WHERE digest = ?`, digest(deviceCode)).Error
+		_ = g.db.Conn(ctx).Exec(`UPDATE device_codes SET last_polled_at = now() WHERE digest = ?`, credential.DigestOf(deviceCode)).Error
 	}
 	if err != nil {
 		return nil, err

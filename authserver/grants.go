@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthd/oauthd/internal/changes"
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -145,9 +146,9 @@ func (g *Grants) issueForGrant(ctx context.Context, c Client, grantID, userID uu
 	}
 	ts := &TokenSet{AccessToken: tok, ExpiresIn: int(ttl.Seconds()), Scope: claims.Scope, Claims: claims}
 	if withRefresh {
-		rt := randomToken("ort_")
+		rt := credential.Random("ort_", 32)
 		err := g.db.Conn(ctx).Exec(`INSERT INTO refresh_tokens (digest, tenant_id, grant_id, expires_at) VALUES (?, ?, ?, ?)`,
-			digest(rt), c.TenantID, grantID, g.now().Add(g.refreshTTL(c))).Error
+			credential.DigestOf(rt), c.TenantID, grantID, g.now().Add(g.refreshTTL(c))).Error
 		if err != nil {
 			return nil, fmt.Errorf("store refresh token: %w", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/credential"
 )
 
 type refreshRow struct {
@@ -33,7 +35,7 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 				WHERE digest = ? AND used_at IS NULL
 				RETURNING tenant_id, grant_id, expires_at)
 			SELECT used.tenant_id, used.grant_id, used.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at
-			FROM used JOIN grants g ON g.tenant_id = used.tenant_id AND g.id = used.grant_id`, digest(refreshToken)).Scan(&row)
+			FROM used JOIN grants g ON g.tenant_id = used.tenant_id AND g.id = used.grant_id`, credential.DigestOf(refreshToken)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -41,7 +43,7 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 			// Unknown, or used before: find out which, outside this
 			// transaction's fate.
 			r := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id, r.used_at, g.client_pk FROM refresh_tokens r
-				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id WHERE r.digest = ?`, digest(refreshToken)).Scan(&reusedRow)
+				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id WHERE r.digest = ?`, credential.DigestOf(refreshToken)).Scan(&reusedRow)
 			if r.Error != nil {
 				return r.Error
 			}

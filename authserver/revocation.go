@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/credential"
 )
 
 // ErrRevoked means a validly signed token may no longer be used: its client
@@ -41,7 +43,7 @@ func (g *Grants) RevokeRefreshToken(ctx context.Context, c Client, token string)
 	}
 	res := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id FROM refresh_tokens r
 		JOIN grants gr ON gr.tenant_id = r.tenant_id AND gr.id = r.grant_id
-		WHERE r.digest = ? AND gr.client_pk = ? AND gr.tenant_id = ?`, digest(token), c.PK, c.TenantID).Scan(&row)
+		WHERE r.digest = ? AND gr.client_pk = ? AND gr.tenant_id = ?`, credential.DigestOf(token), c.PK, c.TenantID).Scan(&row)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}

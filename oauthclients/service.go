@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
 )
@@ -61,7 +62,7 @@ func aad(tenantID, id uuid.UUID) []byte { return []byte(tenantID.String() + "/" 
 
 func (s *Service) seal(c *Client, secret string) {
 	c.SecretCiphertext, c.SecretKeyID = s.sealer.Seal([]byte(secret), aad(c.TenantID, c.ID))
-	c.SecretHint = hintOf(secret)
+	c.SecretHint = credential.Hint(secret)
 }
 
 // component resolves the component relationship for a client.

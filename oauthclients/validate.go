@@ -32,10 +32,3 @@ func checkCredential(ps *fault.Problems, attr, v string, maxLen int) {
 		}
 	}
 }
-
-func hintOf(secret string) string {
-	if len(secret) < 12 { // a hint of a short secret gives too much of it away
-		return ""
-	}
-	return secret[len(secret)-4:]
-}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 )
 
@@ -54,8 +55,8 @@ func TestHintOf(t *testing.T) {
 		"12345678901":          "", // too short: a hint would give away too much of it
 		"":                     "",
 	} {
-		if got := hintOf(secret); got != want {
-			t.Errorf("hintOf(%q) = %q, want %q", secret, got, want)
+		if got := credential.Hint(secret); got != want {
+			t.Errorf("credential.Hint(%q) = %q, want %q", secret, got, want)
 		}
 	}
 }

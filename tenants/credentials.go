@@ -1,9 +1,6 @@
 package tenants
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"regexp"
 
 	"golang.org/x/crypto/bcrypt"
@@ -23,27 +20,8 @@ var passwordCost = 12
 // SetPasswordCostForTests lowers bcrypt's cost so test suites stay fast.
 func SetPasswordCostForTests() { passwordCost = bcrypt.MinCost }
 
-// newAPIKey returns a fresh key: 32 random bytes, URL-safe base64.
-func newAPIKey() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 // ValidBootstrapKey reports whether key may be used as a bootstrap API key.
 func ValidBootstrapKey(key string) bool { return bootstrapKeyPattern.MatchString(key) }
-
-func digestKey(key string) []byte {
-	sum := sha256.Sum256([]byte(key))
-	return sum[:]
-}
-
-func hintOf(secret string) string {
-	if len(secret) <= 4 {
-		return ""
-	}
-	return secret[len(secret)-4:]
-}
 
 func hashPassword(pw string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), passwordCost)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
 	"github.com/oauthd/oauthd/policy"
@@ -53,7 +54,7 @@ const apiKeyTouchInterval = time.Minute
 // Authenticate returns the user whose email and API key these are. A wrong
 // email and a wrong key are the same error after the same work.
 func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, error) {
-	u, k, err := s.store.userByKeyDigest(ctx, digestKey(key))
+	u, k, err := s.store.userByKeyDigest(ctx, credential.DigestOf(key))
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +173,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID uuid.UUID, name strin
 	if _, err := s.store.user(ctx, userID); err != nil {
 		return nil, "", err
 	}
-	plain := newAPIKey()
-	k := &APIKey{ID: uuid.New(), UserID: userID, Name: name, Digest: digestKey(plain), Hint: hintOf(plain)}
+	plain := credential.Random(apiKeyPrefix, 32)
+	k := &APIKey{ID: uuid.New(), UserID: userID, Name: name, Digest: []byte(credential.DigestOf(plain)), Hint: credential.Hint(plain)}
 	if err := s.store.createAPIKey(ctx, k); err != nil {
 		return nil, "", fmt.Errorf("create api key: %w", err)
 	}
@@ -216,11 +217,11 @@ func (s *Service) EnsureSuperuser(ctx context.Context, email, key string) (*User
 				return err
 			}
 		}
-		has, err := s.store.apiKeyByDigest(ctx, u.ID, digestKey(key))
+		has, err := s.store.apiKeyByDigest(ctx, u.ID, credential.DigestOf(key))
 		if err != nil || has {
 			return err
 		}
-		return s.store.createAPIKey(ctx, &APIKey{ID: uuid.New(), UserID: u.ID, Name: "bootstrap", Digest: digestKey(key), Hint: hintOf(key)})
+		return s.store.createAPIKey(ctx, &APIKey{ID: uuid.New(), UserID: u.ID, Name: "bootstrap", Digest: []byte(credential.DigestOf(key)), Hint: credential.Hint(key)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ensure superuser: %w", err)

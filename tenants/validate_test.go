@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 )
 
@@ -78,7 +79,7 @@ func TestValidBootstrapKey(t *testing.T) {
 	}
 	// Generated keys obey the same alphabet (URL-safe, no escaping).
 	for range 20 {
-		k := newAPIKey()
+		k := credential.Random(apiKeyPrefix, 32)
 		if !ValidBootstrapKey(k) {
 			t.Errorf("generated key %q is not URL-safe or is too short", k)
 		}

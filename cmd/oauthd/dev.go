@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/pgserver"
 	"github.com/oauthd/oauthd/policy"
@@ -94,12 +93,6 @@ func dev(ctx context.Context) error {
 	return run(ctx, cfg, a, log, func(addr string) { printWelcome(addr, state, demo) })
 }
 
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func loadDevState() (*devState, error) {
 	path := filepath.Join(devDir, "credentials.json")
 	raw, err := os.ReadFile(path)
@@ -113,7 +106,7 @@ func loadDevState() (*devState, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	s := &devState{MasterKey: keyring.NewKey(), Email: "admin@oauthd.local", Password: randomToken(12), APIKey: "oak_" + randomToken(32)}
+	s := &devState{MasterKey: keyring.NewKey(), Email: "admin@oauthd.local", Password: credential.Random("", 12), APIKey: credential.Random("oak_", 32)}
 	raw, _ = json.MarshalIndent(s, "", "  ")
 	return s, os.WriteFile(path, raw, 0o600)
 }
