@@ -286,7 +286,7 @@ func (h *Handler) AuthorizeDecision(c echo.Context) error {
 	default:
 		return h.renderError(c, http.StatusBadRequest, "Invalid answer", "Choose Approve or Deny.")
 	}
-	code, err := h.d.Grants.CreateCode(ctx, toGrantClient(r.client, h.d.Grants.Lifetimes()), authserver.CodeRequest{
+	code, err := h.d.Grants.CreateCode(ctx, toGrantClient(r.client), authserver.CodeRequest{
 		UserID: u.ID, RedirectURI: r.redirectURI, Scopes: r.scopes, CodeChallenge: r.challenge,
 	})
 	if err != nil {

@@ -11,15 +11,8 @@ import (
 	"strings"
 
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/policy"
-)
-
-// Grant types the token endpoint accepts.
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
-	GrantRefreshToken      = "refresh_token"
-	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Paths of the endpoints, relative to the issuer.
@@ -72,7 +65,8 @@ func NewMetadata(issuer string) Metadata {
 		ScopesSupported:                   append([]string(nil), policy.Catalogue...),
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantDeviceCode},
+		GrantTypesSupported:               []string{apiclients.GrantAuthorizationCode, apiclients.GrantClientCredentials,
+			apiclients.GrantRefreshToken, apiclients.GrantDeviceCode},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		// Public clients revoke their own tokens naming only client_id
 		// (RFC 7009 §2.1); introspection is for confidential clients.

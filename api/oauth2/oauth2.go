@@ -70,7 +70,7 @@ func New(d Deps) *Handler {
 }
 
 // toGrantClient is what the grant layer needs of an API client.
-func toGrantClient(c *apiclients.Client, life authserver.Lifetimes) authserver.Client {
+func toGrantClient(c *apiclients.Client) authserver.Client {
 	gc := authserver.Client{TenantID: c.TenantID, PK: c.ID, ClientID: c.ClientID}
 	if c.AccessTokenTTL != nil {
 		gc.AccessTTL = time.Duration(*c.AccessTokenTTL) * time.Second
@@ -78,6 +78,5 @@ func toGrantClient(c *apiclients.Client, life authserver.Lifetimes) authserver.C
 	if c.RefreshTokenTTL != nil {
 		gc.RefreshTTL = time.Duration(*c.RefreshTokenTTL) * time.Second
 	}
-	_ = life
 	return gc
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/authserver"
 )
 
@@ -35,7 +36,7 @@ func (h *Handler) revoke(c echo.Context) error {
 		return &oauthError{status: http.StatusBadRequest, Code: "unsupported_token_type", Description: "token_type_hint must be access_token or refresh_token"}
 	}
 	ctx := c.Request().Context()
-	gc := toGrantClient(client, h.d.Grants.Lifetimes())
+	gc := toGrantClient(client)
 	if strings.Count(token, ".") == 2 {
 		claims, err := h.d.Tokens.ParseAccessToken(ctx, token, h.d.Issuer)
 		if err != nil || claims.ClientID != client.ClientID {
@@ -125,14 +126,14 @@ func (h *Handler) deviceAuthorization(c echo.Context) (*deviceAuthorizationRespo
 	if err != nil {
 		return nil, err
 	}
-	if !client.Allows("urn:ietf:params:oauth:grant-type:device_code") {
+	if !client.Allows(apiclients.GrantDeviceCode) {
 		return nil, errUnauthorizedClient("this client may not use the device flow")
 	}
 	scopes, err := h.userScope(client, splitScope(form.Get("scope")))
 	if err != nil {
 		return nil, err
 	}
-	start, err := h.d.Grants.StartDevice(c.Request().Context(), toGrantClient(client, h.d.Grants.Lifetimes()), scopes)
+	start, err := h.d.Grants.StartDevice(c.Request().Context(), toGrantClient(client), scopes)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (h *Handler) token(c echo.Context) error {
 	if !client.Allows(grantType) {
 		return errUnauthorizedClient("this client may not use grant_type " + grantType)
 	}
-	gc := toGrantClient(client, h.d.Grants.Lifetimes())
+	gc := toGrantClient(client)
 	ctx := c.Request().Context()
 	var ts *authserver.TokenSet
 	switch grantType {
