@@ -62,9 +62,6 @@ func (g *Grants) changed() {
 	}
 }
 
-// Lifetimes are the deployment's lifetimes.
-func (g *Grants) Lifetimes() Lifetimes { return g.life }
-
 // TokenSet is what a token request returns.
 type TokenSet struct {
 	AccessToken  string
