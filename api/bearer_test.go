@@ -179,3 +179,26 @@ func TestBearerGarbage(t *testing.T) {
 		t.Errorf("access_token in the query: %d", q.Status)
 	}
 }
+
+// A client token with the right to manage members edits and removes them
+// like a user would; it has no user behind it, which the grant-limit checks
+// must not trip over.
+func TestBearerClientTokenManagesMembers(t *testing.T) {
+	e := apitest.New(t)
+	tid := newTenant(t, e)
+	member := newUser(t, e)
+	addMember(t, e, tid, member, []string{"viewer"}, nil)
+	tok := asCC(t, e, asMachine(t, e, tid, "owner"))
+	path := tenantPath(tid, "/members/"+member.UserID)
+
+	r := asBearer(e, http.MethodPatch, path, tok, doc("member", map[string]any{"roles": []string{"developer"}}, nil))
+	if r.Status != http.StatusOK {
+		t.Fatalf("PATCH member with a client token: %d %s", r.Status, r.Body)
+	}
+	if r := asBearer(e, http.MethodDelete, path, tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE member with a client token: %d %s", r.Status, r.Body)
+	}
+	if n := countRows(t, e, "SELECT count(*) FROM memberships WHERE tenant_id = $1 AND user_id = $2", tid, member.UserID); n != 0 {
+		t.Errorf("membership still there: %d rows", n)
+	}
+}

@@ -33,7 +33,7 @@ func (s *Server) grantable(c echo.Context, g policy.Grants) error {
 // fields names the grants about to be replaced ("roles", "permissions");
 // none means the whole membership is going.
 func (s *Server) takeable(c echo.Context, uid uuid.UUID, fields ...string) error {
-	if principalOf(c).User.Superuser {
+	if principalOf(c).superuser() {
 		return nil
 	}
 	m, err := s.deps.Tenants.Member(c.Request().Context(), tenantOf(c), uid)
