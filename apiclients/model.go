@@ -70,6 +70,10 @@ func (c *Client) Allows(grantType string) bool { return slices.Contains(c.GrantT
 // Public reports whether the client is public (holds no secret).
 func (c *Client) Public() bool { return c.ClientType == TypePublic }
 
+// PKCERequired reports whether the client must send a PKCE challenge:
+// public clients always (DESIGN), confidential ones when they ask to.
+func (c *Client) PKCERequired() bool { return c.Public() || c.RequirePKCE }
+
 // RedirectURIAllowed reports whether uri is one of the client's redirect
 // URIs, compared as exact strings. The one exception is RFC 8252 §7.3: for
 // a registered http loopback IP URI (127.0.0.1 or [::1]) the port is the

@@ -40,8 +40,8 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			// Unknown, or used before: find out which, outside this
-			// transaction's fate.
+			// Unknown, or used before: find out which. The revocation a
+			// reuse calls for runs after this transaction, which fails.
 			r := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id, r.used_at, g.client_pk FROM refresh_tokens r
 				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id WHERE r.digest = ?`, credential.DigestOf(refreshToken)).Scan(&reusedRow)
 			if r.Error != nil {

@@ -54,16 +54,6 @@ func (g *Grants) RevokeRefreshToken(ctx context.Context, c Client, token string)
 	return true, nil
 }
 
-// RevokeGrant revokes a grant by id (a revoked access token's grant, or an
-// administrative action).
-func (g *Grants) RevokeGrant(ctx context.Context, tenantID, grantID uuid.UUID) error {
-	if err := g.revokeGrant(ctx, tenantID, grantID); err != nil {
-		return err
-	}
-	g.changed()
-	return nil
-}
-
 // TokenState is what a request carrying a token needs to know about it now.
 type TokenState struct {
 	TenantID uuid.UUID
@@ -119,10 +109,11 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 	}
 	var row stateRow
 	res := g.db.Conn(ctx).Raw(`SELECT c.tenant_id, c.id AS client_pk, c.client_id, c.roles, c.scopes, c.tokens_valid_after,
-			EXISTS (SELECT 1 FROM grants gr WHERE gr.tenant_id = c.tenant_id AND gr.id = ?) AS grant_found,
-			EXISTS (SELECT 1 FROM grants gr WHERE gr.tenant_id = c.tenant_id AND gr.id = ? AND gr.revoked_at IS NOT NULL) AS grant_revoked,
-			EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS jti_revoked
-		FROM api_clients c WHERE c.client_id = ?`, grantID, grantID, jti, c.ClientID).Scan(&row)
+			gr.id IS NOT NULL AS grant_found, gr.revoked_at IS NOT NULL AS grant_revoked,
+			EXISTS (SELECT 1 FROM revoked_tokens rt WHERE rt.tenant_id = c.tenant_id AND rt.jti = ?) AS jti_revoked
+		FROM api_clients c
+		LEFT JOIN grants gr ON gr.tenant_id = c.tenant_id AND gr.id = ?
+		WHERE c.client_id = ?`, jti, grantID, c.ClientID).Scan(&row)
 	if res.Error != nil {
 		return nil, res.Error
 	}

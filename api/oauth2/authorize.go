@@ -117,7 +117,7 @@ func checkPKCE(c *apiclients.Client, challenge, method string, hasMethod bool) *
 		if hasMethod {
 			return &redirectProblem{"invalid_request", "code_challenge_method without code_challenge"}
 		}
-		if c.Public() || c.RequirePKCE {
+		if c.PKCERequired() {
 			return &redirectProblem{"invalid_request", "this client must use PKCE: send code_challenge and code_challenge_method=S256"}
 		}
 		return nil

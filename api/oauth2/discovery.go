@@ -1,6 +1,3 @@
-// Package oauth2 serves the RFC endpoints of oauthd's authorization server:
-// metadata, JWKS, token, authorize, device authorization, revocation and
-// introspection. Its errors follow RFC 6749, not JSON:API.
 package oauth2
 
 import (

@@ -57,9 +57,6 @@ func (h *Handler) token(c echo.Context) error {
 	var ts *authserver.TokenSet
 	switch grantType {
 	case apiclients.GrantClientCredentials:
-		if client.Public() {
-			return errUnauthorizedClient("public clients cannot use client_credentials")
-		}
 		scopes, err := h.clientCredentialsScope(client, splitScope(form.Get("scope")))
 		if err != nil {
 			return err
@@ -78,7 +75,7 @@ func (h *Handler) token(c echo.Context) error {
 			redirect = form.Get("redirect_url") // seed 003's spelling
 		}
 		verifier := form.Get("code_verifier")
-		if client.RequirePKCE && verifier == "" {
+		if client.PKCERequired() && verifier == "" {
 			return errInvalidRequest("code_verifier is required for this client (PKCE)")
 		}
 		ts, err = h.d.Grants.RedeemCode(ctx, gc, code, redirect, verifier, client.Allows(apiclients.GrantRefreshToken))
