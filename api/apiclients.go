@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -248,13 +246,9 @@ func (s *Server) revokeAPIClientTokens(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return echo.ErrStatusRequestEntityTooLarge
-		}
-		return echo.ErrStatusRequestEntityTooLarge.WithInternal(err)
+		return err
 	}
 	if b := bytes.TrimSpace(body); len(b) > 0 && string(b) != "{}" {
 		return malformed("", "body_not_allowed", "revoke-tokens takes no request document; send an empty body")

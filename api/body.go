@@ -8,16 +8,25 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// readDocument reads the body (already capped by the body limit) and decodes
-// it as one resource of the schema.
-func readDocument(c echo.Context, s schema) (*resourceDoc, error) {
+// readBody reads the request body, which the body-limit middleware caps.
+func readBody(c echo.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
+	var he *echo.HTTPError
+	var maxErr *http.MaxBytesError
+	switch {
+	case err == nil:
+		return body, nil
+	case errors.As(err, &he), errors.As(err, &maxErr):
+		return nil, echo.ErrStatusRequestEntityTooLarge
+	}
+	return nil, malformed("", "unreadable_body", "the request body could not be read to its end")
+}
+
+// readDocument reads the body and decodes it as one resource of the schema.
+func readDocument(c echo.Context, s schema) (*resourceDoc, error) {
+	body, err := readBody(c)
 	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return nil, echo.ErrStatusRequestEntityTooLarge
-		}
-		return nil, echo.ErrStatusRequestEntityTooLarge.WithInternal(err)
+		return nil, err
 	}
 	return decodeDocument(body, s)
 }

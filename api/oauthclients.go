@@ -52,11 +52,6 @@ func (s *Server) listOAuthClients(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Seed 001's own example calls ".../oauth-clients/?filter[component]="
-	// with the placeholder left empty; an empty value filters nothing.
-	if v, ok := q.Filters["component"]; ok && v == "" {
-		delete(q.Filters, "component")
-	}
 	componentID, err := filterID(q, "component")
 	if err != nil {
 		return err

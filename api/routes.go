@@ -29,7 +29,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/device", s.oauth.DeviceCode)
 	e.POST("/device/decision", s.oauth.DeviceDecision)
 	e.GET(oauth2.PathMetadata, echo.WrapHandler(oauth2.MetadataHandler(s.deps.Issuer)))
-	e.GET(oauth2.PathJWKS, echo.WrapHandler(oauth2.JWKSHandler(s.deps.JWKS)))
+	e.GET(oauth2.PathJWKS, echo.WrapHandler(oauth2.JWKSHandler(s.deps.Keys)))
 
 	// Middleware is attached per route, not to the group: a group with
 	// middleware makes Echo add catch-all routes, which would turn a wrong
@@ -39,7 +39,7 @@ func (s *Server) routes(e *echo.Echo) {
 		return append([]echo.MiddlewareFunc{negotiate, s.authenticate}, mw...)
 	}
 	self := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
-		return authed(append([]echo.MiddlewareFunc{s.selfOrSuperuser}, mw...)...)
+		return authed(append([]echo.MiddlewareFunc{usersOnly, s.selfOrSuperuser}, mw...)...)
 	}
 	tenant := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
 		return authed(append([]echo.MiddlewareFunc{s.tenantScope}, mw...)...)
@@ -47,10 +47,10 @@ func (s *Server) routes(e *echo.Echo) {
 	can := func(perm string) []echo.MiddlewareFunc { return tenant(s.require(perm)) }
 
 	// Administration: superusers manage tenants and users.
-	v2.GET("/tenants", s.listTenants, authed()...) // members see the tenants they belong to
-	v2.POST("/tenants", s.createTenant, authed(superuserOnly)...)
-	v2.GET("/users", s.listUsers, authed(superuserOnly)...)
-	v2.POST("/users", s.createUser, authed(superuserOnly)...)
+	v2.GET("/tenants", s.listTenants, authed(usersOnly)...) // members see the tenants they belong to
+	v2.POST("/tenants", s.createTenant, authed(usersOnly, superuserOnly)...)
+	v2.GET("/users", s.listUsers, authed(usersOnly, superuserOnly)...)
+	v2.POST("/users", s.createUser, authed(usersOnly, superuserOnly)...)
 	v2.GET("/users/:uid", s.getUser, self()...)
 	v2.PATCH("/users/:uid", s.updateUser, self()...)
 	v2.DELETE("/users/:uid", s.deleteUser, self(superuserOnly)...)
@@ -60,8 +60,8 @@ func (s *Server) routes(e *echo.Echo) {
 
 	t := e.Group("/v2/tenants/:tid")
 	t.GET("", s.getTenant, tenant()...)
-	t.PATCH("", s.updateTenant, tenant(superuserOnly)...)
-	t.DELETE("", s.deleteTenant, tenant(superuserOnly)...)
+	t.PATCH("", s.updateTenant, tenant(usersOnly, superuserOnly)...)
+	t.DELETE("", s.deleteTenant, tenant(usersOnly, superuserOnly)...)
 
 	t.GET("/members", s.listMembers, can(policy.MembersGet)...)
 	t.POST("/members", s.createMember, can(policy.MembersCreate)...)

@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -38,19 +37,14 @@ type Deps struct {
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
 
-	// The authorization server: token validation for bearer requests.
-	Tokens TokenParser
+	// The authorization server: its signing keys verify bearer tokens and
+	// are published in the JWKS; its grants say whether a token still holds.
+	Keys   *authserver.Keys
 	Grants *authserver.Grants
 	Issuer string
-	JWKS   *authserver.Keys
 	// SessionKey signs the sign-in pages' session and CSRF cookies; every
 	// instance derives the same one from the master key.
 	SessionKey []byte
-}
-
-// TokenParser verifies an access token's signature and lifetime.
-type TokenParser interface {
-	ParseAccessToken(ctx context.Context, token, issuer string) (*authserver.AccessClaims, error)
 }
 
 // Server is the HTTP face of oauthd.
@@ -76,7 +70,7 @@ func New(d Deps) *Server {
 	// address written to the logs and the audit trail.
 	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
-	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Tokens, Scopes: d.Policy,
+	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey})
 
 	// A trailing slash changes nothing (seed 001 calls /oauth-clients/?...).

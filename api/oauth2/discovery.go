@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/policy"
 )
 
@@ -52,17 +52,17 @@ type Metadata struct {
 func NewMetadata(issuer string) Metadata {
 	base := strings.TrimRight(issuer, "/")
 	return Metadata{
-		Issuer:                            issuer,
-		AuthorizationEndpoint:             base + PathAuthorize,
-		TokenEndpoint:                     base + PathToken,
-		DeviceAuthorizationEndpoint:       base + PathDeviceAuthorization,
-		RevocationEndpoint:                base + PathRevoke,
-		IntrospectionEndpoint:             base + PathIntrospect,
-		JWKSURI:                           base + PathJWKS,
-		ScopesSupported:                   append([]string(nil), policy.Catalogue...),
-		ResponseTypesSupported:            []string{"code"},
-		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               []string{apiclients.GrantAuthorizationCode, apiclients.GrantClientCredentials,
+		Issuer:                      issuer,
+		AuthorizationEndpoint:       base + PathAuthorize,
+		TokenEndpoint:               base + PathToken,
+		DeviceAuthorizationEndpoint: base + PathDeviceAuthorization,
+		RevocationEndpoint:          base + PathRevoke,
+		IntrospectionEndpoint:       base + PathIntrospect,
+		JWKSURI:                     base + PathJWKS,
+		ScopesSupported:             append([]string(nil), policy.Catalogue...),
+		ResponseTypesSupported:      []string{"code"},
+		ResponseModesSupported:      []string{"query"},
+		GrantTypesSupported: []string{apiclients.GrantAuthorizationCode, apiclients.GrantClientCredentials,
 			apiclients.GrantRefreshToken, apiclients.GrantDeviceCode},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		// Public clients revoke their own tokens naming only client_id

@@ -97,7 +97,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Log: o.Log, Registry: o.Registry,
-		Tokens: a.Keys, Grants: a.Grants, Issuer: a.Issuer, JWKS: a.Keys, SessionKey: o.Keyring.DeriveKey("sessions"),
+		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
 	})
 	return a, nil
 }
