@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
 )
 
@@ -221,21 +222,13 @@ func (s *Server) allowed(c echo.Context, perm string) (bool, error) {
 			return false, nil
 		}
 		if p.User == nil {
-			return s.deps.Policy.ScopeAllows(prefixed("role:", t.State.Roles), perm), nil
+			return s.deps.Policy.ScopeAllows(policy.RoleScopes(t.State.Roles), perm), nil
 		}
 		if !s.deps.Policy.ScopeAllows(t.State.Scopes, perm) {
 			return false, nil
 		}
 	}
 	return s.deps.Policy.Allowed(p.User.ID, tenantOf(c), perm)
-}
-
-func prefixed(prefix string, names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = prefix + n
-	}
-	return out
 }
 
 // require guards a route with one permission in the current tenant.

@@ -18,8 +18,6 @@ import (
 const (
 	maxListItems   = 50
 	maxRedirectURI = 2000
-	// RoleScopePrefix marks a scope that names a role: "role:viewer".
-	RoleScopePrefix = "role:"
 )
 
 var grantTypes = []string{GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode}
@@ -177,7 +175,7 @@ func (v *validator) scopes(scopes []string) {
 	}
 	seen := map[string]bool{}
 	for _, s := range scopes {
-		role, isRole := strings.CutPrefix(s, RoleScopePrefix)
+		role, isRole := strings.CutPrefix(s, policy.RoleScopePrefix)
 		switch {
 		case isRole && !slices.Contains(v.roles, role):
 			v.add("scopes", "unknown_role", fmt.Sprintf("scope %q names no role; roles are %s", shorten(s), strings.Join(v.roles, ", ")))

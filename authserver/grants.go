@@ -14,6 +14,13 @@ import (
 	"github.com/oauthd/oauthd/internal/database"
 )
 
+// ScopeRule decides whether one scope list covers a scope (the policy
+// enforcer): refreshing may narrow a grant's scope under the same rule the
+// token endpoint and authorize use.
+type ScopeRule interface {
+	Covers(allowed []string, scope string) bool
+}
+
 // Signer signs access tokens (the Keys).
 type Signer interface {
 	SignAccessToken(c AccessClaims) (string, error)
@@ -26,6 +33,7 @@ type Signer interface {
 type Grants struct {
 	db     *database.DB
 	signer Signer
+	scopes ScopeRule
 	issuer string
 	life   Lifetimes
 	now    func() time.Time
@@ -36,8 +44,8 @@ type Grants struct {
 }
 
 // NewGrants wires the grant layer.
-func NewGrants(db *database.DB, signer Signer, issuer string, life Lifetimes) *Grants {
-	return &Grants{db: db, signer: signer, issuer: issuer, life: life, now: time.Now}
+func NewGrants(db *database.DB, signer Signer, scopes ScopeRule, issuer string, life Lifetimes) *Grants {
+	return &Grants{db: db, signer: signer, scopes: scopes, issuer: issuer, life: life, now: time.Now}
 }
 
 // WithChanges lets Check remember a token's revocation state for up to

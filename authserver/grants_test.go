@@ -15,6 +15,7 @@ import (
 
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/policy"
 )
 
 type grantsEnv struct {
@@ -26,7 +27,11 @@ type grantsEnv struct {
 func newGrantsEnv(t *testing.T) *grantsEnv {
 	t.Helper()
 	in := ensured(t, testdb.New(t), authserver.KeyOptions{})
-	g := &grantsEnv{in: in, grants: authserver.NewGrants(in.db, in.keys, issuer, authserver.DefaultLifetimes()), tenant: uuid.New()}
+	enforcer, err := policy.NewEnforcer(in.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &grantsEnv{in: in, grants: authserver.NewGrants(in.db, in.keys, enforcer, issuer, authserver.DefaultLifetimes()), tenant: uuid.New()}
 	exec(t, in.db, `INSERT INTO tenants (id, name) VALUES ($1, $2)`, g.tenant, "t-"+g.tenant.String())
 	return g
 }

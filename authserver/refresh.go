@@ -55,8 +55,10 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 		}
 		scopes := row.Scopes
 		if len(narrowTo) > 0 {
-			if !subset(narrowTo, row.Scopes) {
-				return ErrInvalidScope
+			for _, sc := range narrowTo {
+				if !g.scopes.Covers(row.Scopes, sc) {
+					return ErrInvalidScope
+				}
 			}
 			scopes = narrowTo
 		}
@@ -76,17 +78,4 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 		return nil, err
 	}
 	return ts, nil
-}
-
-func subset(sub, of []string) bool {
-	set := make(map[string]bool, len(of))
-	for _, s := range of {
-		set[s] = true
-	}
-	for _, s := range sub {
-		if !set[s] {
-			return false
-		}
-	}
-	return true
 }

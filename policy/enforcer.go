@@ -168,20 +168,3 @@ func (e *Enforcer) listen(ctx context.Context, databaseURL string) error {
 		}
 	}
 }
-
-// ScopeAllows reports whether a token scope list covers perm: an entry is a
-// permission name or pattern ("tenants.oauth_clients.*") or a role
-// ("role:viewer", whatever the role holds today, so roles grow with the
-// product as seed 000 describes).
-func (e *Enforcer) ScopeAllows(scopes []string, perm string) bool {
-	for _, s := range scopes {
-		if role, ok := strings.CutPrefix(s, "role:"); ok {
-			if e.RoleAllows(role, perm) {
-				return true
-			}
-		} else if Matches(s, perm) {
-			return true
-		}
-	}
-	return false
-}

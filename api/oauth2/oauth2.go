@@ -29,7 +29,8 @@ type Clients interface {
 // Scopes checks scope strings against the permission policy.
 type Scopes interface {
 	ScopeAllows(scopes []string, perm string) bool
-	Roles() []string
+	PermissionsOf(scope string) []string
+	Covers(allowed []string, scope string) bool
 }
 
 // Tokens parses access tokens (the signing keys).

@@ -263,26 +263,22 @@ func (h *Handler) describeScopes(scopes []string) []scopeWords {
 	out := make([]scopeWords, 0, len(scopes))
 	for _, s := range scopes {
 		w := scopeWords{Scope: s}
+		role, isRole := strings.CutPrefix(s, policy.RoleScopePrefix)
 		switch {
-		case strings.HasPrefix(s, "role:"):
-			w.Text = "Everything the " + strings.TrimPrefix(s, "role:") + " role may do:"
-			for _, p := range policy.Catalogue {
-				if h.d.Scopes.ScopeAllows([]string{s}, p) {
-					w.Items = append(w.Items, permissionWords(p))
-				}
-			}
-			if len(w.Items) == 0 {
-				w.Text = "Everything the " + strings.TrimPrefix(s, "role:") + " role may do (today, nothing)"
+		case isRole:
+			w.Text = "Everything the " + role + " role may do:"
+			if len(h.d.Scopes.PermissionsOf(s)) == 0 {
+				w.Text = "Everything the " + role + " role may do (today, nothing)"
 			}
 		case strings.HasSuffix(s, "*"):
 			w.Text = "All of:"
-			for _, p := range policy.Catalogue {
-				if policy.Matches(s, p) {
-					w.Items = append(w.Items, permissionWords(p))
-				}
-			}
 		default:
 			w.Text = permissionWords(s)
+		}
+		if isRole || strings.HasSuffix(s, "*") {
+			for _, p := range h.d.Scopes.PermissionsOf(s) {
+				w.Items = append(w.Items, permissionWords(p))
+			}
 		}
 		out = append(out, w)
 	}

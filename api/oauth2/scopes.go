@@ -2,7 +2,6 @@ package oauth2
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/policy"
@@ -13,15 +12,12 @@ import (
 // request may narrow it to some of those roles or to permissions the roles
 // cover.
 func (h *Handler) clientCredentialsScope(c *apiclients.Client, requested []string) ([]string, error) {
-	roles := make([]string, len(c.Roles))
-	for i, r := range c.Roles {
-		roles[i] = "role:" + r
-	}
+	roles := policy.RoleScopes(c.Roles)
 	if len(requested) == 0 {
 		return roles, nil
 	}
 	for _, s := range requested {
-		if !h.covered(roles, s) {
+		if !h.d.Scopes.Covers(roles, s) {
 			return nil, errInvalidScope("scope " + printable(s) + " is not among this client's roles")
 		}
 	}
@@ -35,39 +31,11 @@ func (h *Handler) userScope(c *apiclients.Client, requested []string) ([]string,
 		return slices.Clone(c.Scopes), nil
 	}
 	for _, s := range requested {
-		if !h.covered(c.Scopes, s) {
+		if !h.d.Scopes.Covers(c.Scopes, s) {
 			return nil, errInvalidScope("scope " + printable(s) + " is not allowed for this client")
 		}
 	}
 	return dedupe(requested), nil
-}
-
-// covered reports whether allowed grants everything scope s grants.
-func (h *Handler) covered(allowed []string, s string) bool {
-	if slices.Contains(allowed, s) {
-		return true
-	}
-	if strings.HasPrefix(s, "role:") {
-		role := strings.TrimPrefix(s, "role:")
-		if !slices.Contains(h.d.Scopes.Roles(), role) {
-			return false
-		}
-		for _, perm := range policy.Catalogue {
-			if h.d.Scopes.ScopeAllows([]string{s}, perm) && !h.d.Scopes.ScopeAllows(allowed, perm) {
-				return false
-			}
-		}
-		return true
-	}
-	if !policy.ValidPermission(s) {
-		return false
-	}
-	for _, perm := range policy.Catalogue {
-		if policy.Matches(s, perm) && !h.d.Scopes.ScopeAllows(allowed, perm) {
-			return false
-		}
-	}
-	return true
 }
 
 func dedupe(in []string) []string {
