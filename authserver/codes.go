@@ -70,23 +70,22 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 	var ts *TokenSet
 	err := g.db.InTx(ctx, func(ctx context.Context) error {
 		var row codeRow
-		// Claim the code: one conditional UPDATE, so two concurrent
-		// exchanges cannot both succeed.
+		// Claim the code: one conditional UPDATE, scoped to the
+		// authenticated client, so two concurrent exchanges cannot both
+		// succeed and another client's code is not touched.
 		res := g.db.Conn(ctx).Raw(`UPDATE authorization_codes SET used_at = now()
-			WHERE digest = ? AND used_at IS NULL
+			WHERE tenant_id = ? AND client_pk = ? AND digest = ? AND used_at IS NULL
 			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id, created_at,
 				(SELECT tokens_valid_after FROM api_clients ac
 				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after`,
-			credential.DigestOf(code)).Scan(&row)
+			c.TenantID, c.PK, credential.DigestOf(code)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return g.replayedCode(ctx, code)
+			return g.replayedCode(ctx, c, code)
 		}
 		switch {
-		case row.ClientPK != c.PK || row.TenantID != c.TenantID:
-			return ErrInvalidGrant
 		case g.now().After(row.ExpiresAt):
 			return ErrInvalidGrant
 		case !row.CreatedAt.After(row.ValidAfter):
@@ -106,7 +105,8 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 		if err != nil {
 			return err
 		}
-		if err := g.db.Conn(ctx).Exec(`UPDATE authorization_codes SET grant_id = ? WHERE digest = ?`, grantID, credential.DigestOf(code)).Error; err != nil {
+		if err := g.db.Conn(ctx).Exec(`UPDATE authorization_codes SET grant_id = ? WHERE tenant_id = ? AND digest = ?`,
+			grantID, c.TenantID, credential.DigestOf(code)).Error; err != nil {
 			return err
 		}
 		ts, err = g.issueForGrant(ctx, c, grantID, row.UserID, row.Scopes, withRefresh)
@@ -118,13 +118,14 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 	return ts, nil
 }
 
-// replayedCode handles a code that was already used (or never existed): a
-// replay revokes the grant the first exchange created (RFC 6749 §4.1.2).
-// The revocation must survive the failed request, so it runs in its own
-// transaction.
-func (g *Grants) replayedCode(ctx context.Context, code string) error {
+// replayedCode handles a code of the client's that was already used (or
+// never existed): a replay revokes the grant the first exchange created
+// (RFC 6749 §4.1.2). The revocation must survive the failed request, so it
+// runs in its own transaction.
+func (g *Grants) replayedCode(ctx context.Context, c Client, code string) error {
 	var row codeRow
-	res := g.db.Conn(context.WithoutCancel(ctx)).Raw(`SELECT tenant_id, grant_id FROM authorization_codes WHERE digest = ?`, credential.DigestOf(code)).Scan(&row)
+	res := g.db.Conn(context.WithoutCancel(ctx)).Raw(`SELECT tenant_id, grant_id FROM authorization_codes
+		WHERE tenant_id = ? AND client_pk = ? AND digest = ?`, c.TenantID, c.PK, credential.DigestOf(code)).Scan(&row)
 	if res.Error != nil {
 		return res.Error
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -144,38 +143,47 @@ type deviceRow struct {
 // PollDevice answers a device's token request: pending, slow down,
 // expired, denied — or, once approved, tokens (once).
 func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, withRefresh bool) (*TokenSet, error) {
+	dc := credential.DigestOf(deviceCode)
+	var row deviceRow
+	// Note this poll and read the previous one in one statement, committed
+	// whatever the answer (slow_down needs the time of every poll).
+	res := g.db.Conn(ctx).Raw(`UPDATE device_codes d SET last_polled_at = now()
+		FROM (SELECT tenant_id, digest, last_polled_at FROM device_codes
+		      WHERE tenant_id = ? AND client_pk = ? AND digest = ? FOR UPDATE) prev
+		WHERE d.tenant_id = prev.tenant_id AND d.digest = prev.digest
+		RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at,
+			d.created_at, (SELECT tokens_valid_after FROM api_clients ac WHERE ac.tenant_id = d.tenant_id AND ac.id = d.client_pk) AS valid_after`,
+		c.TenantID, c.PK, dc).Scan(&row)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	now := g.now()
+	switch {
+	case res.RowsAffected == 0:
+		return nil, ErrInvalidGrant
+	case now.After(row.ExpiresAt):
+		return nil, ErrExpiredToken
+	case row.Status == "denied":
+		return nil, ErrAccessDenied
+	case row.Status == "used", !row.CreatedAt.After(row.ValidAfter):
+		return nil, ErrInvalidGrant
+	case row.Status == "pending":
+		if row.LastPolledAt != nil && now.Sub(*row.LastPolledAt) < time.Duration(row.PollInterval)*time.Second {
+			return nil, ErrSlowDown
+		}
+		return nil, ErrAuthorizationPending
+	}
 	var ts *TokenSet
 	err := g.db.InTx(ctx, func(ctx context.Context) error {
-		var row deviceRow
-		// Lock the row and note this poll in one statement; the old
-		// last_polled_at comes back for the slow_down check.
-		res := g.db.Conn(ctx).Raw(`WITH prev AS (SELECT digest, last_polled_at FROM device_codes WHERE digest = ? FOR UPDATE)
-			UPDATE device_codes d SET last_polled_at = now() FROM prev WHERE d.digest = prev.digest
-			RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at,
-				d.created_at, (SELECT tokens_valid_after FROM api_clients ac WHERE ac.tenant_id = d.tenant_id AND ac.id = d.client_pk) AS valid_after`,
-			credential.DigestOf(deviceCode)).Scan(&row)
-		if res.Error != nil {
-			return res.Error
+		// Claim the approval: one conditional UPDATE, so two polls that
+		// both saw "approved" cannot both get tokens.
+		claim := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used'
+			WHERE tenant_id = ? AND digest = ? AND status = 'approved'`, c.TenantID, dc)
+		if claim.Error != nil {
+			return claim.Error
 		}
-		if res.RowsAffected == 0 || row.ClientPK != c.PK || row.TenantID != c.TenantID {
+		if claim.RowsAffected != 1 {
 			return ErrInvalidGrant
-		}
-		now := g.now()
-		switch {
-		case now.After(row.ExpiresAt):
-			return ErrExpiredToken
-		case row.Status == "denied":
-			return ErrAccessDenied
-		case row.Status == "used", !row.CreatedAt.After(row.ValidAfter):
-			return ErrInvalidGrant
-		case row.Status == "pending":
-			if row.LastPolledAt != nil && now.Sub(*row.LastPolledAt) < time.Duration(row.PollInterval)*time.Second {
-				return ErrSlowDown
-			}
-			return ErrAuthorizationPending
-		}
-		if err := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used' WHERE digest = ?`, credential.DigestOf(deviceCode)).Error; err != nil {
-			return err
 		}
 		grantID, err := g.createGrant(ctx, c, *row.UserID, row.Scopes)
 		if err != nil {
@@ -184,10 +192,6 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 		ts, err = g.issueForGrant(ctx, c, grantID, *row.UserID, row.Scopes, withRefresh)
 		return err
 	})
-	// A pending or slow-down answer still records the poll time.
-	if errors.Is(err, ErrAuthorizationPending) || errors.Is(err, ErrSlowDown) || errors.Is(err, ErrExpiredToken) || errors.Is(err, ErrAccessDenied) {
-		_ = g.db.Conn(ctx).Exec(`UPDATE device_codes SET last_polled_at = now() WHERE digest = ?`, credential.DigestOf(deviceCode)).Error
-	}
 	if err != nil {
 		return nil, err
 	}

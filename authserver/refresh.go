@@ -30,27 +30,30 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 	var reusedRow refreshRow
 	err := g.db.InTx(ctx, func(ctx context.Context) error {
 		var row refreshRow
-		res := g.db.Conn(ctx).Raw(`WITH used AS (
-				UPDATE refresh_tokens SET used_at = now()
-				WHERE digest = ? AND used_at IS NULL
-				RETURNING tenant_id, grant_id, expires_at)
-			SELECT used.tenant_id, used.grant_id, used.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at
-			FROM used JOIN grants g ON g.tenant_id = used.tenant_id AND g.id = used.grant_id`, credential.DigestOf(refreshToken)).Scan(&row)
+		// Claim the token: one conditional UPDATE, scoped to the
+		// authenticated client's grants.
+		res := g.db.Conn(ctx).Raw(`UPDATE refresh_tokens r SET used_at = now()
+			FROM grants g
+			WHERE r.tenant_id = ? AND r.digest = ? AND r.used_at IS NULL
+				AND g.tenant_id = r.tenant_id AND g.id = r.grant_id AND g.client_pk = ?
+			RETURNING r.tenant_id, r.grant_id, r.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at`,
+			c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&row)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			// Unknown, or used before: find out which. The revocation a
 			// reuse calls for runs after this transaction, which fails.
-			r := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id, r.used_at, g.client_pk FROM refresh_tokens r
-				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id WHERE r.digest = ?`, credential.DigestOf(refreshToken)).Scan(&reusedRow)
+			r := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id, r.used_at FROM refresh_tokens r
+				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id
+				WHERE r.tenant_id = ? AND r.digest = ? AND g.client_pk = ?`, c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&reusedRow)
 			if r.Error != nil {
 				return r.Error
 			}
-			reused = r.RowsAffected == 1 && reusedRow.UsedAt != nil && reusedRow.ClientPK == c.PK
+			reused = r.RowsAffected == 1 && reusedRow.UsedAt != nil
 			return ErrInvalidGrant
 		}
-		if row.ClientPK != c.PK || row.TenantID != c.TenantID || row.RevokedAt != nil || g.now().After(row.ExpiresAt) {
+		if row.RevokedAt != nil || g.now().After(row.ExpiresAt) {
 			return ErrInvalidGrant
 		}
 		scopes := row.Scopes

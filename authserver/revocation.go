@@ -25,7 +25,7 @@ func (g *Grants) RevokeAccessToken(ctx context.Context, c *AccessClaims) error {
 	}
 	tid, _ := uuid.Parse(c.TenantID)
 	err = g.db.Conn(ctx).Exec(`INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (jti) DO NOTHING`, jti, tid, time.Unix(c.Expiry, 0)).Error
+		ON CONFLICT (tenant_id, jti) DO NOTHING`, jti, tid, time.Unix(c.Expiry, 0)).Error
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
@@ -43,7 +43,7 @@ func (g *Grants) RevokeRefreshToken(ctx context.Context, c Client, token string)
 	}
 	res := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id FROM refresh_tokens r
 		JOIN grants gr ON gr.tenant_id = r.tenant_id AND gr.id = r.grant_id
-		WHERE r.digest = ? AND gr.client_pk = ? AND gr.tenant_id = ?`, credential.DigestOf(token), c.PK, c.TenantID).Scan(&row)
+		WHERE r.tenant_id = ? AND r.digest = ? AND gr.client_pk = ?`, c.TenantID, credential.DigestOf(token), c.PK).Scan(&row)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}

@@ -81,12 +81,13 @@ CREATE TABLE grants (
 -- Refresh tokens are opaque; only their SHA-256 digest is stored. used_at
 -- makes each one single-use; presenting a used one revokes its grant.
 CREATE TABLE refresh_tokens (
-    digest     bytea PRIMARY KEY,
     tenant_id  uuid NOT NULL,
+    digest     bytea NOT NULL,
     grant_id   uuid NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at    timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, digest),
     FOREIGN KEY (tenant_id, grant_id) REFERENCES grants (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (tenant_id, grant_id);
@@ -95,8 +96,8 @@ CREATE INDEX refresh_tokens_grant ON refresh_tokens (tenant_id, grant_id);
 -- redirect URI and the PKCE challenge. grant_id records what a code issued,
 -- so a replayed code can revoke it.
 CREATE TABLE authorization_codes (
-    digest                bytea PRIMARY KEY,
     tenant_id             uuid NOT NULL,
+    digest                bytea NOT NULL,
     client_pk             uuid NOT NULL,
     user_id               uuid NOT NULL,
     redirect_uri          text NOT NULL,
@@ -106,14 +107,17 @@ CREATE TABLE authorization_codes (
     used_at               timestamptz,
     grant_id              uuid,
     created_at            timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, digest),
     FOREIGN KEY (tenant_id, client_pk) REFERENCES api_clients (tenant_id, id) ON DELETE CASCADE
 );
 
 -- Device authorization (RFC 8628).
+-- user_code is unique across tenants: a person types it on /device with
+-- nothing else to say which tenant it belongs to.
 CREATE TABLE device_codes (
-    digest         bytea PRIMARY KEY,
-    user_code      text NOT NULL UNIQUE,
     tenant_id      uuid NOT NULL,
+    digest         bytea NOT NULL,
+    user_code      text NOT NULL UNIQUE,
     client_pk      uuid NOT NULL,
     scopes         jsonb NOT NULL DEFAULT '[]',
     status         text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'used')),
@@ -122,15 +126,17 @@ CREATE TABLE device_codes (
     last_polled_at timestamptz,
     expires_at     timestamptz NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, digest),
     FOREIGN KEY (tenant_id, client_pk) REFERENCES api_clients (tenant_id, id) ON DELETE CASCADE
 );
 
 -- Access tokens revoked one by one (RFC 7009), kept until they would have
 -- expired anyway.
 CREATE TABLE revoked_tokens (
-    jti        uuid PRIMARY KEY,
     tenant_id  uuid NOT NULL,
-    expires_at timestamptz NOT NULL
+    jti        uuid NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, jti)
 );
 
 -- Audit events name the API client when the caller used an access token.
