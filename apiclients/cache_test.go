@@ -33,7 +33,7 @@ func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.D
 	feed := changes.NewFeed()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go feed.Listen(ctx, url, slog.New(slog.DiscardHandler))
+	go changes.Listen(ctx, url, slog.New(slog.DiscardHandler), feed.Handlers())
 	return apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
 		apiclients.Options{Bounds: testBounds, DigestKey: []byte("0123456789abcdef0123456789abcdef"), Changes: feed}), db
 }

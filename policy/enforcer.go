@@ -13,8 +13,8 @@ import (
 	"github.com/casbin/casbin/v2/model"
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -116,55 +116,40 @@ func (e *Enforcer) Reload() error {
 	return nil
 }
 
-// Watch keeps this instance's policy current: it reloads when any instance
-// changes casbin_rule (a trigger sends NOTIFY oauthd_policy), and every
-// reloadEvery in case a notification was missed while disconnected. It
-// returns when ctx ends.
-func (e *Enforcer) Watch(ctx context.Context, databaseURL string, log *slog.Logger) {
-	go func() {
-		t := time.NewTicker(reloadEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := e.Reload(); err != nil && ctx.Err() == nil {
-					log.Warn("periodic policy reload failed", "err", err)
-				}
-			}
+// Channel is the NOTIFY channel the casbin_rule trigger uses.
+const Channel = "oauthd_policy"
+
+// Handlers reload the policy when any instance changes casbin_rule (its
+// trigger sends NOTIFY oauthd_policy); give them to changes.Listen.
+func (e *Enforcer) Handlers(log *slog.Logger) changes.Handlers {
+	return changes.Handlers{Channel: func() {
+		if err := e.Reload(); err != nil {
+			log.Warn("policy reload failed", "err", err)
 		}
-	}()
-	for ctx.Err() == nil {
-		if err := e.listen(ctx, databaseURL); err != nil && ctx.Err() == nil {
-			log.Warn("policy listener disconnected; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
+	}}
+}
+
+// ReloadPeriodically reloads every reloadEvery, in case a notification was
+// missed while the listener was disconnected, until ctx ends.
+func (e *Enforcer) ReloadPeriodically(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(reloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.Reload(); err != nil && ctx.Err() == nil {
+				log.Warn("periodic policy reload failed", "err", err)
 			}
 		}
 	}
 }
 
-func (e *Enforcer) listen(ctx context.Context, databaseURL string) error {
-	conn, err := pgx.Connect(ctx, databaseURL)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, "LISTEN oauthd_policy"); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	// Changes made while we were not listening.
-	if err := e.Reload(); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("wait: %w", err)
-		}
-		if err := e.Reload(); err != nil {
-			return err
-		}
-	}
+// Watch keeps this instance's policy current on its own: notifications and
+// the periodic reload. (oauthd itself listens to all its channels on one
+// connection; see app.Maintain.) It returns when ctx ends.
+func (e *Enforcer) Watch(ctx context.Context, databaseURL string, log *slog.Logger) {
+	go e.ReloadPeriodically(ctx, log)
+	changes.Listen(ctx, databaseURL, log, e.Handlers(log))
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -107,7 +108,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 // signing keys, and purging expired codes and tokens.
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
-	go a.changes.Listen(ctx, a.databaseURL, a.log)
+	go a.Policy.ReloadPeriodically(ctx, a.log)
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
@@ -122,7 +123,10 @@ func (a *App) Maintain(ctx context.Context) {
 			}
 		}
 	}()
-	a.Policy.Watch(ctx, a.databaseURL, a.log)
+	// One connection listens for both the policy's and the caches' news.
+	handlers := a.Policy.Handlers(a.log)
+	maps.Copy(handlers, a.changes.Handlers())
+	changes.Listen(ctx, a.databaseURL, a.log, handlers)
 }
 
 // Close releases the database pool.

@@ -38,14 +38,21 @@ func (f *Feed) Generation() uint64 { return f.gen.Load() }
 // Bump invalidates every entry cached so far.
 func (f *Feed) Bump() { f.gen.Add(1) }
 
-// Listen bumps the generation on every notification, and on every
-// (re)connection since notifications may have been missed meanwhile. It
-// returns when ctx ends.
-func (f *Feed) Listen(ctx context.Context, databaseURL string, log *slog.Logger) {
+// Handlers maps a NOTIFY channel to what to do when it fires.
+type Handlers map[string]func()
+
+// Handlers of the feed: a notification on Channel bumps the generation.
+func (f *Feed) Handlers() Handlers { return Handlers{Channel: f.Bump} }
+
+// Listen keeps one connection LISTENing on every channel of handlers and
+// calls a channel's handler on each notification, and every handler after
+// each (re)connection, since notifications may have been missed meanwhile.
+// It reconnects after a second when the connection fails and returns when
+// ctx ends.
+func Listen(ctx context.Context, databaseURL string, log *slog.Logger, handlers Handlers) {
 	for ctx.Err() == nil {
-		if err := f.listen(ctx, databaseURL); err != nil && ctx.Err() == nil {
+		if err := listen(ctx, databaseURL, handlers); err != nil && ctx.Err() == nil {
 			log.Warn("change listener disconnected; retrying", "err", err)
-			f.Bump()
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Second):
@@ -54,21 +61,28 @@ func (f *Feed) Listen(ctx context.Context, databaseURL string, log *slog.Logger)
 	}
 }
 
-func (f *Feed) listen(ctx context.Context, databaseURL string) error {
+func listen(ctx context.Context, databaseURL string, handlers Handlers) error {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
-		return fmt.Errorf("listen: %w", err)
+	for channel := range handlers {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			return fmt.Errorf("listen %s: %w", channel, err)
+		}
 	}
-	f.Bump()
+	for _, h := range handlers {
+		h()
+	}
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("wait: %w", err)
 		}
-		f.Bump()
+		if h, ok := handlers[n.Channel]; ok {
+			h()
+		}
 	}
 }
 
