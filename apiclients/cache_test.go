@@ -35,7 +35,7 @@ func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.D
 	t.Cleanup(cancel)
 	go changes.Listen(ctx, url, slog.New(slog.DiscardHandler), feed.Handlers())
 	return apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{Bounds: testBounds, DigestKey: []byte("0123456789abcdef0123456789abcdef"), Changes: feed}), db
+		apiclients.Options{Bounds: testBounds, Changes: feed}), db
 }
 
 // eventually polls for up to a second: the bound DESIGN sets for a change

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/credential"
 )
 
@@ -68,19 +68,15 @@ func compareSecret(hash, secret string) bool {
 // The key is per process, so entries mean nothing anywhere else.
 type verifiedCache struct {
 	key     []byte
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]struct{}
-	limit   int
+	entries *bounded.Map[[sha256.Size]byte, struct{}]
 }
 
 const verifiedCacheSize = 10000
 
-func newVerifiedCache(key []byte, limit int) *verifiedCache {
-	if len(key) == 0 {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-	}
-	return &verifiedCache{key: key, entries: map[[sha256.Size]byte]struct{}{}, limit: limit}
+func newVerifiedCache(limit int) *verifiedCache {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &verifiedCache{key: key, entries: bounded.New[[sha256.Size]byte, struct{}](limit)}
 }
 
 func (c *verifiedCache) digest(secretID uuid.UUID, presented, hash string) [sha256.Size]byte {
@@ -97,22 +93,8 @@ func (c *verifiedCache) digest(secretID uuid.UUID, presented, hash string) [sha2
 }
 
 func (c *verifiedCache) has(d [sha256.Size]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.entries[d]
+	_, ok := c.entries.Get(d)
 	return ok
 }
 
-func (c *verifiedCache) add(d [sha256.Size]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.limit {
-		// Evict an arbitrary entry (map order is random): at worst a
-		// still-used secret pays bcrypt once more.
-		for k := range c.entries {
-			delete(c.entries, k)
-			break
-		}
-	}
-	c.entries[d] = struct{}{}
-}
+func (c *verifiedCache) add(d [sha256.Size]byte) { c.entries.Put(d, struct{}{}) }

@@ -152,9 +152,6 @@ type Options struct {
 	Bounds Bounds
 	// BcryptCost is the work factor for new secrets; 0 is bcrypt.DefaultCost.
 	BcryptCost int
-	// DigestKey (32 bytes) keys this instance's cache of verified secrets.
-	// It never leaves the process; a fresh random key at start is fine.
-	DigestKey []byte
 	// Changes, when set, lets this instance cache credentials for a moment:
 	// it is bumped after every committed change here and on NOTIFY from
 	// other instances. Nil disables the cache.

@@ -51,7 +51,7 @@ func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o
 		tx = notifyingTx{tx, o.Changes}
 	}
 	s := &Service{tx: tx, store: store, roles: roles, audit: audit, opts: o,
-		verified: newVerifiedCache(o.DigestKey, verifiedCacheSize),
+		verified: newVerifiedCache(verifiedCacheSize),
 		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := s.hash("no such client " + credential.Random("", 16))

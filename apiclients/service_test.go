@@ -45,7 +45,7 @@ func acSetup(t *testing.T) *acEnv {
 		}
 	}
 	e.svc = apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{Bounds: testBounds, DigestKey: []byte("0123456789abcdef0123456789abcdef")})
+		apiclients.Options{Bounds: testBounds})
 	return e
 }
 

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/bounded"
 )
 
 // ErrInvalidToken is returned (wrapped with the reason, so test with
@@ -166,9 +167,7 @@ func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken,
 // and exp/nbf are checked again on every use. Revocation is never cached
 // here: Grants.Check still runs for every request.
 type verifiedTokens struct {
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]verifiedToken
-	limit   int
+	entries *bounded.Map[[sha256.Size]byte, verifiedToken]
 }
 
 type verifiedToken struct {
@@ -180,13 +179,11 @@ type verifiedToken struct {
 const verifiedTokensSize = 20000
 
 func newVerifiedTokens(limit int) *verifiedTokens {
-	return &verifiedTokens{entries: map[[sha256.Size]byte]verifiedToken{}, limit: limit}
+	return &verifiedTokens{entries: bounded.New[[sha256.Size]byte, verifiedToken](limit)}
 }
 
 func (v *verifiedTokens) get(sum [sha256.Size]byte) (AccessClaims, string, bool) {
-	v.mu.Lock()
-	e, ok := v.entries[sum]
-	v.mu.Unlock()
+	e, ok := v.entries.Get(sum)
 	if !ok {
 		return AccessClaims{}, "", false
 	}
@@ -197,12 +194,5 @@ func (v *verifiedTokens) get(sum [sha256.Size]byte) (AccessClaims, string, bool)
 
 func (v *verifiedTokens) add(sum [sha256.Size]byte, c AccessClaims, kid string) {
 	c.Audience = slices.Clone(c.Audience)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.entries) >= v.limit {
-		// Start afresh rather than scan for victims on every add: at worst
-		// the tokens in use are verified once more.
-		clear(v.entries)
-	}
-	v.entries[sum] = verifiedToken{claims: c, kid: kid}
+	v.entries.Put(sum, verifiedToken{claims: c, kid: kid})
 }

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -160,19 +159,14 @@ func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componen
 }
 
 // apiClientOptions are the deployment's rules for API clients: bounds for
-// per-client token lifetimes, and a fresh key for this instance's cache of
-// verified client secrets (the cache is per process, so the key need not
-// be shared or kept).
+// per-client token lifetimes (bcrypt runs at its default cost), and the
+// feed that empties this instance's credentials cache on changes.
 func apiClientOptions(feed *changes.Feed) apiclients.Options {
-	cacheKey := make([]byte, 32)
-	_, _ = rand.Read(cacheKey) // crypto/rand.Read never fails (Go 1.24+)
 	return apiclients.Options{
 		Bounds: apiclients.Bounds{
 			MinAccessTTL: time.Minute, MaxAccessTTL: 24 * time.Hour,
 			MinRefreshTTL: time.Hour, MaxRefreshTTL: 90 * 24 * time.Hour,
 		},
-		BcryptCost: 10,
-		DigestKey:  cacheKey,
-		Changes:    feed,
+		Changes: feed,
 	}
 }

@@ -12,11 +12,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/oauthd/oauthd/internal/bounded"
 )
 
 // Channel is the NOTIFY channel the triggers of migration 00011 use.
@@ -90,9 +91,7 @@ func listen(ctx context.Context, databaseURL string, handlers Handlers) error {
 type Cache[K comparable, V any] struct {
 	feed    *Feed
 	ttl     time.Duration
-	limit   int
-	mu      sync.Mutex
-	entries map[K]entry[V]
+	entries *bounded.Map[K, entry[V]]
 }
 
 type entry[V any] struct {
@@ -103,7 +102,7 @@ type entry[V any] struct {
 
 // NewCache returns a cache of at most limit entries. A nil feed disables it.
 func NewCache[K comparable, V any](feed *Feed, ttl time.Duration, limit int) *Cache[K, V] {
-	return &Cache[K, V]{feed: feed, ttl: ttl, limit: limit, entries: map[K]entry[V]{}}
+	return &Cache[K, V]{feed: feed, ttl: ttl, entries: bounded.New[K, entry[V]](limit)}
 }
 
 // Generation is the generation to load under: take it before reading the
@@ -121,9 +120,7 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 	if c == nil || c.feed == nil {
 		return zero, false
 	}
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
+	e, ok := c.entries.Get(k)
 	if !ok || e.gen != c.feed.Generation() || time.Since(e.at) >= c.ttl {
 		return zero, false
 	}
@@ -135,10 +132,5 @@ func (c *Cache[K, V]) Put(k K, v V, gen uint64) {
 	if c == nil || c.feed == nil || gen != c.feed.Generation() {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.limit {
-		clear(c.entries) // cheaper than choosing victims; the hot entries reload once
-	}
-	c.entries[k] = entry[V]{value: v, gen: gen, at: time.Now()}
+	c.entries.Put(k, entry[V]{value: v, gen: gen, at: time.Now()})
 }

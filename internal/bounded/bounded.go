@@ -1,0 +1,37 @@
+// Package bounded is a concurrency-safe map with a size limit, for the
+// per-instance caches on the hot paths. When it is full it starts afresh
+// rather than choosing victims: the entries still in use come back after
+// one more load, and no add ever scans the map.
+package bounded
+
+import "sync"
+
+// Map holds at most limit entries.
+type Map[K comparable, V any] struct {
+	mu      sync.Mutex
+	entries map[K]V
+	limit   int
+}
+
+// New returns an empty map of at most limit entries.
+func New[K comparable, V any](limit int) *Map[K, V] {
+	return &Map[K, V]{entries: map[K]V{}, limit: limit}
+}
+
+// Get returns the value stored for k.
+func (m *Map[K, V]) Get(k K) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.entries[k]
+	return v, ok
+}
+
+// Put stores v for k.
+func (m *Map[K, V]) Put(k K, v V) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.entries) >= m.limit {
+		clear(m.entries)
+	}
+	m.entries[k] = v
+}
