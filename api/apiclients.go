@@ -121,7 +121,11 @@ func (s *Server) grantableRoles(c echo.Context, roles *[]string) error {
 	if roles == nil {
 		return nil
 	}
-	return s.checkGrants(c, policy.Grants{Roles: *roles}, "")
+	ps, err := s.deps.Policy.Exceeding(policy.Grants{Roles: *roles}, s.allowance(c), "")
+	if err != nil {
+		return err
+	}
+	return ps.Err()
 }
 
 // createAPIClient returns the client's first secret this once; only its

@@ -2,9 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
-
-	"github.com/google/uuid"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,86 +19,14 @@ func toMemberView(m *tenants.Membership) *memberView {
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, User: &userRef{ID: m.UserID.String()}, tenantID: m.TenantID.String()}
 }
 
-// grantable refuses grants the caller does not hold themself, so a member
-// who may manage members cannot hand out (or take) more than they have.
-func (s *Server) grantable(c echo.Context, g policy.Grants) error {
-	return s.checkGrants(c, g, "")
-}
-
-// takeable refuses to change or remove grants the caller does not hold:
-// otherwise an admin could strip an owner, or remove them altogether.
-// fields names the grants about to be replaced ("roles", "permissions");
-// none means the whole membership is going.
-func (s *Server) takeable(c echo.Context, uid uuid.UUID, fields ...string) error {
+// allowance is the caller's rights in the current tenant, for the rule
+// that nobody grants or takes away more than they hold; nil (no limit)
+// for superusers.
+func (s *Server) allowance(c echo.Context) policy.Allowance {
 	if principalOf(c).superuser() {
 		return nil
 	}
-	m, err := s.deps.Tenants.Member(c.Request().Context(), tenantOf(c), uid)
-	if err != nil {
-		return err
-	}
-	g := m.Grants
-	if len(fields) > 0 {
-		if !slices.Contains(fields, "roles") {
-			g.Roles = nil
-		}
-		if !slices.Contains(fields, "permissions") {
-			g.Permissions = nil
-		}
-	}
-	err = s.checkGrants(c, g, "the member holds it and it is not yours to take away")
-	if ps, ok := fault.List(err); ok && len(fields) == 0 {
-		// A DELETE has no attributes to point at.
-		for _, p := range ps {
-			p.Attribute = ""
-		}
-		return ps
-	}
-	return err
-}
-
-// checkGrants reports, per attribute, each grant in g that covers a
-// permission the caller does not hold; takeDetail explains a refusal to
-// take grants away.
-func (s *Server) checkGrants(c echo.Context, g policy.Grants, takeDetail string) error {
-	if principalOf(c).superuser() {
-		return nil
-	}
-	var ps fault.Problems
-	for _, r := range g.Roles {
-		for _, perm := range policy.Catalogue {
-			if s.deps.Policy.RoleAllows(r, perm) {
-				if ok, err := s.allowed(c, perm); err != nil {
-					return err
-				} else if !ok {
-					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "roles",
-						Detail: "role " + r + " includes " + perm + ", which you do not hold in this tenant" + suffix(takeDetail)})
-					break
-				}
-			}
-		}
-	}
-	for _, p := range g.Permissions {
-		for _, perm := range policy.Catalogue {
-			if policy.Matches(p, perm) {
-				if ok, err := s.allowed(c, perm); err != nil {
-					return err
-				} else if !ok {
-					ps.Add(&fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own", Attribute: "permissions",
-						Detail: "permission " + perm + " is not held by you in this tenant" + suffix(takeDetail)})
-					break
-				}
-			}
-		}
-	}
-	return ps.Err()
-}
-
-func suffix(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "; " + s
+	return func(perm string) (bool, error) { return s.allowed(c, perm) }
 }
 
 func (s *Server) createMember(c echo.Context) error {
@@ -127,10 +52,7 @@ func (s *Server) createMember(c echo.Context) error {
 	if perr != nil {
 		return &fault.Problem{Kind: fault.NotFound, Code: "user_not_found", Detail: "no user with this id", Relationship: "user"}
 	}
-	if err := s.grantable(c, g); err != nil {
-		return err
-	}
-	m, err := s.deps.Tenants.AddMember(c.Request().Context(), tenantOf(c), uid, g)
+	m, err := s.deps.Tenants.AddMember(c.Request().Context(), tenantOf(c), uid, g, s.allowance(c))
 	if err != nil {
 		return err
 	}
@@ -178,29 +100,7 @@ func (s *Server) updateMember(c echo.Context) error {
 	if err := doc.err(); err != nil {
 		return err
 	}
-	g := policy.Grants{}
-	if patch.Roles != nil {
-		g.Roles = *patch.Roles
-	}
-	if patch.Permissions != nil {
-		g.Permissions = *patch.Permissions
-	}
-	if err := s.grantable(c, g); err != nil {
-		return err
-	}
-	var replaced []string
-	if patch.Roles != nil {
-		replaced = append(replaced, "roles")
-	}
-	if patch.Permissions != nil {
-		replaced = append(replaced, "permissions")
-	}
-	if len(replaced) > 0 {
-		if err := s.takeable(c, uid, replaced...); err != nil {
-			return err
-		}
-	}
-	m, err := s.deps.Tenants.UpdateMember(c.Request().Context(), tenantOf(c), uid, patch)
+	m, err := s.deps.Tenants.UpdateMember(c.Request().Context(), tenantOf(c), uid, patch, s.allowance(c))
 	if err != nil {
 		return err
 	}
@@ -215,10 +115,7 @@ func (s *Server) deleteMember(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	if err := s.takeable(c, uid); err != nil {
-		return err
-	}
-	if err := s.deps.Tenants.RemoveMember(c.Request().Context(), tenantOf(c), uid); err != nil {
+	if err := s.deps.Tenants.RemoveMember(c.Request().Context(), tenantOf(c), uid, s.allowance(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

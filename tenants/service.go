@@ -27,6 +27,7 @@ type Grantor interface {
 	SetGrants(ctx context.Context, tenantID, userID uuid.UUID, g policy.Grants) error
 	ClearGrants(ctx context.Context, tenantID, userID uuid.UUID) error
 	GrantsOf(ctx context.Context, tenantID uuid.UUID, userIDs []uuid.UUID) (map[uuid.UUID]policy.Grants, error)
+	Exceeding(g policy.Grants, may policy.Allowance, why string) (fault.Problems, error)
 	Sync() error
 }
 
@@ -308,8 +309,12 @@ func (s *Service) withGrants(ctx context.Context, tenantID uuid.UUID, ms []Membe
 	return nil
 }
 
-// AddMember makes a user a member of a tenant with the given grants.
-func (s *Service) AddMember(ctx context.Context, tenantID, userID uuid.UUID, g policy.Grants) (*Membership, error) {
+// AddMember makes a user a member of a tenant with the given grants, none
+// of which may exceed what the caller holds (may; nil for no limit).
+func (s *Service) AddMember(ctx context.Context, tenantID, userID uuid.UUID, g policy.Grants, may policy.Allowance) (*Membership, error) {
+	if err := s.within(g, may, ""); err != nil {
+		return nil, err
+	}
 	var ps fault.Problems
 	validateGrants(&ps, s.grants, g)
 	if err := ps.Err(); err != nil {
@@ -366,20 +371,44 @@ func (s *Service) Members(ctx context.Context, tenantID uuid.UUID, p listing.Par
 	return page, s.withGrants(ctx, tenantID, page.Items)
 }
 
-// UpdateMember replaces the grants that patch sets.
-func (s *Service) UpdateMember(ctx context.Context, tenantID, userID uuid.UUID, patch MemberPatch) (*Membership, error) {
+// takeAway explains a refusal to replace or remove someone's grants.
+const takeAway = "the member holds it and it is not yours to take away"
+
+// within refuses grants beyond what the caller holds.
+func (s *Service) within(g policy.Grants, may policy.Allowance, why string) error {
+	ps, err := s.grants.Exceeding(g, may, why)
+	if err != nil {
+		return err
+	}
+	return ps.Err()
+}
+
+// UpdateMember replaces the grants that patch sets. The caller (may) can
+// neither hand out nor take away grants beyond their own; the member's row
+// is locked, so a concurrent change cannot slip between check and write.
+func (s *Service) UpdateMember(ctx context.Context, tenantID, userID uuid.UUID, patch MemberPatch, may policy.Allowance) (*Membership, error) {
 	var m *Membership
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.lockMembership(ctx, tenantID, userID); err != nil {
+			return err
+		}
 		cur, err := s.member(ctx, tenantID, userID)
 		if err != nil {
 			return err
 		}
+		var given, taken policy.Grants
 		g := cur.Grants
 		if patch.Roles != nil {
-			g.Roles = *patch.Roles
+			g.Roles, given.Roles, taken.Roles = *patch.Roles, *patch.Roles, cur.Grants.Roles
 		}
 		if patch.Permissions != nil {
-			g.Permissions = *patch.Permissions
+			g.Permissions, given.Permissions, taken.Permissions = *patch.Permissions, *patch.Permissions, cur.Grants.Permissions
+		}
+		if err := s.within(given, may, ""); err != nil {
+			return err
+		}
+		if err := s.within(taken, may, takeAway); err != nil {
+			return err
 		}
 		var ps fault.Problems
 		validateGrants(&ps, s.grants, g)
@@ -405,9 +434,27 @@ func (s *Service) UpdateMember(ctx context.Context, tenantID, userID uuid.UUID, 
 	return m, s.grants.Sync()
 }
 
-// RemoveMember ends a membership and its grants.
-func (s *Service) RemoveMember(ctx context.Context, tenantID, userID uuid.UUID) error {
+// RemoveMember ends a membership and its grants, unless they exceed what
+// the caller (may) holds.
+func (s *Service) RemoveMember(ctx context.Context, tenantID, userID uuid.UUID, may policy.Allowance) error {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.lockMembership(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		cur, err := s.member(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		ps, err := s.grants.Exceeding(cur.Grants, may, takeAway)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			p.Attribute = "" // a DELETE has no attributes to point at
+		}
+		if err := ps.Err(); err != nil {
+			return err
+		}
 		if err := s.store.deleteMembership(ctx, tenantID, userID); err != nil {
 			return err
 		}

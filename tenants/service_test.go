@@ -144,7 +144,7 @@ func TestMembershipsGrantRights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.AddMember(ctx, tn.ID, u.ID, policy.Grants{Roles: []string{"admin"}}); err != nil {
+	if _, err := svc.AddMember(ctx, tn.ID, u.ID, policy.Grants{Roles: []string{"admin"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := enf.Allowed(u.ID, tn.ID, policy.OAuthClientsCreate); !ok {
@@ -153,20 +153,20 @@ func TestMembershipsGrantRights(t *testing.T) {
 	if ok, _ := enf.Allowed(u.ID, other.ID, policy.OAuthClientsGet); ok {
 		t.Error("membership in one tenant grants rights in another")
 	}
-	if _, err := svc.AddMember(ctx, tn.ID, u.ID, policy.Grants{}); !errors.Is(err, tenants.ErrAlreadyMember) {
+	if _, err := svc.AddMember(ctx, tn.ID, u.ID, policy.Grants{}, nil); !errors.Is(err, tenants.ErrAlreadyMember) {
 		t.Errorf("second AddMember: %v", err)
 	}
-	if _, err := svc.AddMember(ctx, tn.ID, uuid.New(), policy.Grants{}); err == nil {
+	if _, err := svc.AddMember(ctx, tn.ID, uuid.New(), policy.Grants{}, nil); err == nil {
 		t.Error("AddMember of a user that does not exist succeeded")
 	}
 	roles := []string{"viewer"}
-	if _, err := svc.UpdateMember(ctx, tn.ID, u.ID, tenants.MemberPatch{Roles: &roles}); err != nil {
+	if _, err := svc.UpdateMember(ctx, tn.ID, u.ID, tenants.MemberPatch{Roles: &roles}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := enf.Allowed(u.ID, tn.ID, policy.OAuthClientsCreate); ok {
 		t.Error("downgrade not in force at once")
 	}
-	if err := svc.RemoveMember(ctx, tn.ID, u.ID); err != nil {
+	if err := svc.RemoveMember(ctx, tn.ID, u.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := enf.Allowed(u.ID, tn.ID, policy.OAuthClientsGet); ok {

@@ -240,6 +240,17 @@ func (s *Store) isMember(ctx context.Context, tenantID, userID uuid.UUID) (bool,
 	return n > 0, err
 }
 
+// lockMembership locks a membership row until the transaction ends.
+func (s *Store) lockMembership(ctx context.Context, tenantID, userID uuid.UUID) error {
+	var n int64
+	err := s.db.Conn(ctx).Raw("SELECT count(*) FROM (SELECT 1 FROM memberships WHERE tenant_id = ? AND user_id = ? FOR UPDATE) locked",
+		tenantID, userID).Scan(&n).Error
+	if err == nil && n == 0 {
+		return ErrMemberNotFound
+	}
+	return err
+}
+
 func (s *Store) createMembership(ctx context.Context, m *Membership) error {
 	err := s.db.Conn(ctx).Omit("Email").Create(m).Error
 	switch {

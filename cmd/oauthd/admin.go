@@ -118,7 +118,7 @@ func adminAddMember(ctx context.Context, a *app.App, tenantID, email string, rol
 	if err != nil {
 		return err
 	}
-	m, err := a.Tenants.AddMember(ctx, id, u.ID, policy.Grants{Roles: roles, Permissions: perms})
+	m, err := a.Tenants.AddMember(ctx, id, u.ID, policy.Grants{Roles: roles, Permissions: perms}, nil)
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,7 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 	if member, err := a.Tenants.IsMember(ctx, t.ID, u.ID); err != nil {
 		return nil, err
 	} else if !member {
-		if _, err := a.Tenants.AddMember(ctx, t.ID, u.ID, policy.Grants{Roles: []string{"owner"}, Permissions: []string{}}); err != nil {
+		if _, err := a.Tenants.AddMember(ctx, t.ID, u.ID, policy.Grants{Roles: []string{"owner"}, Permissions: []string{}}, nil); err != nil {
 			return nil, err
 		}
 	}
