@@ -11,8 +11,8 @@ import (
 	"github.com/oauthd/oauthd/internal/listing"
 )
 
-// Store keeps OAuth clients in Postgres. Every query is scoped by tenant
-// through scoped(), so another tenant's id finds nothing.
+// Store keeps OAuth clients in Postgres. Every query starts from rows(),
+// which scopes it by tenant, so another tenant's id finds nothing.
 type Store struct{ db *database.DB }
 
 // NewStore returns a store on db.
@@ -20,11 +20,15 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 const clientColumns = `oauth_clients.*, (c.deleted_at IS NULL) AS usable`
 
+// rows selects the tenant's clients.
+func (s *Store) rows(ctx context.Context, tenantID uuid.UUID) *gorm.DB {
+	return s.db.Conn(ctx).Table("oauth_clients").Where("oauth_clients.tenant_id = ?", tenantID)
+}
+
 // scoped selects the tenant's clients joined to their components (for usable).
 func (s *Store) scoped(ctx context.Context, tenantID uuid.UUID) *gorm.DB {
-	return s.db.Conn(ctx).Table("oauth_clients").
-		Joins("JOIN components c ON c.tenant_id = oauth_clients.component_tenant_id AND c.id = oauth_clients.component_id").
-		Where("oauth_clients.tenant_id = ?", tenantID)
+	return s.rows(ctx, tenantID).
+		Joins("JOIN components c ON c.tenant_id = oauth_clients.component_tenant_id AND c.id = oauth_clients.component_id")
 }
 
 func (s *Store) get(ctx context.Context, tenantID, id uuid.UUID, forUpdate bool) (*Client, error) {
@@ -48,20 +52,16 @@ var sorts = map[string]string{
 
 func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Client], error) {
 	var out listing.Page[Client]
-	count := s.db.Conn(ctx).Table("oauth_clients").Where("tenant_id = ?", tenantID)
 	q := s.scoped(ctx, tenantID).Select(clientColumns)
+	// The unfiltered total is kept by a trigger (migration 00002): one row to
+	// read whatever the tenant's size, where count(*) reads them all. A
+	// filtered count reads at most one row (one client per component).
+	total := s.db.Conn(ctx).Raw("SELECT coalesce((SELECT n FROM oauth_client_counts WHERE tenant_id = ?), 0)", tenantID)
 	if f.ComponentID != nil {
-		count = count.Where("component_id = ?", *f.ComponentID)
 		q = q.Where("oauth_clients.component_id = ?", *f.ComponentID)
+		total = s.rows(ctx, tenantID).Select("count(*)").Where("component_id = ?", *f.ComponentID)
 	}
-	if f.ComponentID == nil {
-		// The unfiltered total is kept by a trigger (migration 00002), so it
-		// costs one row whatever the tenant's size.
-		count = s.db.Conn(ctx).Raw("SELECT coalesce((SELECT n FROM oauth_client_counts WHERE tenant_id = ?), 0)", tenantID)
-		if err := count.Scan(&out.Total).Error; err != nil {
-			return out, err
-		}
-	} else if err := count.Count(&out.Total).Error; err != nil {
+	if err := total.Scan(&out.Total).Error; err != nil {
 		return out, err
 	}
 	q, err := listing.Apply(q, p, sorts, "oauth_clients.created_at", "oauth_clients.id")
@@ -82,7 +82,7 @@ func (s *Store) create(ctx context.Context, c *Client) error {
 // save updates an existing client, scoped by tenant; it never inserts
 // (GORM's Save would, when the update matches no row).
 func (s *Store) save(ctx context.Context, c *Client) error {
-	res := s.db.Conn(ctx).Table("oauth_clients").Where("tenant_id = ? AND id = ?", c.TenantID, c.ID).
+	res := s.rows(ctx, c.TenantID).Where("id = ?", c.ID).
 		Updates(map[string]any{
 			"component_tenant_id": c.ComponentTenantID, "component_id": c.ComponentID, "client_id": c.ClientID,
 			"secret_ciphertext": c.SecretCiphertext, "secret_key_id": c.SecretKeyID, "secret_hint": c.SecretHint,
@@ -98,7 +98,7 @@ func (s *Store) save(ctx context.Context, c *Client) error {
 }
 
 func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {
-	res := s.db.Conn(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Delete(&Client{})
+	res := s.rows(ctx, tenantID).Where("id = ?", id).Delete(&Client{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}

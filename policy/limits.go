@@ -18,7 +18,7 @@ func (e *Enforcer) Exceeding(g Grants, may Allowance, why string) (fault.Problem
 		why = "; " + why
 	}
 	var ps fault.Problems
-	check := func(attr, name string, covers func(perm string) bool, detail func(perm string) string) error {
+	check := func(attr string, covers func(perm string) bool, detail func(perm string) string) error {
 		for _, perm := range Catalogue {
 			if !covers(perm) {
 				continue
@@ -35,7 +35,7 @@ func (e *Enforcer) Exceeding(g Grants, may Allowance, why string) (fault.Problem
 		return nil
 	}
 	for _, r := range g.Roles {
-		err := check("roles", r, func(p string) bool { return e.RoleAllows(r, p) },
+		err := check("roles", func(p string) bool { return e.RoleAllows(r, p) },
 			func(p string) string {
 				return "role " + r + " includes " + p + ", which you do not hold in this tenant"
 			})
@@ -44,7 +44,7 @@ func (e *Enforcer) Exceeding(g Grants, may Allowance, why string) (fault.Problem
 		}
 	}
 	for _, granted := range g.Permissions {
-		err := check("permissions", granted, func(p string) bool { return Matches(granted, p) },
+		err := check("permissions", func(p string) bool { return Matches(granted, p) },
 			func(p string) string { return "permission " + p + " is not held by you in this tenant" })
 		if err != nil {
 			return nil, err

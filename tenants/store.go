@@ -188,25 +188,11 @@ func (s *Store) saveTenant(ctx context.Context, t *Tenant) error {
 
 func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
 	db := s.db.Conn(ctx)
-	// Other tenants' flows and OAuth clients may name this tenant's global
-	// components. Lock its components (a flow or client naming one
-	// share-locks it) and refuse while any other tenant uses one.
-	if err := db.Exec("SELECT 1 FROM components WHERE tenant_id = ? FOR UPDATE", id).Error; err != nil {
-		return err
-	}
-	var shared int64
-	if err := db.Raw(`SELECT
-		(SELECT count(*) FROM flow_components WHERE component_tenant_id = ? AND tenant_id <> ?) +
-		(SELECT count(*) FROM oauth_clients WHERE component_tenant_id = ? AND tenant_id <> ?)`,
-		id, id, id, id).Scan(&shared).Error; err != nil {
-		return err
-	}
-	if shared > 0 {
-		return ErrTenantInUse
-	}
-	// The references to components do not cascade (so another tenant's use
-	// blocks the delete); the tenant's own uses go first, explicitly, because
-	// Postgres may check those references before its cascades reach them.
+	// The references to components do not cascade: while another tenant's
+	// flow or OAuth client names one of this tenant's global components,
+	// the database refuses the delete (ErrTenantInUse below). The tenant's
+	// own uses go first, explicitly, because Postgres may check those
+	// references before its cascades reach them.
 	for _, q := range []string{
 		"DELETE FROM oauth_clients WHERE tenant_id = ?",
 		"DELETE FROM flows WHERE tenant_id = ?",
