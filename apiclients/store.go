@@ -14,25 +14,34 @@ import (
 )
 
 // Store keeps API clients and their secrets in Postgres. Every query on a
-// client goes through scoped(), which adds the tenant, so another tenant's
-// id finds nothing; only the lookups by the public client_id (which the
-// token endpoint receives alone) span tenants.
+// tenant's clients starts from clients() and every query on a client's
+// secrets from secretRows(), which add the tenant, so another tenant's id
+// finds nothing; only the lookups by the public client_id (which the token
+// endpoint receives alone) span tenants.
 type Store struct{ db *database.DB }
 
 // NewStore returns a store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// clientColumns reads tokens_valid_after's '-infinity' default (a row no
-// revoke has touched) as the zero time, which Go can hold.
 const clientColumns = `api_clients.tenant_id, api_clients.id, api_clients.client_id, api_clients.name,
 	api_clients.client_type, api_clients.grant_types, api_clients.redirect_uris, api_clients.roles,
 	api_clients.scopes, api_clients.require_pkce, api_clients.access_token_ttl_seconds,
 	api_clients.refresh_token_ttl_seconds, api_clients.template, api_clients.created_by,
-	greatest(api_clients.tokens_valid_after, '0001-01-01T00:00:00Z') AS tokens_valid_after,
+	api_clients.tokens_valid_after,
 	api_clients.last_used_at, api_clients.created_at, api_clients.updated_at`
 
+// clients selects the tenant's client rows.
+func (s *Store) clients(ctx context.Context, tenantID uuid.UUID) *gorm.DB {
+	return s.db.Conn(ctx).Model(&Client{}).Where("api_clients.tenant_id = ?", tenantID)
+}
+
+// secretRows selects one client's secret rows.
+func (s *Store) secretRows(ctx context.Context, tenantID, clientPK uuid.UUID) *gorm.DB {
+	return s.db.Conn(ctx).Model(&secretRow{}).Where("tenant_id = ? AND client_pk = ?", tenantID, clientPK)
+}
+
 func (s *Store) scoped(ctx context.Context, tenantID uuid.UUID) *gorm.DB {
-	return s.db.Conn(ctx).Table("api_clients").Select(clientColumns).Where("api_clients.tenant_id = ?", tenantID)
+	return s.clients(ctx, tenantID).Select(clientColumns)
 }
 
 func notFound(err, sentinel error) error {
@@ -70,7 +79,7 @@ var sorts = map[string]string{
 
 func (s *Store) list(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Client], error) {
 	var out listing.Page[Client]
-	if err := s.db.Conn(ctx).Table("api_clients").Where("tenant_id = ?", tenantID).Count(&out.Total).Error; err != nil {
+	if err := s.clients(ctx, tenantID).Count(&out.Total).Error; err != nil {
 		return out, err
 	}
 	q, err := listing.Apply(s.scoped(ctx, tenantID), p, sorts, "api_clients.created_at", "api_clients.id")
@@ -86,7 +95,7 @@ func (s *Store) create(ctx context.Context, c *Client) error {
 
 // save writes the changeable fields of an existing client, scoped by tenant.
 func (s *Store) save(ctx context.Context, c *Client) error {
-	res := s.db.Conn(ctx).Model(&Client{}).Where("tenant_id = ? AND id = ?", c.TenantID, c.ID).
+	res := s.clients(ctx, c.TenantID).Where("id = ?", c.ID).
 		Select("name", "grant_types", "redirect_uris", "roles", "scopes", "require_pkce",
 			"access_token_ttl_seconds", "refresh_token_ttl_seconds", "updated_at").
 		Updates(c)
@@ -97,7 +106,7 @@ func (s *Store) save(ctx context.Context, c *Client) error {
 }
 
 func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {
-	res := s.db.Conn(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Delete(&Client{})
+	res := s.clients(ctx, tenantID).Where("id = ?", id).Delete(&Client{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}
@@ -107,7 +116,7 @@ func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {
 // revokeTokens moves tokens_valid_after to now and revokes the client's
 // grants, so every access and refresh token it has issued stops working.
 func (s *Store) revokeTokens(ctx context.Context, tenantID, id uuid.UUID) error {
-	res := s.db.Conn(ctx).Exec(`UPDATE api_clients SET tokens_valid_after = now() WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	res := s.clients(ctx, tenantID).Where("id = ?", id).Update("tokens_valid_after", gorm.Expr("now()"))
 	if res.Error != nil {
 		return res.Error
 	}
@@ -122,15 +131,14 @@ func (s *Store) revokeTokens(ctx context.Context, tenantID, id uuid.UUID) error 
 const touchInterval = time.Minute
 
 func (s *Store) touchClient(ctx context.Context, tenantID, id uuid.UUID) error {
-	return s.db.Conn(ctx).Exec(`UPDATE api_clients SET last_used_at = now()
-		WHERE tenant_id = ? AND id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-		tenantID, id).Error
+	return s.clients(ctx, tenantID).Where("id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", id).
+		UpdateColumn("last_used_at", gorm.Expr("now()")).Error
 }
 
 func (s *Store) touchSecret(ctx context.Context, tenantID, id uuid.UUID) error {
-	return s.db.Conn(ctx).Exec(`UPDATE api_client_secrets SET last_used_at = now()
-		WHERE tenant_id = ? AND id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-		tenantID, id).Error
+	return s.db.Conn(ctx).Model(&secretRow{}).
+		Where("tenant_id = ? AND id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", tenantID, id).
+		UpdateColumn("last_used_at", gorm.Expr("now()")).Error
 }
 
 // --- secrets ---
@@ -141,8 +149,7 @@ func (s *Store) createSecret(ctx context.Context, r *secretRow) error {
 
 func (s *Store) secrets(ctx context.Context, tenantID, clientPK uuid.UUID) ([]Secret, error) {
 	var rows []secretRow
-	err := s.db.Conn(ctx).Where("tenant_id = ? AND client_pk = ?", tenantID, clientPK).
-		Order("created_at, id").Find(&rows).Error
+	err := s.secretRows(ctx, tenantID, clientPK).Order("created_at, id").Find(&rows).Error
 	out := make([]Secret, len(rows))
 	for i, r := range rows {
 		out[i] = r.Secret
@@ -153,14 +160,12 @@ func (s *Store) secrets(ctx context.Context, tenantID, clientPK uuid.UUID) ([]Se
 // activeSecretCount counts the client's unexpired secrets.
 func (s *Store) activeSecretCount(ctx context.Context, tenantID, clientPK uuid.UUID) (int64, error) {
 	var n int64
-	err := s.db.Conn(ctx).Model(&secretRow{}).
-		Where("tenant_id = ? AND client_pk = ? AND (expires_at IS NULL OR expires_at > now())", tenantID, clientPK).
-		Count(&n).Error
+	err := s.secretRows(ctx, tenantID, clientPK).Where("expires_at IS NULL OR expires_at > now()").Count(&n).Error
 	return n, err
 }
 
 func (s *Store) deleteSecret(ctx context.Context, tenantID, clientPK, id uuid.UUID) error {
-	res := s.db.Conn(ctx).Where("tenant_id = ? AND client_pk = ? AND id = ?", tenantID, clientPK, id).Delete(&secretRow{})
+	res := s.secretRows(ctx, tenantID, clientPK).Where("id = ?", id).Delete(&secretRow{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrSecretNotFound
 	}
