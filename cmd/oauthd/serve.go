@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/database"
@@ -33,8 +34,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	if err != nil {
 		return nil, err
 	}
+	life := cfg.Lifetimes()
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
-		Issuer: issuerOf(cfg)})
+		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation}})
 	if err != nil {
 		return nil, err
 	}

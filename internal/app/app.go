@@ -82,11 +82,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.changes = changes.NewFeed()
-	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, apiClientOptions(a.changes))
+	clientOpts := apiClientOptions(a.changes)
+	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	life := authserver.DefaultLifetimes()
 	if o.Lifetimes != nil {
 		life = *o.Lifetimes
+	}
+	if o.Keys.Overlap == 0 {
+		// A retired key stays published while any token it signed may
+		// live: the longest lifetime, the deployment's or a client's own.
+		o.Keys.Overlap = max(life.AccessTTL, life.AccessTTLWithRefresh, clientOpts.Bounds.MaxAccessTTL) + time.Minute
 	}
 	a.Keys = authserver.NewKeys(db, o.Keyring, o.Keys)
 	if err := a.Keys.Ensure(ctx); err != nil {

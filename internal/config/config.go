@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/tenants"
 )
@@ -29,6 +31,12 @@ type Config struct {
 	LogLevel           string `env:"LOG_LEVEL" envDefault:"info"`
 	// ShutdownGrace is how long SIGTERM waits for in-flight requests.
 	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"20"`
+
+	// The authorization server's lifetimes (Go durations: 1h, 15m, 720h).
+	AccessTokenTTL            time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"1h"`
+	AccessTokenTTLWithRefresh time.Duration `env:"ACCESS_TOKEN_TTL_WITH_REFRESH" envDefault:"15m"`
+	RefreshTokenTTL           time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	SigningKeyRotation        time.Duration `env:"SIGNING_KEY_ROTATION" envDefault:"720h"`
 }
 
 // Load reads the environment. required lists the variables that must be set
@@ -79,6 +87,14 @@ func Load(required ...string) (*Config, error) {
 	if c.ShutdownGraceSeconds < 0 {
 		problems = append(problems, "OAUTHD_SHUTDOWN_GRACE_SECONDS must not be negative")
 	}
+	for name, d := range map[string]time.Duration{
+		"OAUTHD_ACCESS_TOKEN_TTL": c.AccessTokenTTL, "OAUTHD_ACCESS_TOKEN_TTL_WITH_REFRESH": c.AccessTokenTTLWithRefresh,
+		"OAUTHD_REFRESH_TOKEN_TTL": c.RefreshTokenTTL, "OAUTHD_SIGNING_KEY_ROTATION": c.SigningKeyRotation,
+	} {
+		if d < time.Minute {
+			problems = append(problems, name+" must be at least 1m")
+		}
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
@@ -110,6 +126,13 @@ func (c *Config) Bootstrap() (email, key string, err error) {
 		return "", "", errors.New("OAUTHD_BOOTSTRAP_SUPERUSER: the API key after the colon must be 32 to 128 characters of A-Z a-z 0-9 _ -")
 	}
 	return email, key, nil
+}
+
+// Lifetimes are the deployment's token lifetimes.
+func (c *Config) Lifetimes() authserver.Lifetimes {
+	l := authserver.DefaultLifetimes()
+	l.AccessTTL, l.AccessTTLWithRefresh, l.RefreshTTL = c.AccessTokenTTL, c.AccessTokenTTLWithRefresh, c.RefreshTokenTTL
+	return l
 }
 
 // Keyring builds the keyring from the master key and the previous ones.
