@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthd/oauthd/internal/keyring"
 )
@@ -50,6 +51,27 @@ func TestLoad(t *testing.T) {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
+		},
+		{
+			name: "token lifetimes default to the design's and can be set",
+			env:  map[string]string{"ACCESS_TOKEN_TTL": "30m", "REFRESH_TOKEN_TTL": "48h"},
+			check: func(t *testing.T, c *Config) {
+				l := c.Lifetimes()
+				if l.AccessTTL != 30*time.Minute || l.AccessTTLWithRefresh != 15*time.Minute || l.RefreshTTL != 48*time.Hour ||
+					c.SigningKeyRotation != 720*time.Hour {
+					t.Errorf("lifetimes: %+v, rotation %v", l, c.SigningKeyRotation)
+				}
+			},
+		},
+		{
+			name:    "malformed and too short lifetimes are named",
+			env:     map[string]string{"ACCESS_TOKEN_TTL": "soon"},
+			wantErr: []string{"ACCESS_TOKEN_TTL"},
+		},
+		{
+			name:    "a lifetime under a minute is refused",
+			env:     map[string]string{"REFRESH_TOKEN_TTL": "30s"},
+			wantErr: []string{"OAUTHD_REFRESH_TOKEN_TTL must be at least 1m"},
 		},
 		{
 			name: "serve with nothing set names both", required: []string{"DATABASE_URL", "MASTER_KEY"},
