@@ -52,16 +52,15 @@ func (h *Handler) showDeviceForm(c echo.Context, status int, s session, u *tenan
 
 // deviceVisit is a checked post to one of the device pages.
 type deviceVisit struct {
-	form   url.Values
-	s      session
-	u      *tenants.User
-	req    *authserver.DeviceRequest
-	client *apiclients.Client
+	form url.Values
+	s    session
+	u    *tenants.User
+	req  *authserver.DeviceRequest
 }
 
 // deviceStep is what both device posts share: the form, the session
-// (else the sign-in page), the CSRF check, the pending request with its
-// client (else the code form with an error) and the membership check. A nil
+// (else the sign-in page), the CSRF check, the pending request (else the
+// code form with an error) and the membership check. A nil
 // visit means a page has been answered already; err is that answer's.
 func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, error) {
 	form, err := pageForm(c)
@@ -81,11 +80,7 @@ func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, erro
 	}
 	ctx := c.Request().Context()
 	req, err := h.d.Grants.LookupUserCode(ctx, typed)
-	var client *apiclients.Client
-	if err == nil {
-		client, err = h.d.ClientsByPK.Get(ctx, req.TenantID, req.ClientPK)
-	}
-	if errors.Is(err, authserver.ErrUnknownUserCode) || errors.Is(err, apiclients.ErrNotFound) {
+	if errors.Is(err, authserver.ErrUnknownUserCode) {
 		return nil, h.showDeviceForm(c, http.StatusBadRequest, s, u, printable(typed), msgUnknownUserCode)
 	}
 	if err != nil {
@@ -98,7 +93,7 @@ func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, erro
 	if !allowed {
 		return nil, h.notMember(c, s, u, PathDevice)
 	}
-	return &deviceVisit{form: form, s: s, u: u, req: req, client: client}, nil
+	return &deviceVisit{form: form, s: s, u: u, req: req}, nil
 }
 
 // DeviceCode is POST /device: the code was entered; ask for consent.
@@ -107,8 +102,16 @@ func (h *Handler) DeviceCode(c echo.Context) error {
 	if v == nil {
 		return err
 	}
-	s, u, req, client := v.s, v.u, v.req, v.client
-	tenant, err := h.tenantName(c.Request().Context(), req.TenantID)
+	s, u, req := v.s, v.u, v.req
+	ctx := c.Request().Context()
+	client, err := h.d.ClientsByPK.Get(ctx, req.TenantID, req.ClientPK)
+	if errors.Is(err, apiclients.ErrNotFound) { // deleted since the code was issued
+		return h.showDeviceForm(c, http.StatusBadRequest, s, u, printable(v.form.Get("user_code")), msgUnknownUserCode)
+	}
+	if err != nil {
+		return h.pageError(c, err)
+	}
+	tenant, err := h.tenantName(ctx, req.TenantID)
 	if err != nil {
 		return h.pageError(c, err)
 	}

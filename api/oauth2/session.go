@@ -93,14 +93,19 @@ func decodeSession(h *Handler, value string, now time.Time) (session, bool) {
 	return s, true
 }
 
+// session is the browser's valid session cookie, if it has one.
+func (h *Handler) session(c echo.Context) (session, bool) {
+	ck, err := c.Cookie(h.sessionCookieName())
+	if err != nil {
+		return session{}, false
+	}
+	return decodeSession(h, ck.Value, time.Now())
+}
+
 // signedIn is the browser's session and user, or ok=false when there is
 // no valid session (none, forged, expired, or the user is gone).
 func (h *Handler) signedIn(c echo.Context) (session, *tenants.User, bool, error) {
-	ck, err := c.Cookie(h.sessionCookieName())
-	if err != nil {
-		return session{}, nil, false, nil
-	}
-	s, ok := decodeSession(h, ck.Value, time.Now())
+	s, ok := h.session(c)
 	if !ok {
 		return session{}, nil, false, nil
 	}
@@ -259,10 +264,8 @@ func (h *Handler) SignOut(c echo.Context) error {
 	if err != nil {
 		return h.pageError(c, err)
 	}
-	s, _, ok, err := h.signedIn(c)
-	if err != nil {
-		return h.pageError(c, err)
-	}
+	// Signing out needs only the cookie, not the user behind it.
+	s, ok := h.session(c)
 	if ok && !h.csrfValid(form.Get("csrf"), sessionCSRFID(s), purposeSignOut) {
 		return h.csrfFailed(c)
 	}
