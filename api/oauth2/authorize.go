@@ -196,17 +196,28 @@ func (r *authzRequest) returnTo() string {
 	return PathAuthorize + "?" + v.Encode()
 }
 
+// authorizeRequest parses and checks an authorization request. A nil
+// request means it has been answered already (an error page, or a
+// redirect back to the client with an error); err is that answer's.
+func (h *Handler) authorizeRequest(c echo.Context, params url.Values) (*authzRequest, error) {
+	r, pp, rp, err := h.parseAuthorize(c, params)
+	switch {
+	case err != nil:
+		return nil, h.pageError(c, err)
+	case pp != nil:
+		return nil, h.renderError(c, http.StatusBadRequest, "Invalid authorization request", pp.message)
+	case rp != nil:
+		return nil, r.redirectError(c, rp)
+	}
+	return r, nil
+}
+
 // Authorize is GET /oauth/authorize: the sign-in page when nobody is
 // signed in, else the consent page.
 func (h *Handler) Authorize(c echo.Context) error {
-	r, pp, rp, err := h.parseAuthorize(c, c.QueryParams())
-	switch {
-	case err != nil:
-		return h.pageError(c, err)
-	case pp != nil:
-		return h.renderError(c, http.StatusBadRequest, "Invalid authorization request", pp.message)
-	case rp != nil:
-		return r.redirectError(c, rp)
+	r, err := h.authorizeRequest(c, c.QueryParams())
+	if r == nil {
+		return err
 	}
 	s, u, ok, err := h.signedIn(c)
 	if err != nil {
@@ -216,12 +227,8 @@ func (h *Handler) Authorize(c echo.Context) error {
 		return h.showSignIn(c, http.StatusOK, r.returnTo(), "", "")
 	}
 	ctx := c.Request().Context()
-	allowed, err := h.memberOrSuper(ctx, u, r.client.TenantID)
-	if err != nil {
-		return h.pageError(c, err)
-	}
-	if !allowed {
-		return h.notMember(c, s, u, r.returnTo())
+	if ok, err := h.requireMember(c, s, u, r.client.TenantID, r.returnTo()); !ok {
+		return err
 	}
 	tenant, err := h.tenantName(ctx, r.client.TenantID)
 	if err != nil {
@@ -262,22 +269,13 @@ func (h *Handler) AuthorizeDecision(c echo.Context) error {
 	if !h.csrfValid(form.Get("csrf"), sessionCSRFID(s), purposeAuthorize) {
 		return h.csrfFailed(c)
 	}
-	r, pp, rp, err := h.parseAuthorize(c, params)
-	switch {
-	case err != nil:
-		return h.pageError(c, err)
-	case pp != nil:
-		return h.renderError(c, http.StatusBadRequest, "Invalid authorization request", pp.message)
-	case rp != nil:
-		return r.redirectError(c, rp)
+	r, err := h.authorizeRequest(c, params)
+	if r == nil {
+		return err
 	}
 	ctx := c.Request().Context()
-	allowed, err := h.memberOrSuper(ctx, u, r.client.TenantID)
-	if err != nil {
-		return h.pageError(c, err)
-	}
-	if !allowed {
-		return h.notMember(c, s, u, r.returnTo())
+	if ok, err := h.requireMember(c, s, u, r.client.TenantID, r.returnTo()); !ok {
+		return err
 	}
 	switch decision {
 	case "deny":

@@ -86,12 +86,8 @@ func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, erro
 	if err != nil {
 		return nil, h.pageError(c, err)
 	}
-	allowed, err := h.memberOrSuper(ctx, u, req.TenantID)
-	if err != nil {
-		return nil, h.pageError(c, err)
-	}
-	if !allowed {
-		return nil, h.notMember(c, s, u, PathDevice)
+	if ok, err := h.requireMember(c, s, u, req.TenantID, PathDevice); !ok {
+		return nil, err
 	}
 	return &deviceVisit{form: form, s: s, u: u, req: req}, nil
 }

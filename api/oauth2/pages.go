@@ -206,6 +206,19 @@ func (h *Handler) memberOrSuper(ctx context.Context, u *tenants.User, tenantID u
 	return h.d.Accounts.IsMember(ctx, tenantID, u.ID)
 }
 
+// requireMember answers with the not-a-member page (or an error page) and
+// ok=false unless the user may grant for the tenant.
+func (h *Handler) requireMember(c echo.Context, s session, u *tenants.User, tenantID uuid.UUID, returnTo string) (bool, error) {
+	allowed, err := h.memberOrSuper(c.Request().Context(), u, tenantID)
+	if err != nil {
+		return false, h.pageError(c, err)
+	}
+	if !allowed {
+		return false, h.notMember(c, s, u, returnTo)
+	}
+	return true, nil
+}
+
 // notMember is the page for a user outside the client's tenant. It names
 // neither the tenant nor the client: the user has no right to know them.
 func (h *Handler) notMember(c echo.Context, s session, u *tenants.User, returnTo string) error {
