@@ -29,6 +29,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAccessToken$$' -fuzztime=$(FUZZTIME) ./authserver/
 	$(GO) test -run='^$$' -fuzz='^FuzzAccessClaimsUnmarshal$$' -fuzztime=$(FUZZTIME) ./authserver/
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
+	$(GO) test -run='^$$' -fuzz='^FuzzPageInputs$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
 
 ## lint: go vet, gofmt and golangci-lint (installed into .tools on first use)
 lint: $(GOLANGCI)
