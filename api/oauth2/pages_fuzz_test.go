@@ -28,7 +28,7 @@ func FuzzPageInputs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		// The only session this key signed is the seed's: anything else
 		// accepted would be a forgery.
-		if s, ok := decodeSession(h, in, now); ok && s != signed {
+		if s, ok := decodeSession(h, in, now); ok && (s.UserID != signed.UserID || s.ID != signed.ID || !s.Expires.Equal(signed.Expires)) {
 			t.Fatalf("accepted a session this key did not sign: %q → %+v", in, s)
 		}
 		out := safeReturnTo(in)
