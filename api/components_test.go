@@ -11,13 +11,13 @@ import (
 
 func TestComponentCreateAndValidate(t *testing.T) {
 	e := apitest.New(t)
-	tid := idTenant(t, e)
-	u := idUserWithKey(t, e)
-	idMember(t, e, tid, u, []string{"developer"}, nil)
+	tid := newTenant(t, e)
+	u := newUser(t, e)
+	addMember(t, e, tid, u, []string{"developer"}, nil)
 	base := "/v2/tenants/" + tid + "/components"
 
 	// The descriptor is optional.
-	bare := e.Post(base, &u, idDoc("component", map[string]any{"name": "bare"}, nil)).ExpectStatus(t, http.StatusCreated)
+	bare := e.Post(base, &u, doc("component", map[string]any{"name": "bare"}, nil)).ExpectStatus(t, http.StatusCreated)
 	if bare.Attr(t, "visibility") != "tenant" || bare.Attr(t, "owned") != true || bare.Attr(t, "available") != true {
 		t.Errorf("bare component: %s", bare.Body)
 	}
@@ -37,7 +37,7 @@ func TestComponentCreateAndValidate(t *testing.T) {
 		"oauth2":         map[string]any{"client_id": "", "client_secret": "", "auth_uri": "https://auth_uri", "token_uri": "https://token_uri"},
 		"useOAuthClient": true,
 	}
-	pv := e.Post(base, &u, idDoc("component", map[string]any{"name": "pizza-van", "visibility": "tenant", "descriptor": pizza}, nil)).
+	pv := e.Post(base, &u, doc("component", map[string]any{"name": "pizza-van", "visibility": "tenant", "descriptor": pizza}, nil)).
 		ExpectStatus(t, http.StatusCreated)
 	d, _ := pv.Attr(t, "descriptor").(map[string]any)
 	if d["useOAuthClient"] != true || d["envVars"] == nil || d["oauth2"] == nil {
@@ -53,49 +53,42 @@ func TestComponentCreateAndValidate(t *testing.T) {
 	}
 
 	// Every descriptor problem at once, each at its own pointer.
-	r := e.Post(base, &u, idDoc("component", map[string]any{"name": "bad", "descriptor": map[string]any{
+	r := e.Post(base, &u, doc("component", map[string]any{"name": "bad", "descriptor": map[string]any{
 		"useOAuthClient": "yes",
 		"envVars":        map[string]any{"K": map[string]any{"required": "true"}},
 		"oauth2":         map[string]any{"client_id": 5, "auth_uri": "not a url"},
 	}}, nil))
-	idExpectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/useOAuthClient")
-	idExpectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/envVars/K/required")
-	idExpectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/oauth2/client_id")
-	idExpectError(t, r, http.StatusUnprocessableEntity, "invalid_url", "/data/attributes/descriptor/oauth2/auth_uri")
-	idExpectError(t, e.Post(base, &u, idDoc("component", map[string]any{"name": "x", "descriptor": []any{}}, nil)),
-		http.StatusBadRequest, "wrong_type", "/data/attributes/descriptor")
-	idExpectError(t, e.Post(base, &u, idDoc("component", map[string]any{"name": "x", "visibility": "public"}, nil)),
-		http.StatusUnprocessableEntity, "invalid_visibility", "/data/attributes/visibility")
-	idExpectError(t, e.Post(base, &u, idDoc("component", map[string]any{}, nil)),
-		http.StatusUnprocessableEntity, "required", "/data/attributes/name")
-	idExpectError(t, e.Post(base, &u, idDoc("component", map[string]any{"name": "x", "owner": "me"}, nil)),
-		http.StatusBadRequest, "unknown_attribute", "/data/attributes/owner")
-	idExpectError(t, e.Post(base, &u, idDoc("flow", map[string]any{"name": "x"}, nil)),
-		http.StatusConflict, "type_mismatch", "/data/type")
+	expectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/useOAuthClient")
+	expectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/envVars/K/required")
+	expectError(t, r, http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/oauth2/client_id")
+	expectError(t, r, http.StatusUnprocessableEntity, "invalid_url", "/data/attributes/descriptor/oauth2/auth_uri")
+	expectError(t, e.Post(base, &u, doc("component", map[string]any{"name": "x", "descriptor": []any{}}, nil)), http.StatusBadRequest, "wrong_type", "/data/attributes/descriptor")
+	expectError(t, e.Post(base, &u, doc("component", map[string]any{"name": "x", "visibility": "public"}, nil)), http.StatusUnprocessableEntity, "invalid_visibility", "/data/attributes/visibility")
+	expectError(t, e.Post(base, &u, doc("component", map[string]any{}, nil)), http.StatusUnprocessableEntity, "required", "/data/attributes/name")
+	expectError(t, e.Post(base, &u, doc("component", map[string]any{"name": "x", "owner": "me"}, nil)), http.StatusBadRequest, "unknown_attribute", "/data/attributes/owner")
+	expectError(t, e.Post(base, &u, doc("flow", map[string]any{"name": "x"}, nil)), http.StatusConflict, "type_mismatch", "/data/type")
 
 	// Only a superuser creates a global component.
-	idExpectError(t, e.Post(base, &u, idDoc("component", map[string]any{"name": "g", "visibility": "global"}, nil)),
-		http.StatusForbidden, "global_requires_superuser", "/data/attributes/visibility")
-	if ids := idIDs(t, e.Get(base, &u)); len(ids) != 2 {
+	expectError(t, e.Post(base, &u, doc("component", map[string]any{"name": "g", "visibility": "global"}, nil)), http.StatusForbidden, "global_requires_superuser", "/data/attributes/visibility")
+	if ids := listIDs(t, e.Get(base, &u)); len(ids) != 2 {
 		t.Errorf("refused creates left components: %v", ids)
 	}
 	// A global component must not carry a secret.
-	idExpectError(t, e.Post(base, &e.Super, idDoc("component", map[string]any{"name": "g", "visibility": "global",
-		"descriptor": map[string]any{"oauth2": map[string]any{"client_secret": "s3cret"}}}, nil)),
-		http.StatusUnprocessableEntity, "secret_in_global_component", "/data/attributes/descriptor/oauth2/client_secret")
+	expectError(t, e.Post(base, &e.Super, doc("component", map[string]any{"name": "g", "visibility": "global",
+		"descriptor": map[string]any{"oauth2": map[string]any{"client_secret": "s3cret"}}}, nil)), http.StatusUnprocessableEntity, "secret_in_global_component", "/data/attributes/descriptor/oauth2/client_secret")
 }
 
 func TestComponentVisibilityAcrossTenants(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
-	home, other := idTenant(t, e), idTenant(t, e)
-	u := idUserWithKey(t, e)
-	idMember(t, e, other, u, []string{"admin"}, nil)
+	home, other := newTenant(t, e), newTenant(t, e)
+	u := newUser(t, e)
+	addMember(t, e, other, u, []string{"admin"}, nil)
 
-	global := idComponent(t, e, su, home, map[string]any{"name": "global-sf", "visibility": "global",
+	global := newComponent(t, e, home, su, map[string]any{"name": "global-sf", "visibility": "global",
 		"descriptor": map[string]any{"useOAuthClient": true}})
-	private := idComponent(t, e, su, home, map[string]any{"name": "private"})
-	own := idComponent(t, e, &u, other, map[string]any{"name": "own"})
+	private := newComponent(t, e, home, su, map[string]any{"name": "private"})
+	own := newComponent(t, e, other, &u, map[string]any{"name": "own"})
 
 	// The other tenant's list: its own and the global ones, never home's private ones.
 	list := e.Get("/v2/tenants/"+other+"/components", &u).ExpectStatus(t, http.StatusOK)
@@ -104,7 +97,7 @@ func TestComponentVisibilityAcrossTenants(t *testing.T) {
 		byID[it["id"].(string)] = it["attributes"].(map[string]any)
 	}
 	if len(byID) != 2 || byID[global] == nil || byID[own] == nil {
-		t.Fatalf("list = %v, want %s and %s", idIDs(t, list), global, own)
+		t.Fatalf("list = %v, want %s and %s", listIDs(t, list), global, own)
 	}
 	if byID[global]["owned"] != false || byID[global]["available"] != false || byID[global]["visibility"] != "global" {
 		t.Errorf("global as seen by another tenant: %v", byID[global])
@@ -112,7 +105,7 @@ func TestComponentVisibilityAcrossTenants(t *testing.T) {
 	if byID[own]["owned"] != true || byID[own]["available"] != true {
 		t.Errorf("own component: %v", byID[own])
 	}
-	if meta := idMeta(t, list); meta["total"] != float64(2) {
+	if meta := listMeta(t, list); meta["total"] != float64(2) {
 		t.Errorf("meta.total = %v", meta["total"])
 	}
 	// The owner sees it as owned.
@@ -121,7 +114,7 @@ func TestComponentVisibilityAcrossTenants(t *testing.T) {
 	}
 
 	// Once the other tenant defines its OAuth client, the global one is available to it.
-	e.Post("/v2/tenants/"+other+"/oauth-clients", &u, idOAuthClientDoc(global, "mine", "secret-value")).ExpectStatus(t, http.StatusCreated)
+	e.Post("/v2/tenants/"+other+"/oauth-clients", &u, oauthClientDoc(global, "mine", "secret-value")).ExpectStatus(t, http.StatusCreated)
 	if a := e.Get("/v2/tenants/"+other+"/components/"+global, &u).ExpectStatus(t, http.StatusOK); a.Attr(t, "available") != true || a.Attr(t, "owned") != false {
 		t.Errorf("global after defining a client: %s", a.Body)
 	}
@@ -131,16 +124,15 @@ func TestComponentVisibilityAcrossTenants(t *testing.T) {
 	}
 
 	// A global component it does not own: readable, not changeable.
-	idExpectError(t, e.Patch("/v2/tenants/"+other+"/components/"+global, &u, idDoc("component", map[string]any{"name": "mine now"}, nil)),
-		http.StatusForbidden, "component_not_owned", "")
-	idExpectError(t, e.Delete("/v2/tenants/"+other+"/components/"+global, &u), http.StatusForbidden, "component_not_owned", "")
+	expectError(t, e.Patch("/v2/tenants/"+other+"/components/"+global, &u, doc("component", map[string]any{"name": "mine now"}, nil)), http.StatusForbidden, "component_not_owned", "")
+	expectError(t, e.Delete("/v2/tenants/"+other+"/components/"+global, &u), http.StatusForbidden, "component_not_owned", "")
 	// Another tenant's private component does not exist for it.
 	for _, r := range []*apitest.Response{
 		e.Get("/v2/tenants/"+other+"/components/"+private, &u),
-		e.Patch("/v2/tenants/"+other+"/components/"+private, &u, idDoc("component", map[string]any{"name": "x"}, nil)),
+		e.Patch("/v2/tenants/"+other+"/components/"+private, &u, doc("component", map[string]any{"name": "x"}, nil)),
 		e.Delete("/v2/tenants/"+other+"/components/"+private, &u),
 	} {
-		idExpectError(t, r, http.StatusNotFound, "component_not_found", "")
+		expectError(t, r, http.StatusNotFound, "component_not_found", "")
 	}
 	if a := e.Get("/v2/tenants/"+home+"/components/"+private, su).ExpectStatus(t, http.StatusOK); a.Attr(t, "name") != "private" {
 		t.Errorf("private component changed: %s", a.Body)
@@ -150,72 +142,69 @@ func TestComponentVisibilityAcrossTenants(t *testing.T) {
 	}
 
 	// A member may not make a component global, even one of their own.
-	idExpectError(t, e.Patch("/v2/tenants/"+other+"/components/"+own, &u, idDoc("component", map[string]any{"visibility": "global"}, nil)),
-		http.StatusForbidden, "global_requires_superuser", "/data/attributes/visibility")
+	expectError(t, e.Patch("/v2/tenants/"+other+"/components/"+own, &u, doc("component", map[string]any{"visibility": "global"}, nil)), http.StatusForbidden, "global_requires_superuser", "/data/attributes/visibility")
 	if a := e.Get("/v2/tenants/"+other+"/components/"+own, &u); a.Attr(t, "visibility") != "tenant" {
 		t.Errorf("visibility changed: %s", a.Body)
 	}
 	// The superuser may; then home sees it.
-	e.Patch("/v2/tenants/"+other+"/components/"+own, su, idDoc("component", map[string]any{"visibility": "global"}, nil)).ExpectStatus(t, http.StatusOK)
+	e.Patch("/v2/tenants/"+other+"/components/"+own, su, doc("component", map[string]any{"visibility": "global"}, nil)).ExpectStatus(t, http.StatusOK)
 	e.Get("/v2/tenants/"+home+"/components/"+own, su).ExpectStatus(t, http.StatusOK)
 	// The global one in use elsewhere cannot go back to tenant-only.
-	idExpectError(t, e.Patch("/v2/tenants/"+home+"/components/"+global, su, idDoc("component", map[string]any{"visibility": "tenant"}, nil)),
-		http.StatusConflict, "component_shared", "/data/attributes/visibility")
+	expectError(t, e.Patch("/v2/tenants/"+home+"/components/"+global, su, doc("component", map[string]any{"visibility": "tenant"}, nil)), http.StatusConflict, "component_shared", "/data/attributes/visibility")
 
 	// filter[visibility] and sort=name.
-	gl := idIDs(t, e.Get("/v2/tenants/"+other+"/components?filter[visibility]=global&sort=name", &u).ExpectStatus(t, http.StatusOK))
+	gl := listIDs(t, e.Get("/v2/tenants/"+other+"/components?filter[visibility]=global&sort=name", &u).ExpectStatus(t, http.StatusOK))
 	if !slices.Equal(gl, []string{global, own}) {
 		t.Errorf("global, by name = %v, want [%s %s]", gl, global, own)
 	}
-	if tl := idIDs(t, e.Get("/v2/tenants/"+home+"/components?filter[visibility]=tenant", su)); !slices.Equal(tl, []string{private}) {
+	if tl := listIDs(t, e.Get("/v2/tenants/"+home+"/components?filter[visibility]=tenant", su)); !slices.Equal(tl, []string{private}) {
 		t.Errorf("tenant-only = %v, want [%s]", tl, private)
 	}
-	desc := idIDs(t, e.Get("/v2/tenants/"+other+"/components?sort=-name", &u).ExpectStatus(t, http.StatusOK))
+	desc := listIDs(t, e.Get("/v2/tenants/"+other+"/components?sort=-name", &u).ExpectStatus(t, http.StatusOK))
 	if !slices.Equal(desc, []string{own, global}) {
 		t.Errorf("sort=-name = %v", desc)
 	}
-	idExpectError(t, e.Get("/v2/tenants/"+other+"/components?filter[visibility]=public", &u), http.StatusBadRequest, "invalid_filter", "")
-	idExpectError(t, e.Get("/v2/tenants/"+other+"/components?filter[owner]=x", &u), http.StatusBadRequest, "unknown_filter", "")
-	idExpectError(t, e.Get("/v2/tenants/"+other+"/components?sort=descriptor", &u), http.StatusBadRequest, "unknown_sort_field", "")
+	expectError(t, e.Get("/v2/tenants/"+other+"/components?filter[visibility]=public", &u), http.StatusBadRequest, "invalid_filter", "")
+	expectError(t, e.Get("/v2/tenants/"+other+"/components?filter[owner]=x", &u), http.StatusBadRequest, "unknown_filter", "")
+	expectError(t, e.Get("/v2/tenants/"+other+"/components?sort=descriptor", &u), http.StatusBadRequest, "unknown_sort_field", "")
 }
 
 func TestComponentUpdate(t *testing.T) {
 	e := apitest.New(t)
-	tid := idTenant(t, e)
-	cid := idComponent(t, e, &e.Super, tid, map[string]any{"name": "before"})
+	tid := newTenant(t, e)
+	cid := newComponent(t, e, tid, &e.Super, map[string]any{"name": "before"})
 	path := "/v2/tenants/" + tid + "/components/" + cid
 
-	up := e.Patch(path, &e.Super, idDoc("component", map[string]any{"name": "after", "descriptor": map[string]any{"useOAuthClient": true}}, nil)).
+	up := e.Patch(path, &e.Super, doc("component", map[string]any{"name": "after", "descriptor": map[string]any{"useOAuthClient": true}}, nil)).
 		ExpectStatus(t, http.StatusOK)
 	if up.Attr(t, "name") != "after" || up.Attr(t, "available") != false {
 		t.Errorf("after PATCH: %s", up.Body)
 	}
 	// Only what is sent changes.
-	up = e.Patch(path, &e.Super, idDoc("component", map[string]any{"name": "again"}, nil)).ExpectStatus(t, http.StatusOK)
+	up = e.Patch(path, &e.Super, doc("component", map[string]any{"name": "again"}, nil)).ExpectStatus(t, http.StatusOK)
 	if d, _ := up.Attr(t, "descriptor").(map[string]any); d["useOAuthClient"] != true {
 		t.Errorf("descriptor lost on a name-only PATCH: %s", up.Body)
 	}
-	idExpectError(t, e.Patch(path, &e.Super, idDoc("component", map[string]any{"name": "", "descriptor": map[string]any{"envVars": 1}}, nil)),
-		http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/envVars")
+	expectError(t, e.Patch(path, &e.Super, doc("component", map[string]any{"name": "", "descriptor": map[string]any{"envVars": 1}}, nil)), http.StatusUnprocessableEntity, "wrong_type", "/data/attributes/descriptor/envVars")
 	if a := e.Get(path, &e.Super); a.Attr(t, "name") != "again" {
 		t.Errorf("a refused PATCH changed the component: %s", a.Body)
 	}
-	idExpectError(t, e.Patch("/v2/tenants/"+tid+"/components/00000000-0000-4000-8000-000000000000", &e.Super,
-		idDoc("component", map[string]any{"name": "x"}, nil)), http.StatusNotFound, "component_not_found", "")
+	expectError(t, e.Patch("/v2/tenants/"+tid+"/components/00000000-0000-4000-8000-000000000000", &e.Super,
+		doc("component", map[string]any{"name": "x"}, nil)), http.StatusNotFound, "component_not_found", "")
 }
 
 func TestComponentDelete(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
-	tid := idTenant(t, e)
+	tid := newTenant(t, e)
 	base := "/v2/tenants/" + tid + "/components"
-	cid := idComponent(t, e, su, tid, map[string]any{"name": "used", "descriptor": map[string]any{"useOAuthClient": true}})
-	keep := idComponent(t, e, su, tid, map[string]any{"name": "kept"})
-	oc := e.Post("/v2/tenants/"+tid+"/oauth-clients", su, idOAuthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated).ID(t)
-	f1 := e.Post("/v2/tenants/"+tid+"/flows", su, idDoc("flow", map[string]any{"name": "sync accounts"}, idComponentsRel(cid, keep))).
+	cid := newComponent(t, e, tid, su, map[string]any{"name": "used", "descriptor": map[string]any{"useOAuthClient": true}})
+	keep := newComponent(t, e, tid, su, map[string]any{"name": "kept"})
+	oc := e.Post("/v2/tenants/"+tid+"/oauth-clients", su, oauthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated).ID(t)
+	f1 := e.Post("/v2/tenants/"+tid+"/flows", su, doc("flow", map[string]any{"name": "sync accounts"}, map[string]any{"components": rels("component", cid, keep)})).
 		ExpectStatus(t, http.StatusCreated).ID(t)
 
-	o := idExpectError(t, e.Delete(base+"/"+cid, su), http.StatusConflict, "component_in_use", "")
+	o := expectError(t, e.Delete(base+"/"+cid, su), http.StatusConflict, "component_in_use", "")
 	meta, _ := o["meta"].(map[string]any)
 	flows, _ := meta["flows"].([]any)
 	if len(flows) != 1 || flows[0].(map[string]any)["id"] != f1 || flows[0].(map[string]any)["name"] != "sync accounts" {
@@ -226,14 +215,14 @@ func TestComponentDelete(t *testing.T) {
 	}
 	e.Get(base+"/"+cid, su).ExpectStatus(t, http.StatusOK)
 
-	e.Patch("/v2/tenants/"+tid+"/flows/"+f1, su, idDoc("flow", nil, idComponentsRel(keep))).ExpectStatus(t, http.StatusOK)
+	e.Patch("/v2/tenants/"+tid+"/flows/"+f1, su, doc("flow", nil, map[string]any{"components": rels("component", keep)})).ExpectStatus(t, http.StatusOK)
 	e.Delete(base+"/"+cid, su).ExpectStatus(t, http.StatusNoContent)
-	idExpectError(t, e.Get(base+"/"+cid, su), http.StatusNotFound, "component_not_found", "")
-	idExpectError(t, e.Delete(base+"/"+cid, su), http.StatusNotFound, "component_not_found", "")
-	if ids := idIDs(t, e.Get(base, su)); !slices.Equal(ids, []string{keep}) {
+	expectError(t, e.Get(base+"/"+cid, su), http.StatusNotFound, "component_not_found", "")
+	expectError(t, e.Delete(base+"/"+cid, su), http.StatusNotFound, "component_not_found", "")
+	if ids := listIDs(t, e.Get(base, su)); !slices.Equal(ids, []string{keep}) {
 		t.Errorf("list after delete = %v, want [%s]", ids, keep)
 	}
-	if m := idMeta(t, e.Get(base, su)); m["total"] != float64(1) {
+	if m := listMeta(t, e.Get(base, su)); m["total"] != float64(1) {
 		t.Errorf("meta.total = %v", m["total"])
 	}
 	// Its OAuth client stays, unusable, and can be deleted.
@@ -242,8 +231,7 @@ func TestComponentDelete(t *testing.T) {
 		t.Errorf("client of a deleted component: %s", c.Body)
 	}
 	// A flow cannot name it any more.
-	idExpectError(t, e.Post("/v2/tenants/"+tid+"/flows", su, idDoc("flow", map[string]any{"name": "f"}, idComponentsRel(cid))),
-		http.StatusUnprocessableEntity, "component_not_found", "/data/relationships/components/data/0/id")
+	expectError(t, e.Post("/v2/tenants/"+tid+"/flows", su, doc("flow", map[string]any{"name": "f"}, map[string]any{"components": rels("component", cid)})), http.StatusUnprocessableEntity, "component_not_found", "/data/relationships/components/data/0/id")
 	e.Delete("/v2/tenants/"+tid+"/oauth-clients/"+oc, su).ExpectStatus(t, http.StatusNoContent)
 }
 
@@ -252,15 +240,15 @@ func TestComponentDelete(t *testing.T) {
 func TestComponentDeleteBlockedByOtherTenantsFlow(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
-	home, other := idTenant(t, e), idTenant(t, e)
-	gid := idComponent(t, e, su, home, map[string]any{"visibility": "global"})
-	fid := idFlow(t, e, su, other, gid)
+	home, other := newTenant(t, e), newTenant(t, e)
+	gid := newComponent(t, e, home, su, map[string]any{"visibility": "global"})
+	fid := newFlow(t, e, other, su, "flow-"+uniq(), gid)
 
-	o := idExpectError(t, e.Delete("/v2/tenants/"+home+"/components/"+gid, su), http.StatusConflict, "component_in_use", "")
+	o := expectError(t, e.Delete("/v2/tenants/"+home+"/components/"+gid, su), http.StatusConflict, "component_in_use", "")
 	if d, _ := o["detail"].(string); strings.Contains(d, fid) {
 		t.Errorf("detail names another tenant's flow: %q", d)
 	}
 	e.Delete("/v2/tenants/"+other+"/flows/"+fid, su).ExpectStatus(t, http.StatusNoContent)
 	e.Delete("/v2/tenants/"+home+"/components/"+gid, su).ExpectStatus(t, http.StatusNoContent)
-	idExpectError(t, e.Get("/v2/tenants/"+other+"/components/"+gid, su), http.StatusNotFound, "component_not_found", "")
+	expectError(t, e.Get("/v2/tenants/"+other+"/components/"+gid, su), http.StatusNotFound, "component_not_found", "")
 }

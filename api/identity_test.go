@@ -2,138 +2,13 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/oauthd/oauthd/api/apitest"
 )
-
-// --- helpers shared by identity, members, components and flows tests ---
-
-var idSeq atomic.Int64
-
-// idUnique returns a name no other call in this process returns.
-func idUnique(prefix string) string { return fmt.Sprintf("%s-%d", prefix, idSeq.Add(1)) }
-
-// idDoc builds a JSON:API request document.
-func idDoc(typ string, attrs map[string]any, rels map[string]any) map[string]any {
-	data := map[string]any{"type": typ}
-	if attrs != nil {
-		data["attributes"] = attrs
-	}
-	if rels != nil {
-		data["relationships"] = rels
-	}
-	return map[string]any{"data": data}
-}
-
-// idTenant creates a tenant as the superuser and returns its id.
-func idTenant(t *testing.T, e *apitest.Env) string {
-	t.Helper()
-	return e.Post("/v2/tenants", &e.Super, idDoc("tenant", map[string]any{"name": idUnique("tenant")}, nil)).
-		ExpectStatus(t, http.StatusCreated).ID(t)
-}
-
-// idUserWithKey creates a user and an API key for them, as the superuser.
-func idUserWithKey(t *testing.T, e *apitest.Env) apitest.Creds {
-	t.Helper()
-	email := idUnique("user") + "@example.com"
-	uid := e.Post("/v2/users", &e.Super, idDoc("user", map[string]any{"email": email}, nil)).
-		ExpectStatus(t, http.StatusCreated).ID(t)
-	key := e.Post("/v2/users/"+uid+"/api-keys", &e.Super, idDoc("api-key", map[string]any{"name": "test"}, nil)).
-		ExpectStatus(t, http.StatusCreated).Attr(t, "key").(string)
-	return apitest.Creds{UserID: uid, Email: email, Key: key}
-}
-
-// idMember makes u a member of the tenant with these grants, as the superuser.
-func idMember(t *testing.T, e *apitest.Env, tid string, u apitest.Creds, roles, perms []string) {
-	t.Helper()
-	e.Post("/v2/tenants/"+tid+"/members", &e.Super, idMemberDoc(u.UserID, roles, perms)).ExpectStatus(t, http.StatusCreated)
-}
-
-func idMemberDoc(uid string, roles, perms []string) map[string]any {
-	attrs := map[string]any{}
-	if roles != nil {
-		attrs["roles"] = roles
-	}
-	if perms != nil {
-		attrs["permissions"] = perms
-	}
-	return idDoc("member", attrs, map[string]any{"user": map[string]any{"data": map[string]any{"type": "user", "id": uid}}})
-}
-
-// idComponent creates a component and returns its id.
-func idComponent(t *testing.T, e *apitest.Env, auth *apitest.Creds, tid string, attrs map[string]any) string {
-	t.Helper()
-	if _, ok := attrs["name"]; !ok {
-		attrs["name"] = idUnique("component")
-	}
-	return e.Post("/v2/tenants/"+tid+"/components", auth, idDoc("component", attrs, nil)).
-		ExpectStatus(t, http.StatusCreated).ID(t)
-}
-
-func idComponentsRel(ids ...string) map[string]any {
-	data := make([]any, len(ids))
-	for i, id := range ids {
-		data[i] = map[string]any{"type": "component", "id": id}
-	}
-	return map[string]any{"components": map[string]any{"data": data}}
-}
-
-// idFlow creates a flow over the components and returns its id.
-func idFlow(t *testing.T, e *apitest.Env, auth *apitest.Creds, tid string, componentIDs ...string) string {
-	t.Helper()
-	return e.Post("/v2/tenants/"+tid+"/flows", auth, idDoc("flow", map[string]any{"name": idUnique("flow")}, idComponentsRel(componentIDs...))).
-		ExpectStatus(t, http.StatusCreated).ID(t)
-}
-
-// idOAuthClientDoc is seed 001's create body.
-func idOAuthClientDoc(componentID, clientID, secret string) map[string]any {
-	return idDoc("oauth-client", map[string]any{"client_id": clientID, "client_secret": secret},
-		map[string]any{"component": map[string]any{"data": map[string]any{"type": "component", "id": componentID}}})
-}
-
-// idExpectError fails unless the response has status and an error object
-// with code (and, when pointer is not empty, that source pointer). It
-// returns that object.
-func idExpectError(t *testing.T, r *apitest.Response, status int, code, pointer string) map[string]any {
-	t.Helper()
-	r.ExpectStatus(t, status)
-	for _, o := range r.Errors(t) {
-		if code != "" && o["code"] != code {
-			continue
-		}
-		if pointer != "" {
-			src, _ := o["source"].(map[string]any)
-			if src == nil || src["pointer"] != pointer {
-				continue
-			}
-		}
-		return o
-	}
-	t.Fatalf("no error with code %q at %q in %s", code, pointer, r.Body)
-	return nil
-}
-
-// idIDs is the ids of a list response's data.
-func idIDs(t *testing.T, r *apitest.Response) []string {
-	t.Helper()
-	var out []string
-	for _, it := range r.List(t) {
-		out = append(out, it["id"].(string))
-	}
-	return out
-}
-
-func idMeta(t *testing.T, r *apitest.Response) map[string]any {
-	t.Helper()
-	m, _ := r.Doc(t)["meta"].(map[string]any)
-	return m
-}
 
 // --- tenants ---
 
@@ -141,7 +16,7 @@ func TestTenantsSuperuserCRUD(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
 
-	created := e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "Acme"}, nil)).ExpectStatus(t, http.StatusCreated)
+	created := e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "Acme"}, nil)).ExpectStatus(t, http.StatusCreated)
 	tid := created.ID(t)
 	if loc := created.Header.Get("Location"); loc != "/v2/tenants/"+tid {
 		t.Errorf("Location = %q, want /v2/tenants/%s", loc, tid)
@@ -151,23 +26,20 @@ func TestTenantsSuperuserCRUD(t *testing.T) {
 	}
 
 	// Names are unique whatever their case.
-	idExpectError(t, e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "ACME"}, nil)),
-		http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
-	idExpectError(t, e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": ""}, nil)),
-		http.StatusUnprocessableEntity, "required", "/data/attributes/name")
+	expectError(t, e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "ACME"}, nil)), http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
+	expectError(t, e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": ""}, nil)), http.StatusUnprocessableEntity, "required", "/data/attributes/name")
 
 	if got := e.Get("/v2/tenants/"+tid, su).ExpectStatus(t, http.StatusOK).Attr(t, "name"); got != "Acme" {
 		t.Errorf("GET name = %v", got)
 	}
-	other := idTenant(t, e)
-	idExpectError(t, e.Patch("/v2/tenants/"+other, su, idDoc("tenant", map[string]any{"name": "acme"}, nil)),
-		http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
-	renamed := e.Patch("/v2/tenants/"+tid, su, idDoc("tenant", map[string]any{"name": "Acme Corp"}, nil)).ExpectStatus(t, http.StatusOK)
+	other := newTenant(t, e)
+	expectError(t, e.Patch("/v2/tenants/"+other, su, doc("tenant", map[string]any{"name": "acme"}, nil)), http.StatusConflict, "tenant_name_taken", "/data/attributes/name")
+	renamed := e.Patch("/v2/tenants/"+tid, su, doc("tenant", map[string]any{"name": "Acme Corp"}, nil)).ExpectStatus(t, http.StatusOK)
 	if got := renamed.Attr(t, "name"); got != "Acme Corp" {
 		t.Errorf("renamed = %v", got)
 	}
 	list := e.Get("/v2/tenants?sort=name", su).ExpectStatus(t, http.StatusOK)
-	if ids := idIDs(t, list); !slices.Contains(ids, tid) || !slices.Contains(ids, other) {
+	if ids := listIDs(t, list); !slices.Contains(ids, tid) || !slices.Contains(ids, other) {
 		t.Errorf("superuser list %v lacks %s or %s", ids, tid, other)
 	}
 
@@ -175,46 +47,44 @@ func TestTenantsSuperuserCRUD(t *testing.T) {
 	if len(r.Body) != 0 {
 		t.Errorf("delete has a body: %s", r.Body)
 	}
-	idExpectError(t, e.Get("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
-	idExpectError(t, e.Delete("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
+	expectError(t, e.Get("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
+	expectError(t, e.Delete("/v2/tenants/"+tid, su), http.StatusNotFound, "tenant_not_found", "")
 	// The name is free again.
-	e.Post("/v2/tenants", su, idDoc("tenant", map[string]any{"name": "acme corp"}, nil)).ExpectStatus(t, http.StatusCreated)
+	e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "acme corp"}, nil)).ExpectStatus(t, http.StatusCreated)
 }
 
 func TestTenantsMembersSeeOnlyTheirOwn(t *testing.T) {
 	e := apitest.New(t)
-	mine, theirs := idTenant(t, e), idTenant(t, e)
-	u := idUserWithKey(t, e)
-	idMember(t, e, mine, u, []string{"viewer"}, nil)
+	mine, theirs := newTenant(t, e), newTenant(t, e)
+	u := newUser(t, e)
+	addMember(t, e, mine, u, []string{"viewer"}, nil)
 
-	ids := idIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK))
+	ids := listIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK))
 	if !slices.Equal(ids, []string{mine}) {
 		t.Errorf("member sees tenants %v, want only %s", ids, mine)
 	}
-	if total := idMeta(t, e.Get("/v2/tenants", &u))["total"]; total != float64(1) {
+	if total := listMeta(t, e.Get("/v2/tenants", &u))["total"]; total != float64(1) {
 		t.Errorf("meta.total = %v, want 1", total)
 	}
 	e.Get("/v2/tenants/"+mine, &u).ExpectStatus(t, http.StatusOK)
 	// Not a member: the same 404 as a tenant that does not exist.
-	idExpectError(t, e.Get("/v2/tenants/"+theirs, &u), http.StatusNotFound, "tenant_not_found", "")
-	idExpectError(t, e.Get("/v2/tenants/00000000-0000-4000-8000-000000000000", &u), http.StatusNotFound, "tenant_not_found", "")
+	expectError(t, e.Get("/v2/tenants/"+theirs, &u), http.StatusNotFound, "tenant_not_found", "")
+	expectError(t, e.Get("/v2/tenants/00000000-0000-4000-8000-000000000000", &u), http.StatusNotFound, "tenant_not_found", "")
 	// Members do not administer tenants.
-	idExpectError(t, e.Post("/v2/tenants", &u, idDoc("tenant", map[string]any{"name": idUnique("x")}, nil)),
-		http.StatusForbidden, "superuser_required", "")
-	idExpectError(t, e.Patch("/v2/tenants/"+mine, &u, idDoc("tenant", map[string]any{"name": idUnique("x")}, nil)),
-		http.StatusForbidden, "superuser_required", "")
-	idExpectError(t, e.Delete("/v2/tenants/"+mine, &u), http.StatusForbidden, "superuser_required", "")
+	expectError(t, e.Post("/v2/tenants", &u, doc("tenant", map[string]any{"name": "x" + "-" + uniq()}, nil)), http.StatusForbidden, "superuser_required", "")
+	expectError(t, e.Patch("/v2/tenants/"+mine, &u, doc("tenant", map[string]any{"name": "x" + "-" + uniq()}, nil)), http.StatusForbidden, "superuser_required", "")
+	expectError(t, e.Delete("/v2/tenants/"+mine, &u), http.StatusForbidden, "superuser_required", "")
 }
 
 func TestTenantDeleteCascades(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
-	tid := idTenant(t, e)
-	u := idUserWithKey(t, e)
-	idMember(t, e, tid, u, []string{"owner"}, []string{"tenants.audit.get"})
-	cid := idComponent(t, e, &u, tid, map[string]any{"descriptor": map[string]any{"useOAuthClient": true}})
-	e.Post("/v2/tenants/"+tid+"/oauth-clients", &u, idOAuthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated)
-	idFlow(t, e, &u, tid, cid)
+	tid := newTenant(t, e)
+	u := newUser(t, e)
+	addMember(t, e, tid, u, []string{"owner"}, []string{"tenants.audit.get"})
+	cid := newComponent(t, e, tid, &u, map[string]any{"descriptor": map[string]any{"useOAuthClient": true}})
+	e.Post("/v2/tenants/"+tid+"/oauth-clients", &u, oauthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated)
+	newFlow(t, e, tid, &u, "flow-"+uniq(), cid)
 
 	e.Delete("/v2/tenants/"+tid, su).ExpectStatus(t, http.StatusNoContent)
 
@@ -236,10 +106,10 @@ func TestTenantDeleteCascades(t *testing.T) {
 		}
 	}
 	// The user survives, and no longer sees the tenant.
-	if ids := idIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK)); len(ids) != 0 {
+	if ids := listIDs(t, e.Get("/v2/tenants", &u).ExpectStatus(t, http.StatusOK)); len(ids) != 0 {
 		t.Errorf("former member still sees tenants %v", ids)
 	}
-	idExpectError(t, e.Get("/v2/tenants/"+tid+"/components", &u), http.StatusNotFound, "tenant_not_found", "")
+	expectError(t, e.Get("/v2/tenants/"+tid+"/components", &u), http.StatusNotFound, "tenant_not_found", "")
 }
 
 // Deleting a tenant must not silently take other tenants' flows and OAuth
@@ -247,12 +117,12 @@ func TestTenantDeleteCascades(t *testing.T) {
 func TestTenantDeleteRefusedWhileOtherTenantsUseItsGlobalComponents(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
-	owner, user := idTenant(t, e), idTenant(t, e)
-	cid := idComponent(t, e, su, owner, map[string]any{"visibility": "global", "descriptor": map[string]any{"useOAuthClient": true}})
-	oc := e.Post("/v2/tenants/"+user+"/oauth-clients", su, idOAuthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated).ID(t)
-	fid := idFlow(t, e, su, user, cid)
+	owner, user := newTenant(t, e), newTenant(t, e)
+	cid := newComponent(t, e, owner, su, map[string]any{"visibility": "global", "descriptor": map[string]any{"useOAuthClient": true}})
+	oc := e.Post("/v2/tenants/"+user+"/oauth-clients", su, oauthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated).ID(t)
+	fid := newFlow(t, e, user, su, "flow-"+uniq(), cid)
 
-	idExpectError(t, e.Delete("/v2/tenants/"+owner, su), http.StatusConflict, "tenant_in_use", "")
+	expectError(t, e.Delete("/v2/tenants/"+owner, su), http.StatusConflict, "tenant_in_use", "")
 	e.Get("/v2/tenants/"+owner, su).ExpectStatus(t, http.StatusOK)
 	e.Get("/v2/tenants/"+user+"/oauth-clients/"+oc, su).ExpectStatus(t, http.StatusOK)
 	f := e.Get("/v2/tenants/"+user+"/flows/"+fid, su).ExpectStatus(t, http.StatusOK)
@@ -272,7 +142,7 @@ func TestUsersCreate(t *testing.T) {
 	e := apitest.New(t)
 	su := &e.Super
 
-	withPw := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "Ada@Example.com", "password": "correct horse"}, nil)).
+	withPw := e.Post("/v2/users", su, doc("user", map[string]any{"email": "Ada@Example.com", "password": "correct horse"}, nil)).
 		ExpectStatus(t, http.StatusCreated)
 	if withPw.Attr(t, "has_password") != true || withPw.Attr(t, "superuser") != false || withPw.Attr(t, "email") != "Ada@Example.com" {
 		t.Errorf("user with password: %s", withPw.Body)
@@ -283,41 +153,38 @@ func TestUsersCreate(t *testing.T) {
 	if loc := withPw.Header.Get("Location"); loc != "/v2/users/"+withPw.ID(t) {
 		t.Errorf("Location = %q", loc)
 	}
-	noPw := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "bob@example.com"}, nil)).ExpectStatus(t, http.StatusCreated)
+	noPw := e.Post("/v2/users", su, doc("user", map[string]any{"email": "bob@example.com"}, nil)).ExpectStatus(t, http.StatusCreated)
 	if noPw.Attr(t, "has_password") != false {
 		t.Errorf("user without password: %s", noPw.Body)
 	}
 
-	idExpectError(t, e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "ADA@example.COM"}, nil)),
-		http.StatusConflict, "email_taken", "/data/attributes/email")
+	expectError(t, e.Post("/v2/users", su, doc("user", map[string]any{"email": "ADA@example.COM"}, nil)), http.StatusConflict, "email_taken", "/data/attributes/email")
 	for _, bad := range []string{"not-an-email", "Ada <ada@example.com>", "", "a@"} {
-		idExpectError(t, e.Post("/v2/users", su, idDoc("user", map[string]any{"email": bad}, nil)),
-			http.StatusUnprocessableEntity, "", "")
-		r := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": bad}, nil))
+		expectError(t, e.Post("/v2/users", su, doc("user", map[string]any{"email": bad}, nil)), http.StatusUnprocessableEntity, "", "")
+		r := e.Post("/v2/users", su, doc("user", map[string]any{"email": bad}, nil))
 		if errs := r.Errors(t); errs[0]["source"].(map[string]any)["pointer"] != "/data/attributes/email" {
 			t.Errorf("email %q: error not at the email attribute: %s", bad, r.Body)
 		}
 	}
 	// Every problem at once.
-	r := e.Post("/v2/users", su, idDoc("user", map[string]any{"email": "nope", "password": "short"}, nil)).ExpectStatus(t, http.StatusUnprocessableEntity)
+	r := e.Post("/v2/users", su, doc("user", map[string]any{"email": "nope", "password": "short"}, nil)).ExpectStatus(t, http.StatusUnprocessableEntity)
 	if n := len(r.Errors(t)); n != 2 {
 		t.Errorf("want 2 errors (email and password), got %d: %s", n, r.Body)
 	}
 
 	list := e.Get("/v2/users?sort=email", su).ExpectStatus(t, http.StatusOK)
-	if ids := idIDs(t, list); !slices.Contains(ids, withPw.ID(t)) || !slices.Contains(ids, noPw.ID(t)) {
+	if ids := listIDs(t, list); !slices.Contains(ids, withPw.ID(t)) || !slices.Contains(ids, noPw.ID(t)) {
 		t.Errorf("user list %v", ids)
 	}
-	u := idUserWithKey(t, e)
-	idExpectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
-	idExpectError(t, e.Post("/v2/users", &u, idDoc("user", map[string]any{"email": "x@example.com"}, nil)),
-		http.StatusForbidden, "superuser_required", "")
+	u := newUser(t, e)
+	expectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
+	expectError(t, e.Post("/v2/users", &u, doc("user", map[string]any{"email": "x@example.com"}, nil)), http.StatusForbidden, "superuser_required", "")
 }
 
 func TestUsersMeAndSelfService(t *testing.T) {
 	e := apitest.New(t)
-	u := idUserWithKey(t, e)
-	other := idUserWithKey(t, e)
+	u := newUser(t, e)
+	other := newUser(t, e)
 
 	me := e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
 	if me.ID(t) != u.UserID || me.Attr(t, "email") != u.Email {
@@ -325,32 +192,29 @@ func TestUsersMeAndSelfService(t *testing.T) {
 	}
 	e.Get("/v2/users/"+u.UserID, &u).ExpectStatus(t, http.StatusOK)
 	// Other users are not even visible.
-	idExpectError(t, e.Get("/v2/users/"+other.UserID, &u), http.StatusNotFound, "user_not_found", "")
-	idExpectError(t, e.Patch("/v2/users/"+other.UserID, &u, idDoc("user", map[string]any{"email": "hijack@example.com"}, nil)),
-		http.StatusNotFound, "user_not_found", "")
+	expectError(t, e.Get("/v2/users/"+other.UserID, &u), http.StatusNotFound, "user_not_found", "")
+	expectError(t, e.Patch("/v2/users/"+other.UserID, &u, doc("user", map[string]any{"email": "hijack@example.com"}, nil)), http.StatusNotFound, "user_not_found", "")
 
 	// Self may change email and password, without data.id.
-	newEmail := idUnique("renamed") + "@example.com"
-	p := e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"email": newEmail, "password": "a long password"}, nil)).
+	newEmail := "renamed" + "-" + uniq() + "@example.com"
+	p := e.Patch("/v2/users/me", &u, doc("user", map[string]any{"email": newEmail, "password": "a long password"}, nil)).
 		ExpectStatus(t, http.StatusOK)
 	if p.Attr(t, "email") != newEmail || p.Attr(t, "has_password") != true {
 		t.Errorf("patched self: %s", p.Body)
 	}
 	u.Email = newEmail
 	e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
-	idExpectError(t, e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"email": other.Email}, nil)),
-		http.StatusConflict, "email_taken", "/data/attributes/email")
+	expectError(t, e.Patch("/v2/users/me", &u, doc("user", map[string]any{"email": other.Email}, nil)), http.StatusConflict, "email_taken", "/data/attributes/email")
 
 	// ... but not the superuser flag.
-	idExpectError(t, e.Patch("/v2/users/me", &u, idDoc("user", map[string]any{"superuser": true}, nil)),
-		http.StatusForbidden, "superuser_required", "/data/attributes/superuser")
+	expectError(t, e.Patch("/v2/users/me", &u, doc("user", map[string]any{"superuser": true}, nil)), http.StatusForbidden, "superuser_required", "/data/attributes/superuser")
 	if e.Get("/v2/users/me", &u).Attr(t, "superuser") != false {
 		t.Fatal("user made themself superuser")
 	}
-	idExpectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
+	expectError(t, e.Get("/v2/users", &u), http.StatusForbidden, "superuser_required", "")
 
 	// The superuser can.
-	su := e.Patch("/v2/users/"+u.UserID, &e.Super, idDoc("user", map[string]any{"superuser": true}, nil)).ExpectStatus(t, http.StatusOK)
+	su := e.Patch("/v2/users/"+u.UserID, &e.Super, doc("user", map[string]any{"superuser": true}, nil)).ExpectStatus(t, http.StatusOK)
 	if su.Attr(t, "superuser") != true {
 		t.Errorf("superuser flag not set: %s", su.Body)
 	}
@@ -369,9 +233,9 @@ func TestUsersMeAndSelfService(t *testing.T) {
 
 func TestAPIKeysLifecycle(t *testing.T) {
 	e := apitest.New(t)
-	u := idUserWithKey(t, e)
+	u := newUser(t, e)
 
-	created := e.Post("/v2/users/me/api-keys", &u, idDoc("api-key", map[string]any{"name": "ci"}, nil)).ExpectStatus(t, http.StatusCreated)
+	created := e.Post("/v2/users/me/api-keys", &u, doc("api-key", map[string]any{"name": "ci"}, nil)).ExpectStatus(t, http.StatusCreated)
 	key, _ := created.Attr(t, "key").(string)
 	kid := created.ID(t)
 	if len(key) < 32 || strings.Trim(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
@@ -426,26 +290,25 @@ func TestAPIKeysLifecycle(t *testing.T) {
 	}
 	// A superuser sees the user's keys too; other users do not.
 	e.Get("/v2/users/"+u.UserID+"/api-keys", &e.Super).ExpectStatus(t, http.StatusOK)
-	stranger := idUserWithKey(t, e)
-	idExpectError(t, e.Get("/v2/users/"+u.UserID+"/api-keys", &stranger), http.StatusNotFound, "user_not_found", "")
-	idExpectError(t, e.Delete("/v2/users/"+u.UserID+"/api-keys/"+kid, &stranger), http.StatusNotFound, "user_not_found", "")
+	stranger := newUser(t, e)
+	expectError(t, e.Get("/v2/users/"+u.UserID+"/api-keys", &stranger), http.StatusNotFound, "user_not_found", "")
+	expectError(t, e.Delete("/v2/users/"+u.UserID+"/api-keys/"+kid, &stranger), http.StatusNotFound, "user_not_found", "")
 	// A key id of another user is not found under mine.
-	idExpectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &stranger), http.StatusNotFound, "api_key_not_found", "")
+	expectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &stranger), http.StatusNotFound, "api_key_not_found", "")
 	e.Get("/v2/users/me", &ci).ExpectStatus(t, http.StatusOK)
 
-	idExpectError(t, e.Post("/v2/users/me/api-keys", &u, idDoc("api-key", map[string]any{"name": " "}, nil)),
-		http.StatusUnprocessableEntity, "required", "/data/attributes/name")
+	expectError(t, e.Post("/v2/users/me/api-keys", &u, doc("api-key", map[string]any{"name": " "}, nil)), http.StatusUnprocessableEntity, "required", "/data/attributes/name")
 
 	// Deleting revokes.
 	e.Delete("/v2/users/me/api-keys/"+kid, &u).ExpectStatus(t, http.StatusNoContent)
-	idExpectError(t, e.Get("/v2/users/me", &ci), http.StatusUnauthorized, "unauthenticated", "")
-	idExpectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &u), http.StatusNotFound, "api_key_not_found", "")
+	expectError(t, e.Get("/v2/users/me", &ci), http.StatusUnauthorized, "unauthenticated", "")
+	expectError(t, e.Delete("/v2/users/me/api-keys/"+kid, &u), http.StatusNotFound, "api_key_not_found", "")
 	e.Get("/v2/users/me", &u).ExpectStatus(t, http.StatusOK)
 }
 
 func TestBasicAuth(t *testing.T) {
 	e := apitest.New(t)
-	u := idUserWithKey(t, e)
+	u := newUser(t, e)
 
 	upper := u
 	upper.Email = strings.ToUpper(u.Email)
@@ -462,7 +325,7 @@ func TestBasicAuth(t *testing.T) {
 	var bodies []string
 	for name, c := range map[string]apitest.Creds{"wrong key": wrongKey, "unknown email": wrongEmail, "another user's email": otherUsersEmail} {
 		r := e.Get("/v2/users/me", &c)
-		idExpectError(t, r, http.StatusUnauthorized, "unauthenticated", "")
+		expectError(t, r, http.StatusUnauthorized, "unauthenticated", "")
 		if r.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: no WWW-Authenticate header", name)
 		}
@@ -471,8 +334,8 @@ func TestBasicAuth(t *testing.T) {
 	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
 		t.Errorf("failures differ, leaking which part was wrong: %q", bodies)
 	}
-	idExpectError(t, e.Get("/v2/users/me", nil), http.StatusUnauthorized, "unauthenticated", "")
-	idExpectError(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/v2/users/me",
+	expectError(t, e.Get("/v2/users/me", nil), http.StatusUnauthorized, "unauthenticated", "")
+	expectError(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/v2/users/me",
 		Header: http.Header{"Authorization": {"Bearer not-a-token"}}}), http.StatusUnauthorized, "invalid_token", "")
 }
 
@@ -510,7 +373,7 @@ func TestEnsureSuperuserIsIdempotent(t *testing.T) {
 	e.Get("/v2/users", &boot).ExpectStatus(t, http.StatusOK)
 
 	// An existing ordinary user is promoted, keeping their id.
-	plain := idUserWithKey(t, e)
+	plain := newUser(t, e)
 	p, err := e.App.Tenants.EnsureSuperuser(ctx, plain.Email, strings.Repeat("z", 32))
 	if err != nil {
 		t.Fatal(err)

@@ -178,13 +178,13 @@ func countRows(t testing.TB, e *apitest.Env, query string, args ...any) int {
 }
 
 // expectError asserts the response has status and one error with code
-// (and pointer or parameter in source, when not empty); it returns that
-// error object.
+// (any code when empty) and, when pointer is not empty, that pointer or
+// parameter in its source; it returns that error object.
 func expectError(t testing.TB, r *apitest.Response, status int, code, pointer string) map[string]any {
 	t.Helper()
 	r.ExpectStatus(t, status)
 	for _, e := range r.Errors(t) {
-		if e["code"] != code {
+		if code != "" && e["code"] != code {
 			continue
 		}
 		if pointer == "" {
@@ -216,4 +216,34 @@ func relID(t testing.TB, data map[string]any, name string) string {
 func attrOf(data map[string]any, name string) any {
 	a, _ := data["attributes"].(map[string]any)
 	return a[name]
+}
+
+// memberDoc is a member create body; roles and permissions are left out
+// when nil (the server takes them as empty).
+func memberDoc(uid string, roles, perms []string) map[string]any {
+	attrs := map[string]any{}
+	if roles != nil {
+		attrs["roles"] = roles
+	}
+	if perms != nil {
+		attrs["permissions"] = perms
+	}
+	return doc("member", attrs, map[string]any{"user": rel("user", uid)})
+}
+
+// listIDs is the ids of a list response's data, in order.
+func listIDs(t testing.TB, r *apitest.Response) []string {
+	t.Helper()
+	var out []string
+	for _, it := range r.List(t) {
+		out = append(out, it["id"].(string))
+	}
+	return out
+}
+
+// listMeta is a list response's meta object.
+func listMeta(t testing.TB, r *apitest.Response) map[string]any {
+	t.Helper()
+	m, _ := r.Doc(t)["meta"].(map[string]any)
+	return m
 }
