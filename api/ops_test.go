@@ -58,41 +58,20 @@ func opsPrivatePostgres(t *testing.T) *pgserver.Server {
 	return srv
 }
 
-func opsTenantDoc(name string) map[string]any {
-	return map[string]any{"data": map[string]any{"type": "tenant", "attributes": map[string]any{"name": name}}}
-}
-
 func opsComponentDoc(name string) map[string]any {
 	return map[string]any{"data": map[string]any{"type": "component", "attributes": map[string]any{
 		"name": name, "visibility": "tenant", "descriptor": map[string]any{"useOAuthClient": true}}}}
-}
-
-func opsClientDoc(componentID, clientID, secret string) map[string]any {
-	return map[string]any{"data": map[string]any{"type": "oauth-client",
-		"attributes": map[string]any{"client_id": clientID, "client_secret": secret},
-		"relationships": map[string]any{"component": map[string]any{
-			"data": map[string]any{"type": "component", "id": componentID}}}}}
 }
 
 // opsSeedClient creates a tenant, a component and an OAuth client for it.
 func opsSeedClient(t *testing.T, e *apitest.Env, secret string) (tid, cid, ocid string) {
 	t.Helper()
 	su := &e.Super
-	tid = e.Post("/v2/tenants", su, opsTenantDoc("acme")).ExpectStatus(t, http.StatusCreated).ID(t)
+	tid = e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "acme"}, nil)).ExpectStatus(t, http.StatusCreated).ID(t)
 	cid = e.Post("/v2/tenants/"+tid+"/components", su, opsComponentDoc("salesforce")).ExpectStatus(t, http.StatusCreated).ID(t)
-	ocid = e.Post("/v2/tenants/"+tid+"/oauth-clients", su, opsClientDoc(cid, "sf-client-id", secret)).
+	ocid = e.Post("/v2/tenants/"+tid+"/oauth-clients", su, oauthClientDoc(cid, "sf-client-id", secret)).
 		ExpectStatus(t, http.StatusCreated).ID(t)
 	return tid, cid, ocid
-}
-
-func opsListedIDs(t *testing.T, r *apitest.Response) []string {
-	t.Helper()
-	var ids []string
-	for _, item := range r.List(t) {
-		id, _ := item["id"].(string)
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 func opsExpectUnavailable(t *testing.T, r *apitest.Response, elapsed time.Duration, what string) {
@@ -123,7 +102,7 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 	su := &e.Super
 	tid, cid, ocid := opsSeedClient(t, e, "outage-secret-value")
 	listPath := "/v2/tenants/" + tid + "/oauth-clients"
-	if ids := opsListedIDs(t, e.Get(listPath, su).ExpectStatus(t, http.StatusOK)); len(ids) != 1 || ids[0] != ocid {
+	if ids := listIDs(t, e.Get(listPath, su).ExpectStatus(t, http.StatusOK)); len(ids) != 1 || ids[0] != ocid {
 		t.Fatalf("before the outage the list holds %v, want [%s]", ids, ocid)
 	}
 	e.Get("/readyz", nil).ExpectStatus(t, http.StatusOK)
@@ -138,7 +117,9 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 	}{
 		{"list oauth clients", func() *apitest.Response { return e.Get(listPath, su) }},
 		{"get oauth client", func() *apitest.Response { return e.Get(listPath+"/"+ocid, su) }},
-		{"create tenant", func() *apitest.Response { return e.Post("/v2/tenants", su, opsTenantDoc("during-outage")) }},
+		{"create tenant", func() *apitest.Response {
+			return e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "during-outage"}, nil))
+		}},
 		{"create component", func() *apitest.Response {
 			return e.Post("/v2/tenants/"+tid+"/components", su, opsComponentDoc("during-outage"))
 		}},
@@ -196,7 +177,7 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if ids := opsListedIDs(t, last); len(ids) != 1 || ids[0] != ocid {
+	if ids := listIDs(t, last); len(ids) != 1 || ids[0] != ocid {
 		t.Fatalf("after the outage the list holds %v, want [%s]", ids, ocid)
 	}
 	got := e.Get(listPath+"/"+ocid, su).ExpectStatus(t, http.StatusOK)
@@ -205,9 +186,9 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 	}
 	e.Get("/readyz", nil).ExpectStatus(t, http.StatusOK)
 	// Writes work again too, on every kind of resource.
-	tid2 := e.Post("/v2/tenants", su, opsTenantDoc("after-outage")).ExpectStatus(t, http.StatusCreated).ID(t)
+	tid2 := e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "after-outage"}, nil)).ExpectStatus(t, http.StatusCreated).ID(t)
 	cid2 := e.Post("/v2/tenants/"+tid2+"/components", su, opsComponentDoc("hubspot")).ExpectStatus(t, http.StatusCreated).ID(t)
-	e.Post("/v2/tenants/"+tid2+"/oauth-clients", su, opsClientDoc(cid2, "hs", "hubspot-secret-1")).ExpectStatus(t, http.StatusCreated)
+	e.Post("/v2/tenants/"+tid2+"/oauth-clients", su, oauthClientDoc(cid2, "hs", "hubspot-secret-1")).ExpectStatus(t, http.StatusCreated)
 	if n := strings.Count(e.Logs.String(), `"msg":"panic"`); n != 0 {
 		t.Errorf("%d panics logged", n)
 	}
@@ -342,7 +323,7 @@ func opsRequestLine(t *testing.T, e *apitest.Env, rid string) map[string]any {
 
 func TestRequestLogLinePerRequest(t *testing.T) {
 	e := apitest.New(t)
-	tid := e.Post("/v2/tenants", &e.Super, opsTenantDoc("logged")).ExpectStatus(t, http.StatusCreated).ID(t)
+	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "logged"}, nil)).ExpectStatus(t, http.StatusCreated).ID(t)
 	cases := []struct {
 		method, path, route string
 		status              int

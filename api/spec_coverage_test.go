@@ -2,12 +2,10 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -41,7 +39,7 @@ func specRoutes(t *testing.T, e *apitest.Env) []string {
 	if len(seen) == 0 {
 		t.Fatal("the server registered no routes")
 	}
-	return specSortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // TestSpecCoverage keeps openapi.yaml and the router in step: every route
@@ -71,12 +69,12 @@ func TestSpecCoverage(t *testing.T) {
 	}
 
 	t.Logf("%d routes, %d operations (trailing-slash aliases aside)", len(routes), len(operations))
-	for _, r := range specSortedKeys(routes) {
+	for _, r := range slices.Sorted(maps.Keys(routes)) {
 		if !operations[r] {
 			t.Errorf("route %s is missing from openapi.yaml", r)
 		}
 	}
-	for _, op := range specSortedKeys(operations) {
+	for _, op := range slices.Sorted(maps.Keys(operations)) {
 		if !routes[op] {
 			t.Errorf("openapi.yaml has operation %s but the server has no such route", op)
 		}
@@ -220,43 +218,33 @@ func specSeed(t *testing.T, e *apitest.Env) *specFixture {
 		t.Helper()
 		return r.ExpectStatus(t, http.StatusCreated).ID(t)
 	}
-	f.tid = data(e.Post("/v2/tenants", su, specDoc("tenant", map[string]any{"name": "spec-" + specUnique(t)}, nil)))
+	f.tid = data(e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "spec-" + uniq()}, nil)))
 	base := "/v2/tenants/" + f.tid
-	f.componentID = data(e.Post(base+"/components", su, specDoc("component",
+	f.componentID = data(e.Post(base+"/components", su, doc("component",
 		map[string]any{"name": "sf", "descriptor": map[string]any{"useOAuthClient": true}}, nil)))
 	compRel := map[string]any{"data": map[string]any{"type": "component", "id": f.componentID}}
-	f.clientID = data(e.Post(base+"/oauth-clients", su, specDoc("oauth-client",
+	f.clientID = data(e.Post(base+"/oauth-clients", su, doc("oauth-client",
 		map[string]any{"client_id": "abc", "client_secret": "a-secret-of-some-length"}, map[string]any{"component": compRel})))
-	f.flowID = data(e.Post(base+"/flows", su, specDoc("flow", map[string]any{"name": "sync"},
+	f.flowID = data(e.Post(base+"/flows", su, doc("flow", map[string]any{"name": "sync"},
 		map[string]any{"components": map[string]any{"data": []any{compRel["data"]}}})))
-	f.bare = specUser(t, e, specUnique(t))
+	f.bare = specUser(t, e, uniq())
 	f.memberID = f.bare.UserID
 	f.keyID = specFirstKey(t, e, f.bare.UserID)
-	data(e.Post(base+"/members", su, specDoc("member", map[string]any{"roles": []string{}},
+	data(e.Post(base+"/members", su, doc("member", map[string]any{"roles": []string{}},
 		map[string]any{"user": map[string]any{"data": map[string]any{"type": "user", "id": f.memberID}}})))
-	f.stranger = specUser(t, e, specUnique(t))
-	f.apiClientID = data(e.Post(base+"/api-clients", su, specDoc("api-client", map[string]any{"name": "spec",
+	f.stranger = specUser(t, e, uniq())
+	f.apiClientID = data(e.Post(base+"/api-clients", su, doc("api-client", map[string]any{"name": "spec",
 		"client_type": "confidential", "grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}}, nil)))
-	f.apiSecretID = data(e.Post(base+"/api-clients/"+f.apiClientID+"/secrets", su, specDoc("api-client-secret", nil, nil)))
+	f.apiSecretID = data(e.Post(base+"/api-clients/"+f.apiClientID+"/secrets", su, doc("api-client-secret", nil, nil)))
 	return f
-}
-
-// specUnique is a short random tag for names and emails.
-func specUnique(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 func specUser(t *testing.T, e *apitest.Env, tag string) apitest.Creds {
 	t.Helper()
 	email := "spec-" + tag + "@example.test"
-	uid := e.Post("/v2/users", &e.Super, specDoc("user", map[string]any{"email": email}, nil)).
+	uid := e.Post("/v2/users", &e.Super, doc("user", map[string]any{"email": email}, nil)).
 		ExpectStatus(t, http.StatusCreated).ID(t)
-	k := e.Post("/v2/users/"+uid+"/api-keys", &e.Super, specDoc("api-key", map[string]any{"name": "spec"}, nil)).
+	k := e.Post("/v2/users/"+uid+"/api-keys", &e.Super, doc("api-key", map[string]any{"name": "spec"}, nil)).
 		ExpectStatus(t, http.StatusCreated)
 	key, _ := k.Attr(t, "key").(string)
 	return apitest.Creds{UserID: uid, Email: email, Key: key}
@@ -270,17 +258,6 @@ func specFirstKey(t *testing.T, e *apitest.Env, uid string) string {
 	}
 	id, _ := keys[0]["id"].(string)
 	return id
-}
-
-func specDoc(typ string, attrs, relationships map[string]any) map[string]any {
-	data := map[string]any{"type": typ}
-	if attrs != nil {
-		data["attributes"] = attrs
-	}
-	if relationships != nil {
-		data["relationships"] = relationships
-	}
-	return map[string]any{"data": data}
 }
 
 // specExpectError checks the status and the first error's code, and
@@ -299,7 +276,7 @@ func specExpectError(t *testing.T, r *apitest.Response, status int, code string)
 }
 
 func specStatuses(op *openapi3.Operation) []string {
-	return specSortedKeys(op.Responses.Map())
+	return slices.Sorted(maps.Keys(op.Responses.Map()))
 }
 
 func specLoadDoc(t *testing.T) *openapi3.T {
@@ -312,13 +289,4 @@ func specLoadDoc(t *testing.T) *openapi3.T {
 		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
 	}
 	return doc
-}
-
-func specSortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
