@@ -15,15 +15,12 @@ import (
 	"github.com/oauthd/oauthd/policy"
 )
 
-// idOpen opens a fresh migrated database and returns its URL and pool.
+// idOpen opens a fresh migrated database (a clone of the migrated
+// template) and returns its URL and pool.
 func idOpen(t *testing.T) (string, *database.DB) {
 	t.Helper()
 	url := testdb.New(t)
-	db := idPool(t, url)
-	if _, err := database.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return url, db
+	return url, idPool(t, url)
 }
 
 func idPool(t *testing.T, url string) *database.DB {

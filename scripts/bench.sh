@@ -21,7 +21,7 @@ go build -o "$tmp/oauthd" ./cmd/oauthd
 go build -o "$tmp/oauthd-bench" ./cmd/oauthd-bench
 
 echo "== Go benchmarks (BENCHTIME=${BENCHTIME:-1s})"
-if ! go test -run '^$' -bench . -benchtime "${BENCHTIME:-1s}" -count 1 ./api ./oauthclients ./api/oauth2 ./apiclients 2>&1 | tee "$tmp/gobench.txt"; then
+if ! go test -run '^$' -bench . -benchtime "${BENCHTIME:-1s}" -count 1 ./api ./oauthclients ./api/oauth2 ./apiclients ./authserver 2>&1 | tee "$tmp/gobench.txt"; then
   echo "go benchmarks failed; the load run goes on" >&2
   echo "(the Go benchmarks failed in this run; see the make bench output)" >>"$tmp/gobench.txt"
 fi

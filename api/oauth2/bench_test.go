@@ -12,9 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
@@ -170,33 +168,4 @@ func BenchmarkGetOAuthClient(b *testing.B) {
 	path := "/v2/tenants/" + e.tenant + "/oauth-clients/" + e.oauthClient
 	b.Run("auth=basic", func(b *testing.B) { e.parallel(b, http.MethodGet, path, e.memberBasic, "", "", nil) })
 	b.Run("auth=bearer", func(b *testing.B) { e.parallel(b, http.MethodGet, path, "Bearer "+e.token, "", "", nil) })
-}
-
-// BenchmarkES256 is the signing and verifying every token request and
-// every bearer request pays, without HTTP or database.
-func BenchmarkES256(b *testing.B) {
-	a := benchApp(b)
-	claims := authserver.AccessClaims{Issuer: issuer, Subject: "o2c_bench", Audience: []string{issuer},
-		Expiry: time.Now().Add(time.Hour).Unix(), JTI: authserver.NewJTI(), ClientID: "o2c_bench",
-		Scope: "role:viewer", TenantID: "0195e7a4-0000-7000-8000-000000000000"}
-	tok, err := a.Keys.SignAccessToken(claims)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("op=sign", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := a.Keys.SignAccessToken(claims); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("op=parse", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := a.Keys.ParseAccessToken(context.Background(), tok, issuer); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }

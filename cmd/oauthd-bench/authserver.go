@@ -335,7 +335,7 @@ func authSection(b *strings.Builder, info *runInfo) {
 	w("- Setup: the two API clients are created through `POST /v2/tenants/{tid}/api-clients` by the bench's tenant admin, on a freshly started server (empty caches), in the target tenant of shape %s. ", a.shape)
 	w("The token client's token has scope `%s`.\n", f.scope)
 	w("- bcrypt once per secret: the first token request of the fresh client took %s (the secret verified with bcrypt at the server's cost), the second %s (recognised by the verified-secret cache, no bcrypt). ", ms(f.firstToken), ms(f.secondToken))
-	w("Every measured token request is of the second kind. The Go benchmarks below break the costs down in process: `BenchmarkBcrypt` (one bcrypt comparison at cost 10), `BenchmarkAuthenticate` (a cached secret: one query and a keyed digest), `BenchmarkES256` (signing and verifying a token), and the endpoints through the whole handler stack.\n")
+	w("Every measured token request is of the second kind. The Go benchmarks below break the costs down in process: `BenchmarkBcrypt` (one bcrypt comparison at cost 10), `BenchmarkAuthenticate` (a cached secret: one query and a keyed digest), `BenchmarkSignAccessToken` and `BenchmarkParseAccessToken` (ES256 signing and verifying), and the endpoints through the whole handler stack.\n")
 	w("- Load average (1/5/15 min) when this suite started: %s; when it ended: %s. Server log lines at level ERROR during the suite: %d.\n\n", a.loadBefore, a.loadAfter, a.serverErrs)
 }
 
