@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -25,9 +26,6 @@ func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
 
 func errInvalidRequest(desc string) *oauthError {
 	return &oauthError{status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
-}
-func errInvalidGrant(desc string) *oauthError {
-	return &oauthError{status: http.StatusBadRequest, Code: "invalid_grant", Description: desc}
 }
 func errInvalidScope(desc string) *oauthError {
 	return &oauthError{status: http.StatusBadRequest, Code: "invalid_scope", Description: desc}
@@ -65,12 +63,41 @@ func wantsForm(r *http.Request) bool {
 	return false
 }
 
+// grantErrors are the grant layer's outcomes as RFC 6749 §5.2 and RFC 8628
+// §3.5 answers: the one place they are named.
+var grantErrors = []struct {
+	err         error
+	code, about string
+}{
+	{authserver.ErrInvalidGrant, "invalid_grant", "the code, refresh token or device code is invalid, expired, revoked, " +
+		"already used, or was issued for another client, redirect URI or PKCE verifier (a reused refresh token revokes its whole grant)"},
+	{authserver.ErrInvalidScope, "invalid_scope", "a refresh may only narrow the scope that was granted"},
+	{authserver.ErrAuthorizationPending, "authorization_pending", ""},
+	{authserver.ErrSlowDown, "slow_down", ""},
+	{authserver.ErrExpiredToken, "expired_token", ""},
+	{authserver.ErrAccessDenied, "access_denied", ""},
+}
+
+// grantError is err's RFC answer, or nil when err is none of the grant
+// layer's outcomes.
+func grantError(err error) *oauthError {
+	for _, g := range grantErrors {
+		if errors.Is(err, g.err) {
+			return &oauthError{status: http.StatusBadRequest, Code: g.code, Description: g.about}
+		}
+	}
+	return nil
+}
+
 // writeOAuthError answers with an RFC 6749 error; anything that is not one
 // becomes server_error (logged) or, when the database is down,
 // temporarily_unavailable.
 func (h *Handler) writeOAuthError(c echo.Context, err error) error {
 	var oe *oauthError
 	if !errors.As(err, &oe) {
+		oe = grantError(err)
+	}
+	if oe == nil {
 		if database.IsUnavailable(err) {
 			oe = &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
 				Description: "the database is unreachable; retry shortly", headers: map[string]string{"Retry-After": "1"}}

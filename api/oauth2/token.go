@@ -2,7 +2,6 @@ package oauth2
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,50 +78,23 @@ func (h *Handler) token(c echo.Context) error {
 			return errInvalidRequest("code_verifier is required for this client (PKCE)")
 		}
 		ts, err = h.d.Grants.RedeemCode(ctx, gc, code, redirect, verifier, client.Allows(apiclients.GrantRefreshToken))
-		if errors.Is(err, authserver.ErrInvalidGrant) {
-			return errInvalidGrant("the authorization code is invalid, expired, already used, or was issued for another client, redirect URI or PKCE verifier")
-		}
-		if err != nil {
-			return err
-		}
 	case apiclients.GrantRefreshToken:
 		rt := form.Get("refresh_token")
 		if rt == "" {
 			return errInvalidRequest("refresh_token is required")
 		}
 		ts, err = h.d.Grants.Refresh(ctx, gc, rt, splitScope(form.Get("scope")))
-		switch {
-		case errors.Is(err, authserver.ErrInvalidGrant):
-			return errInvalidGrant("the refresh token is invalid, expired, revoked or already used (reuse revokes the whole grant)")
-		case errors.Is(err, authserver.ErrInvalidScope):
-			return errInvalidScope("a refresh may only narrow the original scope")
-		case err != nil:
-			return err
-		}
 	case apiclients.GrantDeviceCode:
 		dc := form.Get("device_code")
 		if dc == "" {
 			return errInvalidRequest("device_code is required")
 		}
 		ts, err = h.d.Grants.PollDevice(ctx, gc, dc, client.Allows(apiclients.GrantRefreshToken))
-		if err != nil {
-			return deviceError(err)
-		}
+	}
+	if err != nil {
+		return err // the grant layer's outcomes become RFC errors in writeOAuthError
 	}
 	return writeToken(c, ts, client.ClientID)
-}
-
-// deviceError maps the device grant's outcomes to RFC 8628 §3.5 codes.
-func deviceError(err error) error {
-	for _, e := range []error{authserver.ErrAuthorizationPending, authserver.ErrSlowDown, authserver.ErrExpiredToken, authserver.ErrAccessDenied} {
-		if errors.Is(err, e) {
-			return &oauthError{status: http.StatusBadRequest, Code: e.Error()}
-		}
-	}
-	if errors.Is(err, authserver.ErrInvalidGrant) {
-		return errInvalidGrant("the device code is invalid or already used")
-	}
-	return err
 }
 
 func writeToken(c echo.Context, ts *authserver.TokenSet, actor string) error {
