@@ -37,9 +37,6 @@ type schema struct {
 // malformed is a 400 at pointer; "" (the whole document) has no source,
 // as an empty source object would name nothing.
 func malformed(pointer, code, detail string) *apiError {
-	if pointer == "" {
-		return newError(http.StatusBadRequest, code, detail, nil)
-	}
 	return pointerError(http.StatusBadRequest, pointer, code, detail)
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,21 +27,9 @@ type errorObject struct {
 }
 
 type errorSource struct {
-	Pointer   string
-	Parameter string
-	Header    string
-}
-
-// MarshalJSON writes exactly one member: a parameter or header when set,
-// else the pointer, even "" (the whole document), which omitempty would drop.
-func (s errorSource) MarshalJSON() ([]byte, error) {
-	switch {
-	case s.Parameter != "":
-		return json.Marshal(map[string]string{"parameter": s.Parameter})
-	case s.Header != "":
-		return json.Marshal(map[string]string{"header": s.Header})
-	}
-	return json.Marshal(map[string]string{"pointer": s.Pointer})
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Header    string `json:"header,omitempty"`
 }
 
 type errorDocument struct {
@@ -64,7 +51,12 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
 }
 
+// newError is one error object. A source that names nothing (the problem is
+// the whole document or request) is left out, as JSON:API asks.
 func newError(status int, code, detail string, src *errorSource) *apiError {
+	if src != nil && *src == (errorSource{}) {
+		src = nil
+	}
 	return &apiError{status: status, objects: []errorObject{{
 		Status: strconv.Itoa(status), Code: code, Title: http.StatusText(status), Detail: detail, Source: src,
 	}}}

@@ -58,7 +58,7 @@ func parseList(c echo.Context, spec listSpec) (listQuery, error) {
 // read takes one query parameter into q.
 func (q *listQuery) read(key string, vals []string, spec listSpec) *apiError {
 	if len(vals) > 1 {
-		return queryParamError(key, "repeated_parameter", key+" is given more than once")
+		return paramError(key, "repeated_parameter", key+" is given more than once")
 	}
 	v := vals[0]
 	switch {
@@ -113,7 +113,7 @@ func queryValues(c echo.Context) (url.Values, *apiError) {
 		}
 		value, verr := url.QueryUnescape(rawValue)
 		if kerr != nil || verr != nil || strings.Contains(pair, ";") {
-			return nil, queryParamError(key, "malformed_parameter",
+			return nil, paramError(key, "malformed_parameter",
 				fmt.Sprintf("%s is not a well-formed query parameter (bad %%-escape or a semicolon)", key))
 		}
 		values[key] = append(values[key], value)
@@ -153,21 +153,12 @@ func parseSort(v string, allowed []string) ([]listing.Sort, *apiError) {
 	return out, nil
 }
 
-// queryParamError is paramError for a key as the client wrote it; an empty
-// key cannot be named, and an empty source object would name nothing.
-func queryParamError(key, code, detail string) *apiError {
-	if key == "" {
-		return newError(http.StatusBadRequest, code, detail, nil)
-	}
-	return paramError(key, code, detail)
-}
-
 func unknownParam(key string) *apiError {
 	detail := fmt.Sprintf("%s is not a query parameter this endpoint understands", key)
 	if strings.HasPrefix(key, "include") || strings.HasPrefix(key, "fields[") {
 		detail = fmt.Sprintf("%s is not supported: relationships carry ids only", key)
 	}
-	return queryParamError(key, "unknown_parameter", detail)
+	return paramError(key, "unknown_parameter", detail)
 }
 
 // noQuery rejects any query parameter on endpoints that take none.
