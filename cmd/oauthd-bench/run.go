@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/keyring"
 )
 
@@ -55,9 +54,11 @@ type runInfo struct {
 
 func run(ctx context.Context, c config) error {
 	info := &runInfo{cfg: c, started: time.Now(), loadBefore: loadavg()}
-	raw := make([]byte, keyring.KeySize)
-	_, _ = rand.Read(raw)
-	masterKey := hex.EncodeToString(raw)
+	masterKey := keyring.NewKey()
+	raw, err := keyring.ParseKey(masterKey)
+	if err != nil {
+		return err
+	}
 	rootKey := randomKey()
 	root := creds{email: "bench-root@oauthd.test", key: rootKey}
 
@@ -227,11 +228,8 @@ func logResults(res []stats) {
 	}
 }
 
-func randomKey() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return "bench_" + hex.EncodeToString(b)
-}
+// randomKey is a bootstrap API key (32 to 128 URL-safe characters).
+func randomKey() string { return credential.Random("bench_", 24) }
 
 // createMemberUser makes a plain (non-super) user with an API key through
 // the API, as an operator would.
