@@ -132,18 +132,7 @@ func (e *Enforcer) Handlers(log *slog.Logger) changes.Handlers {
 // ReloadPeriodically reloads every reloadEvery, in case a notification was
 // missed while the listener was disconnected, until ctx ends.
 func (e *Enforcer) ReloadPeriodically(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(reloadEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := e.Reload(); err != nil && ctx.Err() == nil {
-				log.Warn("periodic policy reload failed", "err", err)
-			}
-		}
-	}
+	changes.Every(ctx, reloadEvery, log, "periodic policy reload", func(context.Context) error { return e.Reload() })
 }
 
 // Watch keeps this instance's policy current on its own: notifications and

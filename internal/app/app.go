@@ -114,20 +114,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
 	go a.Policy.ReloadPeriodically(ctx, a.log)
-	go func() {
-		t := time.NewTicker(10 * time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := a.Grants.Purge(ctx); err != nil && ctx.Err() == nil {
-					a.log.Warn("purge expired grants", "err", err)
-				}
-			}
-		}
-	}()
+	go changes.Every(ctx, 10*time.Minute, a.log, "purge of expired grants", a.Grants.Purge)
 	// One connection listens for both the policy's and the caches' news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())
