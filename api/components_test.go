@@ -252,3 +252,57 @@ func TestComponentDeleteBlockedByOtherTenantsFlow(t *testing.T) {
 	e.Delete("/v2/tenants/"+home+"/components/"+gid, su).ExpectStatus(t, http.StatusNoContent)
 	expectError(t, e.Get("/v2/tenants/"+other+"/components/"+gid, su), http.StatusNotFound, "component_not_found", "")
 }
+
+// Turning useOAuthClient on while flows of a tenant without an OAuth client
+// include the component would leave those flows using a component they could
+// not have been given; it is refused, naming the flows, and changes nothing.
+func TestComponentRequiringOAuthClientRefusedWhileClientlessFlowsUseIt(t *testing.T) {
+	e := apitest.New(t)
+	su := &e.Super
+	home, other := newTenant(t, e), newTenant(t, e)
+	dev := newMember(t, e, home, []string{"developer"}, nil)
+	plain := map[string]any{"useOAuthClient": false}
+
+	own := newComponent(t, e, home, &dev, map[string]any{"descriptor": plain})
+	flow := newFlow(t, e, home, &dev, "nightly-sync", own)
+	path := tenantPath(home, "/components/"+own)
+	turnOn := doc("component", map[string]any{"descriptor": oauthDescriptor()}, nil)
+
+	r := e.Patch(path, &dev, turnOn)
+	p := expectError(t, r, http.StatusConflict, "component_in_use_without_oauth_client", "/data/attributes/descriptor/useOAuthClient")
+	if d, _ := p["detail"].(string); !strings.Contains(d, flow) || !strings.Contains(d, "nightly-sync") {
+		t.Errorf("detail does not name the flow: %q", d)
+	}
+	flows, _ := p["meta"].(map[string]any)["flows"].([]any)
+	if len(flows) != 1 || flows[0].(map[string]any)["id"] != flow {
+		t.Errorf("meta.flows = %v, want [%s]", flows, flow)
+	}
+	if got := e.Get(path, &dev).ExpectStatus(t, http.StatusOK); got.Attr(t, "descriptor").(map[string]any)["useOAuthClient"] != false {
+		t.Errorf("refused PATCH changed the descriptor: %s", got.Body)
+	}
+
+	// The way through: take it out of the flow, require the client, define
+	// the client, put it back.
+	e.Patch(tenantPath(home, "/flows/"+flow), &dev, flowDoc("")).ExpectStatus(t, http.StatusOK)
+	if got := e.Patch(path, &dev, turnOn).ExpectStatus(t, http.StatusOK); got.Attr(t, "available") != false {
+		t.Errorf("component without its client is available: %s", got.Body)
+	}
+	mustOAuthClient(t, e, home, &dev, own, "client-id", "client-secret")
+	e.Patch(tenantPath(home, "/flows/"+flow), &dev, flowDoc("", own)).ExpectStatus(t, http.StatusOK)
+	// Requiring it again (a no-op for the rule) is fine while flows use it.
+	e.Patch(path, &dev, turnOn).ExpectStatus(t, http.StatusOK)
+
+	// A global component: another tenant's flow without a client blocks it,
+	// counted but not named (its flows are that tenant's business).
+	global := newComponent(t, e, home, su, map[string]any{"visibility": "global", "descriptor": plain})
+	u := newMember(t, e, other, []string{"developer"}, nil)
+	newFlow(t, e, other, &u, "their-flow", global)
+	r = e.Patch(tenantPath(home, "/components/"+global), su, doc("component", map[string]any{"descriptor": oauthDescriptor()}, nil))
+	p = expectError(t, r, http.StatusConflict, "component_in_use_without_oauth_client", "/data/attributes/descriptor/useOAuthClient")
+	if m := p["meta"].(map[string]any); m["flows_in_other_tenants"] != float64(1) || len(m["flows"].([]any)) != 0 {
+		t.Errorf("meta = %v, want no own flows and one elsewhere", m)
+	}
+	if d, _ := p["detail"].(string); strings.Contains(d, "their-flow") {
+		t.Errorf("detail leaks another tenant's flow name: %q", d)
+	}
+}

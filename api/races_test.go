@@ -213,3 +213,69 @@ func TestRaceMoveOAuthClientVersusFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestRaceRequireOAuthClientVersusFlow: turning a component's
+// useOAuthClient on while flows are being created on it (the tenant has no
+// OAuth client for it) never leaves a flow on a component that now needs a
+// client: either the change wins and every create is refused, or a flow
+// wins and the change is refused.
+func TestRaceRequireOAuthClientVersusFlow(t *testing.T) {
+	e := apitest.New(t)
+	tid := newTenant(t, e)
+	admin := newMember(t, e, tid, []string{"admin"}, nil)
+	comp := newComponent(t, e, tid, &admin, map[string]any{"descriptor": map[string]any{"useOAuthClient": false}})
+	path := tenantPath(tid, "/components/"+comp)
+	setUse := func(on bool) map[string]any {
+		return doc("component", map[string]any{"descriptor": map[string]any{"useOAuthClient": on}}, nil)
+	}
+
+	const rounds, creators = 20, 5
+	outcomes := map[string]int{}
+	for round := 0; round < rounds; round++ {
+		flowIDs := make([]string, creators)
+		flowStatus := make([]int, creators)
+		var patchStatus int
+		race(creators+1, func(i int) {
+			if i == creators {
+				patchStatus = e.Patch(path, &admin, setUse(true)).Status
+				return
+			}
+			r := e.Post(tenantPath(tid, "/flows"), &admin, flowDoc(fmt.Sprintf("r%d f%d", round, i), comp))
+			flowStatus[i] = r.Status
+			if r.Status == http.StatusCreated {
+				flowIDs[i] = r.ID(t)
+			}
+		})
+		if n := countRows(t, e, orphanFlowComponents); n != 0 {
+			t.Fatalf("round %d: %d flows on a component that needs a client the tenant lacks (patch %d, flows %v)",
+				round, n, patchStatus, flowStatus)
+		}
+		created := 0
+		for i, s := range flowStatus {
+			switch s {
+			case http.StatusCreated:
+				created++
+			case http.StatusUnprocessableEntity:
+			default:
+				t.Errorf("round %d: flow %d got %d", round, i, s)
+			}
+		}
+		switch {
+		case patchStatus == http.StatusOK && created != 0:
+			t.Fatalf("round %d: useOAuthClient turned on and %d flows were created on it", round, created)
+		case patchStatus == http.StatusConflict && created == 0:
+			t.Fatalf("round %d: the change was refused as in use, but no flow was created", round)
+		case patchStatus != http.StatusOK && patchStatus != http.StatusConflict:
+			t.Fatalf("round %d: PATCH got %d", round, patchStatus)
+		}
+		outcomes[fmt.Sprintf("patch %d, %d flows", patchStatus, created)]++
+
+		for _, fid := range flowIDs {
+			if fid != "" {
+				e.Delete(tenantPath(tid, "/flows/"+fid), &admin).ExpectStatus(t, http.StatusNoContent)
+			}
+		}
+		e.Patch(path, &admin, setUse(false)).ExpectStatus(t, http.StatusOK)
+	}
+	t.Logf("outcomes over %d rounds: %v", rounds, outcomes)
+}

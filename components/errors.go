@@ -8,5 +8,9 @@ var (
 	ErrFlowNotFound      = fault.New(fault.NotFound, "flow_not_found", "no such flow in this tenant")
 	ErrNotOwned          = fault.New(fault.Forbidden, "component_not_owned", "this global component belongs to another tenant; it can be read and used but not changed")
 	ErrComponentInUse    = fault.New(fault.Conflict, "component_in_use", "flows include this component")
+	// ErrClientlessFlows refuses to make a component require an OAuth client
+	// while flows of a tenant without one include it: those flows would use
+	// a component they could not have been given (the rule flows enforce).
+	ErrClientlessFlows  = &fault.Problem{Kind: fault.Conflict, Code: "component_in_use_without_oauth_client", Detail: "flows of tenants without an OAuth client include this component", Attribute: "descriptor/useOAuthClient"}
 	ErrGlobalNeedsSuper  = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser", Detail: "only a superuser may make a component global", Attribute: "visibility"}
 )

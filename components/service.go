@@ -145,6 +145,11 @@ func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, super
 		if err := ps.Err(); err != nil {
 			return err
 		}
+		if d.UseOAuthClient && !c.UseOAuthClient {
+			if err := s.refuseClientlessFlows(ctx, tenantID, id); err != nil {
+				return err
+			}
+		}
 		c.UseOAuthClient, c.UpdatedAt = d.UseOAuthClient, time.Now().UTC()
 		if err := s.store.saveComponent(ctx, c); err != nil {
 			return err
@@ -156,6 +161,25 @@ func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, super
 		return nil, fmt.Errorf("update component: %w", err)
 	}
 	return s.store.component(ctx, tenantID, id, false)
+}
+
+// refuseClientlessFlows is the 409 for turning useOAuthClient on while a
+// flow of a tenant that has no OAuth client for the component includes it.
+// The caller holds the component's row lock, which a flow takes (share)
+// before it adds the component, so no flow can slip in meanwhile; a client
+// that flows need cannot be deleted or moved away, so none goes either.
+func (s *Service) refuseClientlessFlows(ctx context.Context, tenantID, id uuid.UUID) error {
+	own, elsewhere, err := s.store.flowsWithoutClient(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if len(own) == 0 && elsewhere == 0 {
+		return nil
+	}
+	p := inUse(ErrClientlessFlows, "the component", own, elsewhere)
+	p.Detail = strings.TrimSuffix(p.Detail, "; remove it from those flows first") +
+		"; those tenants have no OAuth client for it, so it cannot require one yet: remove it from those flows first, then define the OAuth clients and add it back"
+	return p
 }
 
 // DeleteComponent removes a component the tenant owns. Its OAuth clients
