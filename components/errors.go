@@ -12,5 +12,5 @@ var (
 	// while flows of a tenant without one include it: those flows would use
 	// a component they could not have been given (the rule flows enforce).
 	ErrClientlessFlows  = &fault.Problem{Kind: fault.Conflict, Code: "component_in_use_without_oauth_client", Detail: "flows of tenants without an OAuth client include this component", Attribute: "descriptor/useOAuthClient"}
-	ErrGlobalNeedsSuper  = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser", Detail: "only a superuser may make a component global", Attribute: "visibility"}
+	ErrGlobalNeedsSuper = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser", Detail: "only a superuser may make a component global", Attribute: "visibility"}
 )
