@@ -172,6 +172,14 @@ func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
 		log.Warn("database unavailable", "request_id", requestID(c), "err", err)
 		return e
 	}
+	if database.IsContention(err) {
+		// Still deadlocked after InTx's retries: busy, not broken.
+		e := newError(http.StatusServiceUnavailable, "database_busy",
+			"concurrent changes to the same data kept colliding; retry shortly", nil)
+		e.headers = map[string]string{"Retry-After": "1"}
+		log.Warn("transaction contention", "request_id", requestID(c), "err", err)
+		return e
+	}
 	rid := requestID(c)
 	log.Error("internal error", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "err", err)
 	return newError(http.StatusInternalServerError, "internal_error",

@@ -323,6 +323,9 @@ func (s *Service) AddMember(ctx context.Context, tenantID, userID uuid.UUID, g p
 	var m *Membership
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.user(ctx, userID); err != nil {
+			if !errors.Is(err, ErrUserNotFound) {
+				return err // the database, not the request, is at fault
+			}
 			return &fault.Problem{Kind: fault.NotFound, Code: "user_not_found", Detail: "no user with this id", Relationship: "user"}
 		}
 		if err := s.store.createMembership(ctx, &Membership{TenantID: tenantID, UserID: userID}); err != nil {

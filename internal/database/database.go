@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -105,13 +106,38 @@ func (d *DB) Conn(ctx context.Context) *gorm.DB {
 	return d.gorm.WithContext(ctx)
 }
 
+// txAttempts bounds how often InTx runs a transaction that Postgres aborted
+// as a deadlock victim or a serialization failure.
+const txAttempts = 3
+
 // InTx runs fn in one transaction. A nested call joins the outer
 // transaction, so a service can compose other services' steps atomically.
+//
+// When Postgres aborts the transaction to break a deadlock (40P01) or a
+// serialization conflict (40001), nothing of it was committed, so InTx runs
+// fn again from the start, up to txAttempts times: the caller sees the
+// outcome of a clean retry instead of an error that is nobody's fault. fn
+// must therefore keep its effects inside the transaction (every service's
+// does; side effects such as cache notifications happen after InTx returns).
 func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	})
+	var err error
+	for attempt := 1; attempt <= txAttempts; attempt++ {
+		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, tx))
+		})
+		if !IsContention(err) || attempt == txAttempts {
+			break
+		}
+		// A short, growing, jittered pause lets the winner commit first.
+		pause := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+	return err
 }

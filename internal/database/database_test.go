@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/testdb"
@@ -264,5 +265,67 @@ func TestInTxRollsBackAndNests(t *testing.T) {
 	}
 	if err := db.Conn(ctx).Raw("SELECT count(*) FROM tx_probe").Scan(&n).Error; err != nil || n != 1 {
 		t.Fatalf("rows after a committed transaction: %d, %v; want 1", n, err)
+	}
+}
+
+// TestInTxRetriesADeadlockVictim: two transactions that lock two rows in
+// opposite orders deadlock; Postgres aborts one, and InTx runs it again, so
+// both callers succeed and both updates are there.
+func TestInTxRetriesADeadlockVictim(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, testdb.New(t))
+	if err := db.Conn(ctx).Exec("CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL DEFAULT 0); INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)").Error; err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	runs := 0
+	var firstLocks sync.WaitGroup
+	firstLocks.Add(2)
+	lockBoth := func(first, second int) error {
+		attempt := 0
+		return db.InTx(ctx, func(ctx context.Context) error {
+			attempt++
+			mu.Lock()
+			runs++
+			mu.Unlock()
+			if err := db.Conn(ctx).Exec("UPDATE deadlock_probe SET n = n + 1 WHERE id = ?", first).Error; err != nil {
+				return err
+			}
+			if attempt == 1 {
+				// Both hold their first row before either asks for its second.
+				firstLocks.Done()
+				firstLocks.Wait()
+			}
+			return db.Conn(ctx).Exec("UPDATE deadlock_probe SET n = n + 1 WHERE id = ?", second).Error
+		})
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); errs[0] = lockBoth(1, 2) }()
+	go func() { defer wg.Done(); errs[1] = lockBoth(2, 1) }()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	if runs != 3 {
+		t.Errorf("fn ran %d times, want 3 (one deadlock victim run again)", runs)
+	}
+	var total int
+	if err := db.SQL().QueryRow("SELECT sum(n) FROM deadlock_probe").Scan(&total); err != nil || total != 4 {
+		t.Errorf("sum of updates = %d (%v), want 4: each transaction's two, once", total, err)
+	}
+}
+
+func TestIsContention(t *testing.T) {
+	for code, want := range map[string]bool{"40P01": true, "40001": true, "23505": false, "08006": false} {
+		if got := database.IsContention(fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: code})); got != want {
+			t.Errorf("IsContention(%s) = %v, want %v", code, got, want)
+		}
+	}
+	if database.IsContention(errors.New("deadlock")) || database.IsContention(nil) {
+		t.Error("IsContention is true for an error that is not from Postgres")
 	}
 }

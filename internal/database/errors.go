@@ -46,6 +46,16 @@ func IsUnavailable(err error) bool {
 	return strings.Contains(err.Error(), "failed to connect") || strings.Contains(err.Error(), "conn closed")
 }
 
+// IsContention reports that Postgres aborted the transaction to break a
+// deadlock or a serialization conflict; running it again may succeed.
+func IsContention(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40P01" || pgErr.Code == "40001"
+	}
+	return false
+}
+
 // IsUniqueViolation reports a unique-constraint violation, optionally of the
 // named constraint.
 func IsUniqueViolation(err error, constraint string) bool {
