@@ -58,9 +58,17 @@ func readUpdate(c echo.Context, s schema, urlID string) (*resourceDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if doc.ID != nil && *doc.ID != urlID {
+	// Ids are UUIDs, compared as such: the URL's is canonical (lower case),
+	// and the same id in upper case in the body is the same resource.
+	if doc.ID != nil && !sameID(*doc.ID, urlID) {
 		return nil, pointerError(http.StatusConflict, "/data/id", "id_mismatch",
 			"data.id is "+*doc.ID+" but the URL names "+urlID)
 	}
 	return doc, nil
+}
+
+// sameID reports whether a document's id names the URL's (canonical) id.
+func sameID(docID, urlID string) bool {
+	id, err := parseUUID(docID)
+	return err == nil && id.String() == urlID
 }

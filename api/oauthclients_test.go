@@ -204,6 +204,10 @@ func TestOAuthClientPatch(t *testing.T) {
 	if s := reveal(id); s != "second-secret-0003" {
 		t.Errorf("secret changed by a PATCH of client_id: %q", s)
 	}
+	// The same id in upper case, in the URL and in the body, is the same client.
+	upper := strings.ToUpper(id)
+	r = e.Patch(base+"/"+upper, &admin, docWithID("oauth-client", upper, map[string]any{"client_id": "client-a2"}, nil)).ExpectStatus(t, http.StatusOK)
+	expectClient(t, r.Data(t), id, "client-a2", "0003", a, true)
 	// A PATCH that changes nothing writes nothing: same updated_at, no audit event.
 	updates := func() int {
 		return countRows(t, e, "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'oauth_client.update'", tid)
