@@ -50,7 +50,7 @@ func execute(args []string) int {
 	case "migrate":
 		err = migrate(ctx)
 	case "admin":
-		err = admin(ctx, args[1:])
+		err = admin(ctx, args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return 0

@@ -40,6 +40,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	if err != nil {
 		return nil, err
 	}
+	trusted, err := cfg.TrustedProxyNets()
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Server.TrustProxies(trusted)
 	if cfg.BootstrapSuperuser != "" {
 		email, key, _ := cfg.Bootstrap()
 		if _, err := a.Tenants.EnsureSuperuser(ctx, email, key); err != nil {

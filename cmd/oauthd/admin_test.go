@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/internal/testdb"
+)
+
+// TestAdminTasks runs each admin task as `oauthd admin ...` would, against
+// a real database, and checks what it did through the services a server on
+// the same database uses.
+func TestAdminTasks(t *testing.T) {
+	ctx := context.Background()
+	dbURL, masterKey := testdb.New(t), keyring.NewKey()
+	t.Setenv("OAUTHD_DATABASE_URL", dbURL)
+	t.Setenv("OAUTHD_MASTER_KEY", masterKey)
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := admin(ctx, args, &out); err != nil {
+			t.Fatalf("admin %v: %v", args, err)
+		}
+		return out.String()
+	}
+
+	keyOf := regexp.MustCompile(`API key \(shown once\): (\S+)`)
+	m := keyOf.FindStringSubmatch(run("create-superuser", "-email", "Root@Example.test"))
+	if m == nil {
+		t.Fatal("create-superuser printed no API key")
+	}
+	tenantID := strings.TrimSpace(run("create-tenant", "-name", "acme"))
+	if _, err := uuid.Parse(tenantID); err != nil {
+		t.Fatalf("create-tenant printed %q, not a tenant id", tenantID)
+	}
+	// A second superuser run promotes and prints another key; both work.
+	m2 := keyOf.FindStringSubmatch(run("create-superuser", "-email", "root@example.test"))
+	if m2 == nil || m2[1] == m[1] {
+		t.Fatalf("second create-superuser: %v", m2)
+	}
+
+	a := openApp(t, dbURL, masterKey)
+	for _, key := range []string{m[1], m2[1]} {
+		u, err := a.Tenants.Authenticate(ctx, "root@example.test", key)
+		if err != nil || !u.Superuser {
+			t.Fatalf("superuser key does not authenticate a superuser: %v, %+v", err, u)
+		}
+	}
+
+	// A plain user, added to the tenant with a role and a permission, then
+	// given a key of its own.
+	su, err := a.Tenants.UserByEmail(ctx, "root@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := run("add-member", "-tenant", tenantID, "-email", su.Email, "-roles", "viewer, developer", "-permissions", "tenants.oauth_clients.reveal_secret"); !strings.Contains(out, "member of "+tenantID) {
+		t.Errorf("add-member printed %q", out)
+	}
+	mem, err := a.Tenants.Member(ctx, uuid.MustParse(tenantID), su.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(mem.Grants.Roles, []string{"developer", "viewer"}) && !slices.Equal(mem.Grants.Roles, []string{"viewer", "developer"}) {
+		t.Errorf("roles = %v", mem.Grants.Roles)
+	}
+	if !slices.Equal(mem.Grants.Permissions, []string{"tenants.oauth_clients.reveal_secret"}) {
+		t.Errorf("permissions = %v", mem.Grants.Permissions)
+	}
+	key := strings.TrimSpace(run("create-api-key", "-email", su.Email, "-name", "ci"))
+	if _, err := a.Tenants.Authenticate(ctx, su.Email, key); err != nil {
+		t.Errorf("create-api-key printed a key that does not authenticate: %v", err)
+	}
+}
+
+// TestAdminRefusesBadInvocations: mistakes are named before the database is
+// touched (no database is configured here, so reaching it would fail with a
+// configuration error instead).
+func TestAdminRefusesBadInvocations(t *testing.T) {
+	t.Setenv("OAUTHD_DATABASE_URL", "")
+	t.Setenv("OAUTHD_MASTER_KEY", "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "needs a task"},
+		{[]string{"drop-everything"}, `unknown admin task "drop-everything"`},
+		{[]string{"create-tenant", "acme"}, `unexpected argument "acme"`},
+		{[]string{"create-tenant"}, "-name is required"},
+		{[]string{"create-tenant", "-name", "  "}, "-name is required"},
+		{[]string{"create-superuser", "-name", "x"}, "flag provided but not defined: -name"},
+		{[]string{"add-member", "-email", "a@b.c"}, "-tenant is required"},
+		{[]string{"create-api-key"}, "-email is required"},
+	} {
+		err := admin(context.Background(), c.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("admin %v: error %v, want it to say %q", c.args, err, c.want)
+		}
+	}
+	// With every flag right, what is missing next is the configuration.
+	err := admin(context.Background(), []string{"create-tenant", "-name", "acme"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "OAUTHD_DATABASE_URL") {
+		t.Errorf("admin without configuration: %v, want it to name OAUTHD_DATABASE_URL", err)
+	}
+}
+
+func openApp(t *testing.T, dbURL, masterKey string) *app.App {
+	t.Helper()
+	raw, err := keyring.ParseKey(masterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), app.Options{DatabaseURL: dbURL, Keyring: kr, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
