@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -194,5 +195,53 @@ func TestStoreOAuthClientsOfASharedComponentStayApart(t *testing.T) {
 	}
 	if _, secret, err := e.svc.RevealSecret(ctx, e.a, ca.ID); err != nil || secret != "secret-of-a" {
 		t.Errorf("A's client after B deleted its own: %q, %v", secret, err)
+	}
+}
+
+// TestListQueriesUseIndexes: every sort the list offers reads an index in
+// page order, with no sequential scan and no sort step, so a page costs the
+// same however many clients the tenant (or the table) holds.
+func TestListQueriesUseIndexes(t *testing.T) {
+	e := cfSetup(t)
+	ctx := context.Background()
+	// 20,000 clients, one in 20 of them tenant a's, each on its own component.
+	for _, q := range []string{
+		`INSERT INTO components (tenant_id, id, name, visibility, use_oauth_client)
+			SELECT CASE WHEN i % 20 = 0 THEN ?::uuid ELSE ?::uuid END, gen_random_uuid(), 'c' || i, 'tenant', true
+			FROM generate_series(1, 20000) i`,
+		`INSERT INTO oauth_clients (tenant_id, id, component_tenant_id, component_id, client_id, secret_ciphertext, secret_key_id, secret_hint, created_at, updated_at)
+			SELECT tenant_id, gen_random_uuid(), tenant_id, id, 'client-' || md5(id::text), '\x00', 'k', 'hint',
+				now() - random() * interval '1 year', now() - random() * interval '1 year'
+			FROM components WHERE name LIKE 'c%'`,
+		"ANALYZE components", "ANALYZE oauth_clients",
+	} {
+		var args []any
+		if strings.Contains(q, "?::uuid") {
+			args = []any{e.a, e.b}
+		}
+		if err := e.db.Conn(ctx).Exec(q, args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sort := range [][]listing.Sort{nil, {{Field: "client_id"}}, {{Field: "client_id", Desc: true}},
+		{{Field: "updated_at", Desc: true}}, {{Field: "updated_at"}}, {{Field: "created_at", Desc: true}}} {
+		plans := testdb.Plans(t, e.db, func() {
+			p := listing.Default()
+			p.Sort = sort
+			if _, err := e.svc.List(ctx, e.a, Filter{}, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if len(plans) == 0 {
+			t.Fatalf("sort %v: no queries captured", sort)
+		}
+		for _, plan := range plans {
+			if strings.Contains(plan, "Seq Scan on oauth_clients") {
+				t.Errorf("sort %v: sequential scan:\n%s", sort, plan)
+			}
+			if strings.Contains(plan, "LIMIT") && strings.Contains(plan, "Sort Key") {
+				t.Errorf("sort %v: the page query sorts instead of reading an index in order:\n%s", sort, plan)
+			}
+		}
 	}
 }

@@ -58,6 +58,13 @@ func Apply(q *gorm.DB, p Params, columns map[string]string, fallback, tiebreak s
 	if len(order) == 0 {
 		order = append(order, fallback)
 	}
+	// The tiebreaker runs the way the last key does, so that one index on
+	// (tenant, key, id) scanned forwards or backwards yields the page with
+	// no sort step, whichever direction was asked for.
+	tiebreak = strings.TrimSuffix(tiebreak, " DESC")
+	if strings.HasSuffix(order[len(order)-1], " DESC") {
+		tiebreak += " DESC"
+	}
 	order = append(order, tiebreak)
 	return q.Order(strings.Join(order, ", ")).Offset(p.Offset()).Limit(p.Size), nil
 }
