@@ -121,9 +121,10 @@ func (s *Server) basic(c echo.Context) (*principal, error) {
 
 // bearer validates an access token: signature and lifetime locally, then
 // its revocation state (Grants.Check, cached for at most 500 ms and emptied
-// on every change), so a revoked client, grant or token fails on every
-// instance within a second. A user's token also loads its user, for the
-// audit trail and the user's own rights.
+// on every change), so a revoked client, grant or token, or a user's token
+// whose user left the tenant or was deleted, fails on every instance within
+// a second. A user's token also loads its user, for the audit trail and the
+// user's own rights.
 func (s *Server) bearer(c echo.Context, raw string) (*principal, error) {
 	ctx := c.Request().Context()
 	claims, err := s.deps.Keys.ParseAccessToken(ctx, raw, s.deps.Issuer)
@@ -179,7 +180,10 @@ func usersOnly(next echo.HandlerFunc) echo.HandlerFunc {
 // tenantScope resolves {tid}. A caller who is not a member (nor a
 // superuser) gets the same 404 as for a tenant that does not exist, so a
 // tenant's existence is not leaked. A token reaches its own tenant only,
-// and a user's token only while the user is still a member.
+// and a user's token only while the user is still a member: that is
+// Grants.Check's rule (which bearer applied, from a cache emptied on every
+// membership change), read here again uncached so that this instance
+// refuses the token the moment a removal commits, with the same 401.
 func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "tid", tenants.ErrTenantNotFound)
@@ -199,6 +203,9 @@ func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
 			member, err := s.deps.Tenants.IsMember(ctx, id, p.User.ID)
 			if err != nil {
 				return err
+			}
+			if !member && p.Token != nil {
+				return invalidToken()
 			}
 			if !member {
 				return tenants.ErrTenantNotFound

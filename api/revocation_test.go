@@ -3,7 +3,8 @@ package api_test
 // Revocation reaches every instance: a deleted client, revoke-tokens, and
 // RFC 7009 revocation of an access or refresh token make the tokens fail
 // on this instance at once and on a second oauthd serving the same
-// database within a second. Also RFC 7662 introspection.
+// database within a second; a user removed from the tenant or deleted
+// loses their tokens on both within a second. Also RFC 7662 introspection.
 
 import (
 	"net/http"
@@ -59,6 +60,26 @@ func asGone(t *testing.T, e, e2 *apitest.Env, tid, token string, introspector as
 			t.Fatalf("second instance, 1 s after the revocation: %s", why)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// asGoneWithin asserts token fails on every env within a second of a
+// change that reaches this instance's cache, as other instances', through
+// NOTIFY (a membership's end): no instance is exempt from the deadline.
+func asGoneWithin(t *testing.T, envs []*apitest.Env, tid, token string, introspector asClient) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for i, env := range envs {
+		for {
+			dead, why := asDead(t, env, tid, token, introspector)
+			if dead {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %d, 1 s after the change: %s", i+1, why)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
@@ -153,6 +174,44 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 		asForm(t, e, "/oauth/revoke", tk.machine.creds(url.Values{"token": {tk.cc}, "token_type_hint": {"id_token"}})).
 			expectError(t, http.StatusBadRequest, "unsupported_token_type")
 	})
+
+	// A user's token lives only while the user is a member of the token's
+	// tenant: removed from it, or deleted, the user's tokens fail and their
+	// refresh tokens are invalid_grant, while other tokens live on.
+	userGone := map[string]func(t *testing.T, u apitest.Creds){
+		"remove the user from the tenant": func(t *testing.T, u apitest.Creds) {
+			e.Delete(tenantPath(tid, "/members/"+u.UserID), &e.Super).ExpectStatus(t, http.StatusNoContent)
+		},
+		"delete the user": func(t *testing.T, u apitest.Creds) {
+			e.Delete("/v2/users/"+u.UserID, &e.Super).ExpectStatus(t, http.StatusNoContent)
+		},
+	}
+	for name, gone := range userGone {
+		t.Run(name, func(t *testing.T) {
+			tk := fresh(t)
+			leaving := newMember(t, e, tid, []string{"viewer"}, nil)
+			ut := asUserToken(t, e, tk.web, leaving.UserID)
+			for _, env := range []*apitest.Env{e, e2} {
+				asWorks(t, env, tid, ut.AccessToken, inspector)
+			}
+			gone(t, leaving)
+			// This instance's /v2 refuses it at once (tenantScope reads the
+			// membership uncached); introspection everywhere, and /v2 on
+			// the other instance, within the second.
+			asBearer(e, http.MethodGet, tenantPath(tid, "/oauth-clients"), ut.AccessToken, nil).ExpectStatus(t, http.StatusUnauthorized)
+			asGoneWithin(t, []*apitest.Env{e, e2}, tid, ut.AccessToken, inspector)
+			asForm(t, e2, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ut.RefreshToken}})).
+				expectError(t, http.StatusBadRequest, "invalid_grant")
+			// Everybody else's tokens are untouched.
+			for _, env := range []*apitest.Env{e, e2} {
+				asWorks(t, env, tid, tk.cc, inspector)
+				asWorks(t, env, tid, tk.user, inspector)
+			}
+			if r := asForm(t, e, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})); r.Status != http.StatusOK {
+				t.Fatalf("another user's refresh: %d %s", r.Status, r.Raw)
+			}
+		})
+	}
 
 	t.Run("RFC 7009 refresh token", func(t *testing.T) {
 		tk := fresh(t)

@@ -60,6 +60,9 @@ type codeRow struct {
 	// ValidAfter is the client's tokens_valid_after: a code issued before a
 	// revoke-tokens is revoked with the tokens.
 	ValidAfter time.Time
+	// UserIsMember: the approving user is still a member of the tenant; a
+	// code approved by someone removed (or deleted) since mints nothing.
+	UserIsMember bool
 }
 
 // RedeemCode exchanges a code for tokens, once. The code must belong to the
@@ -77,7 +80,9 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 			WHERE tenant_id = ? AND client_pk = ? AND digest = ? AND used_at IS NULL
 			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id, created_at,
 				(SELECT tokens_valid_after FROM api_clients ac
-				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after`,
+				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after,
+				EXISTS (SELECT 1 FROM memberships m
+				 WHERE m.tenant_id = authorization_codes.tenant_id AND m.user_id = authorization_codes.user_id) AS user_is_member`,
 			c.TenantID, c.PK, credential.DigestOf(code)).Scan(&row)
 		if res.Error != nil {
 			return res.Error
@@ -88,7 +93,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 		switch {
 		case g.now().After(row.ExpiresAt):
 			return ErrInvalidGrant
-		case !row.CreatedAt.After(row.ValidAfter):
+		case !row.CreatedAt.After(row.ValidAfter), !row.UserIsMember:
 			return ErrInvalidGrant
 		// Seed 003 makes redirect_url optional at the token endpoint; when it
 		// is sent it must match. (The URI was matched exactly against the

@@ -177,8 +177,11 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 	err := g.db.InTx(ctx, func(ctx context.Context) error {
 		// Claim the approval: one conditional UPDATE, so two polls that
 		// both saw "approved" cannot both get tokens.
-		claim := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = 'used'
-			WHERE tenant_id = ? AND digest = ? AND status = 'approved'`, c.TenantID, dc)
+		// A user removed from the tenant (or deleted) since approving
+		// gets nothing: the approval stays unclaimed and fails.
+		claim := g.db.Conn(ctx).Exec(`UPDATE device_codes d SET status = 'used'
+			WHERE tenant_id = ? AND digest = ? AND status = 'approved'
+				AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND m.user_id = d.user_id)`, c.TenantID, dc)
 		if claim.Error != nil {
 			return claim.Error
 		}

@@ -45,6 +45,16 @@ func (g *grantsEnv) client(t *testing.T) authserver.Client {
 	return c
 }
 
+// member inserts a user who is a member of the tenant: a user's tokens are
+// good only while that lasts.
+func (g *grantsEnv) member(t *testing.T) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	exec(t, g.in.db, `INSERT INTO users (id, email) VALUES ($1, $2)`, id, id.String()+"@example.test")
+	exec(t, g.in.db, `INSERT INTO memberships (tenant_id, user_id) VALUES ($1, $2)`, g.tenant, id)
+	return id
+}
+
 func (g *grantsEnv) parse(t *testing.T, token string) *authserver.AccessClaims {
 	t.Helper()
 	c, err := g.in.keys.ParseAccessToken(context.Background(), token, issuer)
@@ -77,7 +87,7 @@ func TestCodeRedeemedOnceUnderConcurrency(t *testing.T) {
 	g := newGrantsEnv(t)
 	c := g.client(t)
 	ctx := context.Background()
-	user := uuid.New()
+	user := g.member(t)
 	code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: user, RedirectURI: "https://a.test/cb",
 		Scopes: []string{"tenants.flows.get"}, CodeChallenge: pkce(verifier)})
 	if err != nil {
@@ -125,7 +135,7 @@ func TestCodeBindings(t *testing.T) {
 	c, other := g.client(t), g.client(t)
 	ctx := context.Background()
 	mk := func(challenge string) string {
-		code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb", CodeChallenge: challenge})
+		code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb", CodeChallenge: challenge})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +175,7 @@ func TestRefreshFamily(t *testing.T) {
 	g := newGrantsEnv(t)
 	c, other := g.client(t), g.client(t)
 	ctx := context.Background()
-	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb",
+	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb",
 		Scopes: []string{"tenants.flows.get", "tenants.flows.edit"}})
 	t0, err := g.grants.RedeemCode(ctx, c, code, "https://a.test/cb", "", true)
 	if err != nil {
@@ -205,14 +215,14 @@ func TestRefreshFamily(t *testing.T) {
 		t.Fatalf("newest refresh after reuse: %v", err)
 	}
 	// Expired refresh tokens fail.
-	code, _ = g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb"})
+	code, _ = g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
 	t3, _ := g.grants.RedeemCode(ctx, c, code, "https://a.test/cb", "", true)
 	exec(t, g.in.db, `UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE digest = $1`, tokenDigest(t3.RefreshToken))
 	if _, err := g.grants.Refresh(ctx, c, t3.RefreshToken, nil); !errors.Is(err, authserver.ErrInvalidGrant) {
 		t.Fatalf("expired refresh: %v", err)
 	}
 	var days float64
-	code, _ = g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb"})
+	code, _ = g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
 	t4, _ := g.grants.RedeemCode(ctx, c, code, "https://a.test/cb", "", true)
 	if err := g.in.db.SQL().QueryRow(`SELECT extract(epoch FROM expires_at - now()) / 86400 FROM refresh_tokens WHERE digest = $1`,
 		tokenDigest(t4.RefreshToken)).Scan(&days); err != nil || days < 29.9 || days > 30.1 {
@@ -252,7 +262,7 @@ func TestDevicePolling(t *testing.T) {
 	if err != nil || req.ClientPK != c.PK {
 		t.Fatalf("lookup: %+v %v", req, err)
 	}
-	user := uuid.New()
+	user := g.member(t)
 	if err := g.grants.DecideDevice(ctx, start.UserCode, user, true); err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +350,7 @@ func TestCheckRevocation(t *testing.T) {
 	}
 
 	// A refresh token revoked by another client is left alone.
-	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb"})
+	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
 	ts, _ := g.grants.RedeemCode(ctx, c, code, "https://a.test/cb", "", true)
 	if found, err := g.grants.RevokeRefreshToken(ctx, g.client(t), ts.RefreshToken); found || err != nil {
 		t.Fatalf("other client's revoke: %v %v", found, err)
@@ -372,8 +382,8 @@ func TestPurge(t *testing.T) {
 	g := newGrantsEnv(t)
 	c := g.client(t)
 	ctx := context.Background()
-	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb"})
-	live, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb"})
+	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
+	live, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
 	exec(t, g.in.db, `UPDATE authorization_codes SET expires_at = now() - interval '2 days' WHERE digest = $1`, tokenDigest(code))
 	if err := g.grants.Purge(ctx); err != nil {
 		t.Fatal(err)

@@ -18,16 +18,20 @@ type refreshRow struct {
 	UserID    uuid.UUID
 	Scopes    []string `gorm:"serializer:json"`
 	RevokedAt *time.Time
+	// UserIsMember: the grant's user is still a member of its tenant.
+	UserIsMember bool
 }
 
 // Refresh rotates a refresh token: the presented one is used up and a new
 // access token and refresh token are issued in the same grant. Presenting
 // a token that was already used is taken as theft: the whole grant is
-// revoked, including the newest tokens issued from it.
+// revoked, including the newest tokens issued from it. So is presenting
+// one whose user is no longer a member of the tenant (removed, or deleted):
+// the grant ends for good, even should the user be added again.
 func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, narrowTo []string) (*TokenSet, error) {
 	var ts *TokenSet
-	reused := false
-	var reusedRow refreshRow
+	revoke := false // the grant of revokeRow must be revoked, whatever the answer
+	var revokeRow refreshRow
 	err := g.db.InTx(ctx, func(ctx context.Context) error {
 		var row refreshRow
 		// Claim the token: one conditional UPDATE, scoped to the
@@ -36,7 +40,8 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 			FROM grants g
 			WHERE r.tenant_id = ? AND r.digest = ? AND r.used_at IS NULL
 				AND g.tenant_id = r.tenant_id AND g.id = r.grant_id AND g.client_pk = ?
-			RETURNING r.tenant_id, r.grant_id, r.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at`,
+			RETURNING r.tenant_id, r.grant_id, r.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at,
+				EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = r.tenant_id AND m.user_id = g.user_id) AS user_is_member`,
 			c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&row)
 		if res.Error != nil {
 			return res.Error
@@ -46,14 +51,18 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 			// reuse calls for runs after this transaction, which fails.
 			r := g.db.Conn(ctx).Raw(`SELECT r.tenant_id, r.grant_id, r.used_at FROM refresh_tokens r
 				JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id
-				WHERE r.tenant_id = ? AND r.digest = ? AND g.client_pk = ?`, c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&reusedRow)
+				WHERE r.tenant_id = ? AND r.digest = ? AND g.client_pk = ?`, c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&revokeRow)
 			if r.Error != nil {
 				return r.Error
 			}
-			reused = r.RowsAffected == 1 && reusedRow.UsedAt != nil
+			revoke = r.RowsAffected == 1 && revokeRow.UsedAt != nil
 			return ErrInvalidGrant
 		}
 		if row.RevokedAt != nil || g.now().After(row.ExpiresAt) {
+			return ErrInvalidGrant
+		}
+		if !row.UserIsMember {
+			revoke, revokeRow = true, row
 			return ErrInvalidGrant
 		}
 		scopes := row.Scopes
@@ -69,9 +78,9 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 		ts, err = g.issueForGrant(ctx, c, row.GrantID, row.UserID, scopes, true)
 		return err
 	})
-	if reused {
+	if revoke {
 		if rerr := g.db.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
-			return g.revokeGrant(ctx, reusedRow.TenantID, reusedRow.GrantID)
+			return g.revokeGrant(ctx, revokeRow.TenantID, revokeRow.GrantID)
 		}); rerr != nil {
 			return nil, rerr
 		}

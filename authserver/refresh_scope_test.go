@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/oauthd/oauthd/authserver"
 )
 
@@ -17,7 +15,7 @@ func TestRefreshNarrowsUnderThePolicyRule(t *testing.T) {
 	g := newGrantsEnv(t)
 	c := g.client(t)
 	ctx := context.Background()
-	code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: uuid.New(), RedirectURI: "https://a.test/cb",
+	code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb",
 		Scopes: []string{"tenants.flows.*"}, CodeChallenge: pkce(verifier)})
 	if err != nil {
 		t.Fatal(err)

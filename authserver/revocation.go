@@ -71,12 +71,18 @@ type stateRow struct {
 	GrantFound       bool
 	GrantRevoked     bool
 	JTIRevoked       bool
+	UserIsMember     bool
 }
 
 // Check decides, in one query, whether a correctly signed token is still
 // good on this and every other instance: the client exists, the token is
-// newer than the client's last revoke-tokens, its grant is not revoked and
-// it was not revoked itself.
+// newer than the client's last revoke-tokens, its grant is not revoked, it
+// was not revoked itself and, for a user's token, the user is still a
+// member of the token's tenant (a deleted user is a member of nothing).
+// This is the one rule for a token's liveness: the /v2 API and
+// introspection both ask it. Answers are cached for at most stateTTL and
+// dropped when revocation state changes anywhere (migrations 00011 and
+// 00012 NOTIFY on it, including a membership's end).
 func (g *Grants) Check(ctx context.Context, c *AccessClaims) (*TokenState, error) {
 	key := c.ClientID + "|" + c.JTI + "|" + c.GrantID
 	if hit, ok := g.states.Get(key); ok {
@@ -107,13 +113,20 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 			return nil, ErrRevoked
 		}
 	}
+	userID := uuid.Nil // a client's own token: no membership to look for
+	if c.UserID != "" {
+		if userID, err = uuid.Parse(c.UserID); err != nil {
+			return nil, ErrRevoked
+		}
+	}
 	var row stateRow
 	res := g.db.Conn(ctx).Raw(`SELECT c.tenant_id, c.id AS client_pk, c.client_id, c.roles, c.scopes, c.tokens_valid_after,
 			gr.id IS NOT NULL AS grant_found, gr.revoked_at IS NOT NULL AS grant_revoked,
-			EXISTS (SELECT 1 FROM revoked_tokens rt WHERE rt.tenant_id = c.tenant_id AND rt.jti = ?) AS jti_revoked
+			EXISTS (SELECT 1 FROM revoked_tokens rt WHERE rt.tenant_id = c.tenant_id AND rt.jti = ?) AS jti_revoked,
+			EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = c.tenant_id AND m.user_id = ?) AS user_is_member
 		FROM api_clients c
 		LEFT JOIN grants gr ON gr.tenant_id = c.tenant_id AND gr.id = ?
-		WHERE c.client_id = ?`, jti, grantID, c.ClientID).Scan(&row)
+		WHERE c.client_id = ?`, jti, userID, grantID, c.ClientID).Scan(&row)
 	if res.Error != nil {
 		return nil, res.Error
 	}
@@ -131,6 +144,8 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 	case c.GrantID != "" && (!row.GrantFound || row.GrantRevoked):
 		return nil, ErrRevoked
 	case row.JTIRevoked:
+		return nil, ErrRevoked
+	case c.UserID != "" && !row.UserIsMember:
 		return nil, ErrRevoked
 	}
 	return &row.TokenState, nil

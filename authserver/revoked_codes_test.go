@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/oauthd/oauthd/authserver"
 )
 
@@ -16,7 +14,7 @@ func TestCodesIssuedBeforeRevokeTokensFail(t *testing.T) {
 	g := newGrantsEnv(t)
 	c := g.client(t)
 	ctx := context.Background()
-	user := uuid.New()
+	user := g.member(t)
 	code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: user, RedirectURI: "https://a.test/cb",
 		CodeChallenge: pkce(verifier)})
 	if err != nil {
