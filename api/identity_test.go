@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"slices"
 	"strings"
@@ -250,13 +252,18 @@ func TestAPIKeysLifecycle(t *testing.T) {
 	if cc := created.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", cc)
 	}
-	// The key is stored as a digest only.
-	var plain int
-	if err := e.App.DB.SQL().QueryRow("SELECT count(*) FROM api_keys WHERE encode(digest, 'escape') LIKE '%' || $1 || '%' OR hint = $1", key).Scan(&plain); err != nil {
+	// The key is stored as a digest only: no text or binary column of any
+	// table holds it, plainly or base64-encoded, and its row holds exactly
+	// its SHA-256 digest.
+	if where := dbHolding(t, e, key); len(where) > 0 {
+		t.Errorf("the plain key is stored in %v", where)
+	}
+	var stored []byte
+	if err := e.App.DB.SQL().QueryRow("SELECT digest FROM api_keys WHERE id = $1", kid).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if plain != 0 {
-		t.Error("the plain key is stored")
+	if want := sha256.Sum256([]byte(key)); !bytes.Equal(stored, want[:]) {
+		t.Errorf("stored digest %x is not the key's SHA-256", stored)
 	}
 
 	// It works at once.
