@@ -103,6 +103,7 @@ func TestSeedAndLoad(t *testing.T) {
 	}
 
 	// The authorization-server suite, each scenario at concurrency 2.
+	distinctTokens = 64
 	if tg.api, err = setupAuthServer(srv.URL, *member, tg); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,7 @@ type worker struct {
 	t       *target
 	from    time.Time // measured window
 	to      time.Time
+	seq     int // requests this worker has started, for scenarios that walk a pool
 	samples map[string][]time.Duration
 	errors  map[string]map[string]int // op -> kind -> count
 }
