@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +22,7 @@ import (
 // client and its active secrets are loaded on every call, so a deleted,
 // expired or rotated-out secret fails at once everywhere.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*Client, error) {
-	if clientID == "" || len(clientID) > 200 || len(secret) > maxPresentedSecret {
+	if !PlausibleClientID(clientID) || len(secret) > maxPresentedSecret {
 		return nil, ErrInvalidClient
 	}
 	c, secrets, err := s.credentials(ctx, clientID)
@@ -48,6 +49,30 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 		return nil, ErrInvalidClient
 	}
 	return s.touched(ctx, c, matched)
+}
+
+// maxClientIDLen bounds a presented client id: a generated one is 28
+// characters (the prefix and 18 random bytes in URL-safe base64).
+const maxClientIDLen = 64
+
+// PlausibleClientID reports whether id could be a client id this server
+// generated: the prefix, then URL-safe base64 only, of a sane length. What
+// fails cannot name a client, so callers answer it as an unknown client
+// without asking the database — and bytes Postgres refuses in text (NUL,
+// invalid UTF-8) never reach it.
+func PlausibleClientID(id string) bool {
+	rest, ok := strings.CutPrefix(id, ClientIDPrefix)
+	if !ok || rest == "" || len(id) > maxClientIDLen {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // credentials loads a client and its active secrets, from this instance's

@@ -49,6 +49,11 @@ func (h *Handler) parseAuthorize(c echo.Context, p url.Values) (*authzRequest, *
 	if clientID == "" {
 		return nil, &pageProblem{"The request does not say which application is asking (client_id is missing)."}, nil, nil
 	}
+	if !apiclients.PlausibleClientID(clientID) {
+		// Cannot name a client (nor be sent to Postgres as text): the
+		// unknown-client page, without a lookup.
+		return nil, &pageProblem{"The application that sent you here is not registered (unknown client_id)."}, nil, nil
+	}
 	client, err := h.d.Clients.ByClientID(c.Request().Context(), clientID)
 	if errors.Is(err, apiclients.ErrNotFound) {
 		return nil, &pageProblem{"The application that sent you here is not registered (unknown client_id)."}, nil, nil
@@ -81,6 +86,10 @@ func (h *Handler) parseAuthorize(c echo.Context, p url.Values) (*authzRequest, *
 	for k, vs := range p {
 		if len(vs) > 1 {
 			return r, nil, &redirectProblem{"invalid_request", "parameter " + printable(k) + " is given more than once"}, nil
+		}
+		// The form endpoints' rule (readForm) for the query as well.
+		if !plainText(k) || !plainText(vs[0]) {
+			return r, nil, &redirectProblem{"invalid_request", "parameter " + printable(k) + " holds characters that are not allowed"}, nil
 		}
 	}
 	switch rt := p.Get("response_type"); rt {

@@ -2,7 +2,9 @@ package oauth2
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,15 +16,11 @@ import (
 // address are refused with 429 before the secret is even looked at.
 func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclients.Client, error) {
 	r := c.Request()
-	id, secret, basic := r.BasicAuth()
+	id, secret, basic, err := basicCredentials(r)
+	if err != nil {
+		return nil, err
+	}
 	if basic {
-		// RFC 6749 §2.3.1: both parts are form-urlencoded inside the header.
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, errInvalidClient(true)
-		}
 		if form.Has("client_secret") {
 			return nil, errInvalidRequest("use one client authentication method, not both basic auth and client_secret")
 		}
@@ -30,9 +28,14 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 			return nil, errInvalidRequest("client_id in the body differs from the one in the Authorization header")
 		}
 	} else {
+		// readForm has already refused control characters and invalid UTF-8.
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
 	if id == "" {
+		return nil, errInvalidClient(basic)
+	}
+	if !apiclients.PlausibleClientID(id) {
+		// Cannot name a client: the unknown-client answer, without a lookup.
 		return nil, errInvalidClient(basic)
 	}
 	key := id + "|" + c.RealIP()
@@ -48,6 +51,32 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		return nil, err
 	}
 	return client, nil
+}
+
+// basicCredentials reads client_secret_basic. basic is true when the
+// Authorization header uses the Basic scheme; credentials that do not
+// decode are invalid_client with the Basic challenge (RFC 6749 §5.2: the
+// client tried the header, so it gets 401 and WWW-Authenticate).
+func basicCredentials(r *http.Request) (id, secret string, basic bool, err error) {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", false, nil
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return "", "", true, errBadBasicAuth("the Authorization header is not base64 of client_id:client_secret")
+	}
+	// RFC 6749 §2.3.1: both parts are form-urlencoded inside the header.
+	var err1, err2 error
+	id, err1 = url.QueryUnescape(id)
+	secret, err2 = url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return "", "", true, errBadBasicAuth("client_id and client_secret in the Authorization header must be form-urlencoded")
+	}
+	if !plainText(id) || !plainText(secret) {
+		return "", "", true, errBadBasicAuth("client_id or client_secret in the Authorization header holds characters that are not allowed")
+	}
+	return id, secret, true, nil
 }
 
 // clientRequest reads a protocol request's form and authenticates the

@@ -18,6 +18,8 @@ const PathDevice = "/device"
 
 const msgUnknownUserCode = "That code is not valid or has expired. Check the code your device shows and try again."
 
+const msgTooManyUserCodes = "Too many codes that were not valid. Wait a minute and try again."
+
 func deviceReturnTo(userCode string) string {
 	if userCode == "" {
 		return PathDevice
@@ -78,9 +80,17 @@ func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, erro
 	if !h.csrfValid(form.Get("csrf"), sessionCSRFID(s), purpose) {
 		return nil, h.csrfFailed(c)
 	}
+	userKey, ipKey := u.ID.String(), c.RealIP()
+	wait1, wait2 := h.pages.deviceUserLimiter.wait(userKey), h.pages.deviceIPLimiter.wait(ipKey)
+	if wait := max(wait1, wait2); wait > 0 {
+		c.Response().Header().Set("Retry-After", itoa(wait))
+		return nil, h.showDeviceForm(c, http.StatusTooManyRequests, s, u, printable(typed), msgTooManyUserCodes)
+	}
 	ctx := c.Request().Context()
 	req, err := h.d.Grants.LookupUserCode(ctx, typed)
 	if errors.Is(err, authserver.ErrUnknownUserCode) {
+		h.pages.deviceUserLimiter.fail(userKey)
+		h.pages.deviceIPLimiter.fail(ipKey)
 		return nil, h.showDeviceForm(c, http.StatusBadRequest, s, u, printable(typed), msgUnknownUserCode)
 	}
 	if err != nil {

@@ -97,7 +97,7 @@ func JWKSHandler(keys *authserver.Keys) http.HandlerFunc {
 			return
 		}
 		contentType := "application/json"
-		if accepts(r, "application/jwk-set+json") {
+		if accepts(parseAccept(r.Header.Values("Accept")), "application/jwk-set+json") {
 			contentType = "application/jwk-set+json"
 		}
 		serveJSON(w, r, contentType, "public, max-age=300", body)
@@ -145,24 +145,6 @@ func etagMatches(ifNoneMatch, etag string) bool {
 		if t == etag || t == "*" {
 			return true
 		}
-	}
-	return false
-}
-
-// accepts reports whether the Accept header names mediaType itself (not
-// through a wildcard) with a non-zero quality.
-func accepts(r *http.Request, mediaType string) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		fields := strings.Split(part, ";")
-		if !strings.EqualFold(strings.TrimSpace(fields[0]), mediaType) {
-			continue
-		}
-		for _, p := range fields[1:] {
-			if k, v, _ := strings.Cut(strings.TrimSpace(p), "="); strings.EqualFold(k, "q") && strings.Trim(strings.TrimSpace(v), "0.") == "" {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }

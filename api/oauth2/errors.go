@@ -38,12 +38,31 @@ func errUnsupportedGrantType(desc string) *oauthError {
 }
 
 // errInvalidClient is 401; with basic auth the challenge names the scheme.
+// It says no more than which parameters were wrong: an unknown client_id
+// and a wrong secret look alike.
 func errInvalidClient(basic bool) *oauthError {
-	e := &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed"}
+	e := &oauthError{status: http.StatusUnauthorized, Code: "invalid_client",
+		Description: "client authentication failed: unknown client_id, or a wrong or missing client_secret"}
 	if basic {
 		e.headers = map[string]string{"WWW-Authenticate": `Basic realm="oauthd"`}
 	}
 	return e
+}
+
+// errBadBasicAuth is invalid_client for an Authorization header that does
+// not hold Basic credentials at all.
+func errBadBasicAuth(desc string) *oauthError {
+	e := errInvalidClient(true)
+	e.Description = desc
+	return e
+}
+
+// errMethodNotAllowed is a protocol endpoint's answer to any method but
+// POST (RFC 6749 §3.2: the token endpoint is POST only).
+func errMethodNotAllowed(method, allow string) *oauthError {
+	return &oauthError{status: http.StatusMethodNotAllowed, Code: "invalid_request",
+		Description: "method " + printable(method) + " is not allowed here; use POST",
+		headers:     map[string]string{"Allow": allow}}
 }
 
 func errTooManyFailures(retryAfter int) *oauthError {
@@ -53,14 +72,11 @@ func errTooManyFailures(retryAfter int) *oauthError {
 }
 
 // wantsForm reports whether the caller asked for a form-encoded answer
-// (seed 003) rather than JSON.
+// (seed 003) rather than JSON: only when its Accept header prefers
+// application/x-www-form-urlencoded to application/json (see preferred).
 func wantsForm(r *http.Request) bool {
-	for _, a := range r.Header.Values("Accept") {
-		if len(a) >= 33 && a[:33] == "application/x-www-form-urlencoded" {
-			return true
-		}
-	}
-	return false
+	ranges := parseAccept(r.Header.Values("Accept"))
+	return preferred(ranges, "application/x-www-form-urlencoded", "application/json")
 }
 
 // grantErrors are the grant layer's outcomes as RFC 6749 §5.2 and RFC 8628
@@ -141,6 +157,25 @@ func ProtocolEndpoint(path string) bool {
 		return true
 	}
 	return false
+}
+
+// ProtocolMethods is middleware that answers a protocol endpoint called
+// with any method but POST (or OPTIONS, which Echo answers with Allow) with
+// 405 as an RFC 6749 error, not the JSON:API document other routes give.
+// It runs after routing: c.Path() is the endpoint's route even when the
+// method has none.
+func ProtocolMethods(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m := c.Request().Method
+		if m == http.MethodPost || m == http.MethodOptions || !ProtocolEndpoint(c.Path()) {
+			return next(c)
+		}
+		allow, _ := c.Get(echo.ContextKeyHeaderAllow).(string)
+		if allow == "" {
+			allow = "OPTIONS, POST"
+		}
+		return writeRFCError(c, errMethodNotAllowed(m, allow))
+	}
 }
 
 // WriteTooLarge answers a request body over the server's limit on a

@@ -63,3 +63,11 @@ func printable(s string) string {
 func splitScope(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 }
+
+// truncate is s cut to at most n bytes (for map keys, not for display).
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -44,6 +44,10 @@ type pageState struct {
 	templates     map[string]*template.Template
 	passwords     signInPasswords
 	signInLimiter *failureLimiter
+	// Wrong user codes on the device page (RFC 8628 §5.1), per user and,
+	// more loosely (several users may share an address), per address.
+	deviceUserLimiter *failureLimiter
+	deviceIPLimiter   *failureLimiter
 }
 
 //go:embed templates/*.html
@@ -52,7 +56,8 @@ var templateFS embed.FS
 var pageNames = []string{"signin.html", "signed_in.html", "consent.html", "device.html", "device_done.html", "error.html"}
 
 func newPageState() *pageState {
-	ps := &pageState{templates: map[string]*template.Template{}, signInLimiter: newFailureLimiter(10, time.Minute)}
+	ps := &pageState{templates: map[string]*template.Template{}, signInLimiter: newFailureLimiter(10, time.Minute),
+		deviceUserLimiter: newFailureLimiter(10, time.Minute), deviceIPLimiter: newFailureLimiter(30, time.Minute)}
 	for _, name := range pageNames {
 		ps.templates[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
 	}

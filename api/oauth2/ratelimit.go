@@ -8,14 +8,19 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// failureLimiter limits failed client authentications per client id and
-// address: a burst of `burst` failures, refilled over `window`. Only
-// failures spend tokens; once they are spent, that client id is refused
-// from that address (even with the right secret) until one refills, which
-// is what stops guessing.
+// failureLimiter limits failures per key: failed client authentications
+// per client id and client address, failed sign-ins per email and
+// address, wrong device user codes per user and per address. A key has a
+// burst of `burst` failures, refilled over `window`. Only failures spend
+// tokens; once they are spent, the key is refused (even with the right
+// secret) until one refills, which is what stops guessing.
+//
+// The address is the client's as the server sees it (see
+// api.Server.TrustProxies). Keyed by client id and address, a guesser on
+// one address cannot lock a client out for everyone elsewhere.
 // It is per instance (behind a load balancer the effective limit is the
 // instance count times this); that bounds online guessing well enough
-// against 256-bit secrets.
+// against 256-bit secrets and 20^8 user codes.
 type failureLimiter struct {
 	mu      sync.Mutex
 	burst   int
@@ -66,6 +71,15 @@ func (l *failureLimiter) blocked(key string) (bool, int) {
 		return true, int(math.Ceil(wait))
 	}
 	return false, 0
+}
+
+// wait is how many seconds key must wait before its next try: 0 when it
+// may try now, else at least 1.
+func (l *failureLimiter) wait(key string) int {
+	if blocked, wait := l.blocked(key); blocked {
+		return max(wait, 1)
+	}
+	return 0
 }
 
 // fail spends one failure for key.

@@ -34,15 +34,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	if err != nil {
 		return nil, err
 	}
+	trusted, err := cfg.TrustedProxyNets()
+	if err != nil {
+		return nil, err
+	}
 	life := cfg.Lifetimes()
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
 		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation}})
 	if err != nil {
-		return nil, err
-	}
-	trusted, err := cfg.TrustedProxyNets()
-	if err != nil {
-		_ = a.Close()
 		return nil, err
 	}
 	a.Server.TrustProxies(trusted)

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"strings"
 	"time"
@@ -37,6 +38,11 @@ type Config struct {
 	AccessTokenTTLWithRefresh time.Duration `env:"ACCESS_TOKEN_TTL_WITH_REFRESH" envDefault:"15m"`
 	RefreshTokenTTL           time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	SigningKeyRotation        time.Duration `env:"SIGNING_KEY_ROTATION" envDefault:"720h"`
+
+	// TrustedProxies are the load balancers and proxies (CIDRs or single
+	// addresses) whose X-Forwarded-For is believed; empty means the peer
+	// address is the client's.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // Load reads the environment. required lists the variables that must be set
@@ -95,10 +101,40 @@ func Load(required ...string) (*Config, error) {
 			problems = append(problems, name+" must be at least 1m")
 		}
 	}
+	if _, err := c.TrustedProxyNets(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
 	return &c, nil
+}
+
+// TrustedProxyNets parses OAUTHD_TRUSTED_PROXIES: CIDRs such as
+// 10.0.0.0/8, or single addresses (taken as /32 or /128). Empty entries
+// (a trailing comma) are ignored.
+func (c *Config) TrustedProxyNets() ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for i, entry := range c.TrustedProxies {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		if ip := net.ParseIP(entry); ip != nil {
+			bits := 128
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(entry)
+		if err != nil {
+			return nil, fmt.Errorf("OAUTHD_TRUSTED_PROXIES entry %d (%q) is neither a CIDR such as 10.0.0.0/8 nor an IP address", i+1, entry)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // variableOf is the environment variable behind a Config field.

@@ -170,6 +170,36 @@ func TestLoad(t *testing.T) {
 			name: "negative grace", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "-1"}, wantErr: []string{"OAUTHD_SHUTDOWN_GRACE_SECONDS"},
 		},
 		{
+			name: "no trusted proxies by default",
+			check: func(t *testing.T, c *Config) {
+				if nets, err := c.TrustedProxyNets(); err != nil || len(nets) != 0 {
+					t.Errorf("TrustedProxyNets() = %v, %v", nets, err)
+				}
+			},
+		},
+		{
+			name: "trusted proxies: CIDRs and single addresses",
+			env:  map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::1,"},
+			check: func(t *testing.T, c *Config) {
+				nets, err := c.TrustedProxyNets()
+				var got []string
+				for _, n := range nets {
+					got = append(got, n.String())
+				}
+				if err != nil || strings.Join(got, " ") != "10.0.0.0/8 192.0.2.7/32 2001:db8::/32 ::1/128" {
+					t.Errorf("TrustedProxyNets() = %v, %v", got, err)
+				}
+			},
+		},
+		{
+			name: "malformed trusted proxy is named", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.0/33"},
+			wantErr: []string{"OAUTHD_TRUSTED_PROXIES entry 2", "10.0.0.0/33"},
+		},
+		{
+			name: "a host name is not a trusted proxy", env: map[string]string{"TRUSTED_PROXIES": "lb.internal"},
+			wantErr: []string{"OAUTHD_TRUSTED_PROXIES entry 1", "CIDR"},
+		},
+		{
 			name: "every problem at once", required: []string{"DATABASE_URL"},
 			env:     map[string]string{"MASTER_KEY": "bad", "BOOTSTRAP_SUPERUSER": "nocolon", "MAX_DB_CONNS": "0"},
 			wantErr: []string{"OAUTHD_DATABASE_URL", "OAUTHD_MASTER_KEY", "OAUTHD_BOOTSTRAP_SUPERUSER", "OAUTHD_MAX_DB_CONNS"},

@@ -1,0 +1,188 @@
+package oauth2_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/oauthd/oauthd/api/apitest"
+)
+
+// failClientAuth spends the ten failures the client-auth limit allows for
+// m from the address X-Forwarded-For claims ("" for none).
+func failClientAuth(t *testing.T, e *apitest.Env, m machine, xff string) {
+	t.Helper()
+	for i := 0; i < 10; i++ {
+		h := basicHeader(m.id, m.secret+"x")
+		if xff != "" {
+			h.Set("X-Forwarded-For", xff)
+		}
+		protocolPost(t, e, "/oauth/token", "grant_type=client_credentials", h).expectRFCError(t, http.StatusUnauthorized, "invalid_client")
+	}
+}
+
+func clientCredentials(t *testing.T, e *apitest.Env, m machine, xff string) rfcAnswer {
+	t.Helper()
+	h := basicHeader(m.id, m.secret)
+	if xff != "" {
+		h.Set("X-Forwarded-For", xff)
+	}
+	return protocolPost(t, e, "/oauth/token", "grant_type=client_credentials", h)
+}
+
+func expectLimited(t *testing.T, a rfcAnswer) {
+	t.Helper()
+	a.expectRFCError(t, http.StatusTooManyRequests, "invalid_client")
+	if s, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q", a.header.Get("Retry-After"))
+	}
+}
+
+// TestClientAuthLimitBehindProxies: failed client authentication is
+// limited per client id and client address. Without trusted proxies,
+// X-Forwarded-For is ignored (a client cannot pick a fresh address per
+// guess); with the load balancer's network trusted, the address is the
+// nearest untrusted one in X-Forwarded-For, so a guesser on one address
+// does not lock the client out for everyone else behind the same proxy.
+func TestClientAuthLimitBehindProxies(t *testing.T) {
+	e := apitest.New(t)
+	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
+
+	t.Run("no trusted proxies: the header is ignored", func(t *testing.T) {
+		m := newMachine(t, e, tid)
+		failClientAuth(t, e, m, "203.0.113.1")
+		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))
+		expectLimited(t, clientCredentials(t, e, m, ""))
+	})
+
+	t.Run("trusted load balancer", func(t *testing.T) {
+		_, loopback, _ := net.ParseCIDR("127.0.0.0/8") // the test server's peer is the "load balancer"
+		e.App.Server.TrustProxies([]*net.IPNet{loopback})
+		t.Cleanup(func() { e.App.Server.TrustProxies(nil) })
+		m := newMachine(t, e, tid)
+		failClientAuth(t, e, m, "203.0.113.1")
+		// The guesser's address is blocked, even with the right secret...
+		expectLimited(t, clientCredentials(t, e, m, "203.0.113.1"))
+		// ...and cannot escape by prepending an address of its choosing:
+		// the proxy appends the real one, and that is what counts.
+		expectLimited(t, clientCredentials(t, e, m, "198.51.100.77, 203.0.113.1"))
+		// The client itself, elsewhere, is not.
+		if a := clientCredentials(t, e, m, "198.51.100.2"); a.status != http.StatusOK {
+			t.Fatalf("right secret from another address: %d %s", a.status, a.body)
+		}
+		if a := clientCredentials(t, e, m, "203.0.113.1, 198.51.100.2"); a.status != http.StatusOK {
+			t.Fatalf("right secret from another address, spoofed left: %d %s", a.status, a.body)
+		}
+		// Logs name the client's address, not the proxy's.
+		if !strings.Contains(e.Logs.String(), `"remote_ip":"198.51.100.2"`) {
+			t.Errorf("no request line names the forwarded address:\n%s", e.Logs.String())
+		}
+	})
+
+	t.Run("a peer outside the trusted networks is not a proxy", func(t *testing.T) {
+		_, elsewhere, _ := net.ParseCIDR("10.0.0.0/8")
+		e.App.Server.TrustProxies([]*net.IPNet{elsewhere})
+		t.Cleanup(func() { e.App.Server.TrustProxies(nil) })
+		m := newMachine(t, e, tid)
+		failClientAuth(t, e, m, "203.0.113.1")
+		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))
+	})
+}
+
+// TestSignInLimit: after ten failed sign-ins for one email from one
+// address, the sign-in page answers 429 with Retry-After, even to the
+// right password; another email is not affected.
+func TestSignInLimit(t *testing.T) {
+	e := apitest.New(t)
+	w := newWorld(t, e, clientSpec{name: "web", clientType: "public", grantTypes: []string{"authorization_code"},
+		redirectURIs: []string{callback}, scopes: []string{"tenants.oauth_clients.get"}})
+	other := "grace@acme.test"
+	createUser(t, e, other)
+	b := newBrowser(t, e)
+	f := b.get(e.URL("/oauth/sign-in")).form(t, "/oauth/sign-in")
+	for i := 0; i < 10; i++ {
+		expectStatus(t, b.submit(f, map[string]string{"email": w.email, "password": "wrong"}), http.StatusUnauthorized)
+	}
+	for _, password := range []string{"wrong", testPassword} {
+		p := b.submit(f, map[string]string{"email": strings.ToUpper(w.email), "password": password})
+		expectStatus(t, p, http.StatusTooManyRequests)
+		expectPageHeaders(t, p)
+		if s, err := strconv.Atoi(p.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Fatalf("Retry-After %q", p.header.Get("Retry-After"))
+		}
+		if !strings.Contains(p.problem(), "Too many failed sign-ins") {
+			t.Errorf("problem %q", p.problem())
+		}
+		p.form(t, "/oauth/sign-in")
+	}
+	p := b.submit(f, map[string]string{"email": other, "password": testPassword})
+	expectStatus(t, p, http.StatusOK)
+	if !strings.Contains(p.text(), "Signed in as "+other) {
+		t.Fatalf("another email after the limit: %s", p.text())
+	}
+}
+
+// deviceGuesser is a signed-in browser on the /device page.
+func deviceGuesser(t *testing.T, e *apitest.Env, email string) (*browser, form) {
+	t.Helper()
+	b := newBrowser(t, e)
+	p := b.signIn(b.get(e.URL("/device")), email)
+	expectStatus(t, p, http.StatusOK)
+	return b, p.form(t, "/device")
+}
+
+func expectDeviceLimited(t *testing.T, p *page) {
+	t.Helper()
+	expectStatus(t, p, http.StatusTooManyRequests)
+	expectPageHeaders(t, p)
+	if s, err := strconv.Atoi(p.header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q", p.header.Get("Retry-After"))
+	}
+	if !strings.Contains(p.problem(), "Too many codes") {
+		t.Errorf("problem %q", p.problem())
+	}
+	p.form(t, "/device") // the form again, for later
+}
+
+// TestDeviceUserCodeLimit: wrong user codes on /device are limited (RFC
+// 8628 §5.1): ten per user, thirty per address, then 429 with
+// Retry-After — even for a right code, so guessing learns nothing more.
+func TestDeviceUserCodeLimit(t *testing.T) {
+	w, cfg := deviceWorld(t)
+	e := w.e
+	da, err := cfg.DeviceAuth(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	guess := func(b *browser, f form, code string) *page {
+		return b.submit(f, map[string]string{"user_code": code})
+	}
+
+	createUser(t, e, "mallory@else.test")
+	b, f := deviceGuesser(t, e, "mallory@else.test")
+	for i := 0; i < 10; i++ {
+		expectStatus(t, guess(b, f, "BCDF-GHJK"), http.StatusBadRequest)
+	}
+	expectDeviceLimited(t, guess(b, f, "BCDF-GHJL"))
+	expectDeviceLimited(t, guess(b, f, da.UserCode))
+
+	// Another user at the same address is not blocked by mallory's guesses.
+	mb, mf := deviceGuesser(t, e, w.email)
+	p := guess(mb, mf, da.UserCode)
+	expectStatus(t, p, http.StatusOK)
+	p.form(t, "/device/decision")
+
+	// But the address has a budget of its own: 30 wrong codes from it,
+	// whoever typed them, block everyone there.
+	for _, email := range []string{"eve@else.test", "trudy@else.test"} {
+		createUser(t, e, email)
+		b, f := deviceGuesser(t, e, email)
+		for i := 0; i < 10; i++ {
+			expectStatus(t, guess(b, f, "BCDF-GHJK"), http.StatusBadRequest)
+		}
+	}
+	expectDeviceLimited(t, guess(mb, mf, da.UserCode))
+}
