@@ -159,7 +159,7 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 		// The user token revoked by its client (basic auth this time).
 		req, _ := http.NewRequest(http.MethodPost, e2.URL("/oauth/revoke"), nil)
 		req.SetBasicAuth(url.QueryEscape(tk.web.C.ClientID), url.QueryEscape(tk.web.Secret))
-		r = asPost(t, e2.URL("/oauth/revoke"), "application/x-www-form-urlencoded",
+		r = asPost(t, e2, "/oauth/revoke", "application/x-www-form-urlencoded",
 			strings.NewReader(url.Values{"token": {tk.user}}.Encode()), map[string]string{"Authorization": req.Header.Get("Authorization")})
 		if r.Status != http.StatusOK {
 			t.Fatalf("revoke with basic auth on the second instance: %d %s", r.Status, r.Raw)

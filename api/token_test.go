@@ -3,7 +3,8 @@ package api_test
 // The token endpoint (POST /oauth/token) end to end: seed 000's Go program
 // and curl command, seed 003's form-encoded answer, the four grants, and
 // the failures RFC 6749 prescribes. /oauth/* calls go through plain
-// net/http and golang.org/x/oauth2, as the seeds' users do.
+// net/http and golang.org/x/oauth2, as the seeds' users do, on the test
+// environment's transport, which checks every answer against openapi.yaml.
 
 import (
 	"context"
@@ -11,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -94,9 +96,11 @@ func (r asResult) expectError(t testing.TB, status int, code string) {
 	}
 }
 
-// asPost sends a raw body to an /oauth endpoint with the given headers.
-func asPost(t testing.TB, target, contentType string, body io.Reader, hdr map[string]string) asResult {
+// asPost sends a raw body to an /oauth endpoint of e with the given
+// headers; the answer is checked against openapi.yaml.
+func asPost(t testing.TB, e *apitest.Env, path, contentType string, body io.Reader, hdr map[string]string) asResult {
 	t.Helper()
+	target := e.URL(path)
 	req, err := http.NewRequest(http.MethodPost, target, body)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +111,7 @@ func asPost(t testing.TB, target, contentType string, body io.Reader, hdr map[st
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.Client().Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", target, err)
 	}
@@ -129,7 +133,7 @@ func asPost(t testing.TB, target, contentType string, body io.Reader, hdr map[st
 // form carries the credentials).
 func asForm(t testing.TB, e *apitest.Env, path string, form url.Values) asResult {
 	t.Helper()
-	return asPost(t, e.URL(path), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), nil)
+	return asPost(t, e, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), nil)
 }
 
 // asCreds adds client_secret_post credentials to form.
@@ -190,7 +194,7 @@ func asUserToken(t testing.TB, e *apitest.Env, c asClient, userID string, scopes
 	}
 	v, ch := asPKCE()
 	code := asCode(t, e, c, userID, ch, scopes...)
-	tok, err := asOAuth2Config(e, c, oauth2.AuthStyleInParams).Exchange(context.Background(), code, oauth2.VerifierOption(v))
+	tok, err := asOAuth2Config(e, c, oauth2.AuthStyleInParams).Exchange(e.OAuth2Context(context.Background()), code, oauth2.VerifierOption(v))
 	if err != nil {
 		t.Fatalf("exchange code: %v", err)
 	}
@@ -203,7 +207,9 @@ func asIntrospect(t testing.TB, e *apitest.Env, c asClient, token string) asResu
 	return asForm(t, e, "/oauth/introspect", c.creds(url.Values{"token": {token}}))
 }
 
-// TestSeed000GoProgram runs seed 000's Go program, changed only in its URLs.
+// TestSeed000GoProgram runs seed 000's Go program, changed only in its URLs
+// and in its context, which carries the HTTP client that checks every
+// answer against openapi.yaml.
 func TestSeed000GoProgram(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
@@ -216,7 +222,8 @@ func TestSeed000GoProgram(t *testing.T) {
 		ClientSecret: os.Getenv("OAUTH_CLIENT_SECRET"),
 		TokenURL:     e.URL("/oauth/token"),
 	}
-	client := oauthConfig.Client(context.Background())
+	ctx := e.OAuth2Context(context.Background()) // the library's requests are checked against openapi.yaml
+	client := oauthConfig.Client(ctx)
 	resp, err := client.Get(e.URL("/v2/tenants/" + tid + "/oauth-clients"))
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +234,7 @@ func TestSeed000GoProgram(t *testing.T) {
 		t.Fatalf("GET oauth-clients with the seed's client: %d %s", resp.StatusCode, body)
 	}
 	// The token the library got is the seed's: Bearer, one hour.
-	tok, err := oauthConfig.Token(context.Background())
+	tok, err := oauthConfig.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +246,7 @@ func TestSeed000GoProgram(t *testing.T) {
 	}
 	// client_secret_basic too (the library's other style).
 	oauthConfig.AuthStyle = oauth2.AuthStyleInHeader
-	if _, err := oauthConfig.Token(context.Background()); err != nil {
+	if _, err := oauthConfig.Token(ctx); err != nil {
 		t.Fatalf("client_secret_basic: %v", err)
 	}
 }
@@ -251,7 +258,7 @@ func TestSeed000Curl(t *testing.T) {
 	tid := newTenant(t, e)
 	cl := asMachine(t, e, tid, "viewer")
 
-	resp, err := http.PostForm(e.URL("/oauth/token"), url.Values{
+	resp, err := e.Client().PostForm(e.URL("/oauth/token"), url.Values{
 		"client_id": {cl.C.ClientID}, "client_secret": {cl.Secret}, "grant_type": {"client_credentials"}})
 	if err != nil {
 		t.Fatal(err)
@@ -286,14 +293,14 @@ func TestSeed000Curl(t *testing.T) {
 
 	// client_secret_basic gives the same.
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(cl.C.ClientID)+":"+url.QueryEscape(cl.Secret)))
-	r := asPost(t, e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"),
+	r := asPost(t, e, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"),
 		map[string]string{"Authorization": basic})
 	if r.Status != http.StatusOK || r.str("token_type") != "Bearer" || r.str("actor") != cl.C.ClientID || r.JSON["expires_in"] != float64(3600) {
 		t.Fatalf("client_secret_basic: %d %s", r.Status, r.Raw)
 	}
 
 	// Seed 003: Accept: application/x-www-form-urlencoded → a form body.
-	r = asPost(t, e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader(
+	r = asPost(t, e, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(
 		cl.creds(url.Values{"grant_type": {"client_credentials"}}).Encode()),
 		map[string]string{"Accept": "application/x-www-form-urlencoded"})
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -305,7 +312,7 @@ func TestSeed000Curl(t *testing.T) {
 		t.Fatalf("form answer %q (%v)", r.Raw, err)
 	}
 	// Errors come form-encoded too when asked for.
-	r = asPost(t, e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader("grant_type=password"),
+	r = asPost(t, e, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=password"),
 		map[string]string{"Accept": "application/x-www-form-urlencoded"})
 	v, _ = url.ParseQuery(string(r.Raw))
 	if r.Status != http.StatusBadRequest || v.Get("error") != "unsupported_grant_type" {
@@ -325,39 +332,75 @@ func asCheckJWT(t testing.TB, e *apitest.Env, token string, cl asClient) {
 	if h.KeyID == "" || h.Algorithm != "ES256" || h.ExtraHeaders[jose.HeaderType] != "at+jwt" {
 		t.Fatalf("header kid=%q alg=%q typ=%v", h.KeyID, h.Algorithm, h.ExtraHeaders[jose.HeaderType])
 	}
-	var payload []byte
-	resp, err := http.Get(e.URL("/.well-known/jwks.json"))
+	resp, err := e.Client().Get(e.URL("/.well-known/jwks.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal(raw, &set); err != nil {
-			t.Fatalf("jwks: %v", err)
-		}
-		keys := set.Key(h.KeyID)
-		if len(keys) != 1 {
-			t.Fatalf("kid %s is not published once in the JWKS: %s", h.KeyID, raw)
-		}
-		if payload, err = jws.Verify(keys[0]); err != nil {
-			t.Fatalf("token does not verify with the JWKS key: %v", err)
-		}
-	} else {
-		// The JWKS route is not wired yet: verify with the same keys.
-		t.Logf("GET /.well-known/jwks.json → %d; verifying with the app's keys", resp.StatusCode)
-		claims, err := e.App.Keys.ParseAccessToken(context.Background(), token, e.App.Issuer)
-		if err != nil {
-			t.Fatalf("token does not verify: %v", err)
-		}
-		payload, _ = json.Marshal(claims)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /.well-known/jwks.json → %d: %s", resp.StatusCode, raw)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		t.Fatalf("jwks: %v", err)
+	}
+	keys := set.Key(h.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %s is not published once in the JWKS: %s", h.KeyID, raw)
+	}
+	payload, err := jws.Verify(keys[0])
+	if err != nil {
+		t.Fatalf("token does not verify with the JWKS key: %v", err)
 	}
 	var claims map[string]any
 	_ = json.Unmarshal(payload, &claims)
 	if claims["iss"] != e.App.Issuer || claims["client_id"] != cl.C.ClientID || claims["sub"] != cl.C.ClientID ||
 		claims["jti"] == nil || claims["exp"] == nil || claims["iat"] == nil {
 		t.Fatalf("claims %v", claims)
+	}
+}
+
+// TestWellKnownDocuments fetches the RFC 8414 metadata and the JWKS
+// through the whole stack (the handlers' own tests call them directly), so
+// their answers, 304s included, are checked against openapi.yaml.
+func TestWellKnownDocuments(t *testing.T) {
+	e := apitest.New(t)
+	get := func(path string, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, e.URL(path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := e.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp, raw
+	}
+	resp, raw := get("/.well-known/oauth-authorization-server", nil)
+	var meta map[string]any
+	if err := json.Unmarshal(raw, &meta); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("metadata: %d %s", resp.StatusCode, raw)
+	}
+	if meta["issuer"] != e.App.Issuer || meta["token_endpoint"] != e.App.Issuer+"/oauth/token" ||
+		meta["jwks_uri"] != e.App.Issuer+"/.well-known/jwks.json" {
+		t.Fatalf("metadata %s", raw)
+	}
+	if again, _ := get("/.well-known/oauth-authorization-server", map[string]string{"If-None-Match": resp.Header.Get("ETag")}); again.StatusCode != http.StatusNotModified {
+		t.Fatalf("metadata with its ETag: %d", again.StatusCode)
+	}
+	resp, raw = get("/.well-known/jwks.json", map[string]string{"Accept": "application/jwk-set+json"})
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("jwks: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+	if again, _ := get("/.well-known/jwks.json", map[string]string{"Accept": "application/jwk-set+json", "If-None-Match": resp.Header.Get("ETag")}); again.StatusCode != http.StatusNotModified {
+		t.Fatalf("jwks with its ETag: %d", again.StatusCode)
 	}
 }
 
@@ -391,6 +434,99 @@ func TestClientCredentialsScope(t *testing.T) {
 	web := asWebApp(t, e, tid, "tenants.oauth_clients.get")
 	asForm(t, e, tokenPath, web.creds(url.Values{"grant_type": {"client_credentials"}})).
 		expectError(t, http.StatusBadRequest, "unauthorized_client")
+}
+
+// TestClientLifetimes: a client's own access_token_ttl is the expires_in
+// of its tokens and the span from iat to exp in the JWT (and at
+// introspection), with or without a refresh token; a change through the
+// management API applies to the next token; its refresh_token_ttl is the
+// lifetime of each refresh token it gets, and a refresh token past it is
+// refused.
+func TestClientLifetimes(t *testing.T) {
+	e := apitest.New(t)
+	tid := newTenant(t, e)
+	user := newMember(t, e, tid, []string{"viewer"}, nil)
+	ttl := func(n int) *int { return &n }
+	introspector := asMachine(t, e, tid)
+	// expectLifetime checks expires_in, the JWT's exp - iat and the
+	// introspected exp - iat of one token response.
+	expectLifetime := func(t *testing.T, what string, token string, expiresIn any, want int) {
+		t.Helper()
+		if expiresIn != float64(want) {
+			t.Fatalf("%s: expires_in %v, want %d", what, expiresIn, want)
+		}
+		claims, err := e.App.Keys.ParseAccessToken(context.Background(), token, e.App.Issuer)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := claims.Expiry - claims.IssuedAt; got != int64(want) {
+			t.Fatalf("%s: the JWT lives %d s (exp %d, iat %d), want %d", what, got, claims.Expiry, claims.IssuedAt, want)
+		}
+		r := asIntrospect(t, e, introspector, token)
+		if exp, iat := r.JSON["exp"].(float64), r.JSON["iat"].(float64); r.JSON["active"] != true || exp-iat != float64(want) {
+			t.Fatalf("%s: introspection %s", what, r.Raw)
+		}
+	}
+	// refreshLifetime is how long the stored refresh token lives, in
+	// seconds, from its creation.
+	refreshLifetime := func(t *testing.T, rt string) float64 {
+		t.Helper()
+		var s float64
+		if err := e.App.DB.SQL().QueryRow(`SELECT extract(epoch FROM expires_at - created_at) FROM refresh_tokens WHERE digest = $1`,
+			asDigest(rt)).Scan(&s); err != nil {
+			t.Fatalf("refresh token row: %v", err)
+		}
+		return s
+	}
+
+	t.Run("client credentials", func(t *testing.T) {
+		m := asNewClient(t, e, tid, apiclients.NewClient{GrantTypes: []string{apiclients.GrantClientCredentials},
+			Roles: []string{"viewer"}, AccessTokenTTL: ttl(600)})
+		r := asForm(t, e, "/oauth/token", m.creds(url.Values{"grant_type": {"client_credentials"}}))
+		if r.Status != http.StatusOK {
+			t.Fatalf("token: %d %s", r.Status, r.Raw)
+		}
+		expectLifetime(t, "600 s client", r.str("access_token"), r.JSON["expires_in"], 600)
+
+		// Changed through the management API: the next token follows.
+		e.Patch(tenantPath(tid, "/api-clients/"+m.C.ID.String()), &e.Super,
+			doc("api-client", map[string]any{"access_token_ttl": 1200}, nil)).ExpectStatus(t, http.StatusOK)
+		r = asForm(t, e, "/oauth/token", m.creds(url.Values{"grant_type": {"client_credentials"}}))
+		expectLifetime(t, "after the PATCH", r.str("access_token"), r.JSON["expires_in"], 1200)
+		// Back to the deployment's default (3600 for client credentials).
+		e.Patch(tenantPath(tid, "/api-clients/"+m.C.ID.String()), &e.Super,
+			doc("api-client", map[string]any{"access_token_ttl": nil}, nil)).ExpectStatus(t, http.StatusOK)
+		r = asForm(t, e, "/oauth/token", m.creds(url.Values{"grant_type": {"client_credentials"}}))
+		expectLifetime(t, "back to the default", r.str("access_token"), r.JSON["expires_in"], 3600)
+	})
+
+	t.Run("user tokens and refresh tokens", func(t *testing.T) {
+		const access, refresh = 300, 7200
+		w := asNewClient(t, e, tid, apiclients.NewClient{
+			GrantTypes:   []string{apiclients.GrantAuthorizationCode, apiclients.GrantRefreshToken},
+			RedirectURIs: []string{asRedirect}, Scopes: []string{"tenants.oauth_clients.get"},
+			AccessTokenTTL: ttl(access), RefreshTokenTTL: ttl(refresh)})
+		tok := asUserToken(t, e, w, user.UserID)
+		expectLifetime(t, "code exchange", tok.AccessToken, tok.Extra("expires_in"), access)
+		if got := refreshLifetime(t, tok.RefreshToken); got < refresh-5 || got > refresh+5 {
+			t.Fatalf("the refresh token lives %v s, want the client's %d", got, refresh)
+		}
+		// Each rotated refresh token gets the client's lifetime too.
+		r := asForm(t, e, "/oauth/token", w.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}))
+		if r.Status != http.StatusOK {
+			t.Fatalf("refresh: %d %s", r.Status, r.Raw)
+		}
+		expectLifetime(t, "refresh", r.str("access_token"), r.JSON["expires_in"], access)
+		rotated := r.str("refresh_token")
+		if got := refreshLifetime(t, rotated); got < refresh-5 || got > refresh+5 {
+			t.Fatalf("the rotated refresh token lives %v s, want the client's %d", got, refresh)
+		}
+		// Past its lifetime (the row's clock moved back by it) it is refused.
+		asExec(t, e, `UPDATE refresh_tokens SET expires_at = expires_at - make_interval(secs => $2) WHERE digest = $1`,
+			asDigest(rotated), refresh)
+		asForm(t, e, "/oauth/token", w.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rotated}})).
+			expectError(t, http.StatusBadRequest, "invalid_grant")
+	})
 }
 
 // TestRefreshRotation: each refresh token works once; a used one presented
@@ -461,8 +597,9 @@ func TestRefreshWithOAuth2Library(t *testing.T) {
 	tok := asUserToken(t, e, cl, user.UserID)
 	old := tok.RefreshToken
 	tok.Expiry = time.Now().Add(-time.Minute) // make the library refresh
-	src := asOAuth2Config(e, cl, oauth2.AuthStyleInHeader).TokenSource(context.Background(), tok)
-	resp, err := oauth2.NewClient(context.Background(), src).Get(e.URL(tenantPath(tid, "/oauth-clients")))
+	ctx := e.OAuth2Context(context.Background())
+	src := asOAuth2Config(e, cl, oauth2.AuthStyleInHeader).TokenSource(ctx, tok)
+	resp, err := oauth2.NewClient(ctx, src).Get(e.URL(tenantPath(tid, "/oauth-clients")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +631,7 @@ func TestRefreshConcurrentReuse(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			resp, err := http.Post(e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader(form))
+			resp, err := e.Client().Post(e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader(form))
 			if err != nil {
 				bodies[i] = err.Error()
 				return
@@ -631,7 +768,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		// With PKCE it works, with no secret (token_endpoint_auth_method none).
 		v, ch := asPKCE()
 		code = asCode(t, e, pub, user.UserID, ch, "tenants.oauth_clients.get")
-		tok, err := asOAuth2Config(e, pub, oauth2.AuthStyleInParams).Exchange(context.Background(), code, oauth2.VerifierOption(v))
+		tok, err := asOAuth2Config(e, pub, oauth2.AuthStyleInParams).Exchange(e.OAuth2Context(context.Background()), code, oauth2.VerifierOption(v))
 		if err != nil {
 			t.Fatalf("public client with PKCE: %v", err)
 		}
@@ -760,7 +897,7 @@ func TestClientAuthentication(t *testing.T) {
 		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))}
 	}
 	post := func(body string, hdr map[string]string) asResult {
-		return asPost(t, e.URL("/oauth/token"), "application/x-www-form-urlencoded", strings.NewReader(body), hdr)
+		return asPost(t, e, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(body), hdr)
 	}
 
 	// Unknown client ids and missing credentials.
@@ -818,20 +955,142 @@ func TestClientAuthentication(t *testing.T) {
 	asBearer(e, http.MethodGet, tenantPath(tid, "/oauth-clients"), tok, nil).ExpectStatus(t, http.StatusOK)
 	asIntrospect(t, e, web, tok)
 	asForm(t, e, "/oauth/revoke", web.creds(url.Values{"token": {rt.str("refresh_token")}}))
-	logs := e.Logs.String()
-	if !strings.Contains(logs, "/oauth/token") {
-		t.Fatal("no request lines in the log; the check below would prove nothing")
-	}
-	for name, s := range map[string]string{"secret": cl.Secret, "bystander secret": bystander.Secret, "web secret": web.Secret,
+	e.Get("/v2/users/me", &user).ExpectStatus(t, http.StatusOK) // the API key at work
+	secrets := map[string]string{"secret": cl.Secret, "bystander secret": bystander.Secret, "web secret": web.Secret,
 		"access token": tok, "user access token": ut.AccessToken, "refresh token": ut.RefreshToken,
-		"rotated refresh token": rt.str("refresh_token"), "API key": user.Key} {
+		"rotated refresh token": rt.str("refresh_token"), "API key": user.Key}
+	// And what the pages see: passwords, the session cookie, codes.
+	maps.Copy(secrets, asPageFlows(t, e, tid))
+	logs := e.Logs.String()
+	for _, path := range []string{"/oauth/token", "/oauth/sign-in", "/oauth/authorize", "/device", "/oauth/device_authorization"} {
+		if !strings.Contains(logs, path) {
+			t.Fatalf("no request line for %s in the log; the check below would prove nothing", path)
+		}
+	}
+	for name, s := range secrets {
 		if s == "" {
 			t.Fatalf("%s is empty", name)
 		}
-		if strings.Contains(logs, s) || strings.Contains(logs, s[len(s)-20:]) {
-			t.Errorf("the %s appears in the logs", name)
+		// The value, its end (a truncated value) and its URL-encoded form.
+		for _, v := range []string{s, s[max(0, len(s)-20):], url.QueryEscape(s)} {
+			if strings.Contains(logs, v) {
+				t.Errorf("the %s appears in the logs", name)
+				break
+			}
 		}
 	}
+}
+
+// asPageFlows drives the pages as a person does, returning every secret
+// that crossed the wire on the way: a sign-in with a mistyped password,
+// then the right one (the session cookie); an authorization request
+// approved on the consent page (the code in the redirect, exchanged with
+// its PKCE verifier); a device approved on /device through its
+// verification_uri_complete (the user code, with and without its dash,
+// and the device code the device polls with).
+func asPageFlows(t *testing.T, e *apitest.Env, tid string) map[string]string {
+	t.Helper()
+	password, typo := "correct horse battery "+uniq(), "incorrect horse battery "+uniq()
+	email := "pages-" + uniq() + "@example.test"
+	uid := e.Post("/v2/users", &e.Super, doc("user", map[string]any{"email": email, "password": password}, nil)).
+		ExpectStatus(t, http.StatusCreated).ID(t)
+	addMember(t, e, tid, apitest.Creds{UserID: uid}, []string{"viewer"}, nil)
+	b := e.Browser()
+	send := func(method, path string, form url.Values) (*http.Response, []byte) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		target := path
+		if strings.HasPrefix(path, "/") {
+			target = e.URL(path)
+		}
+		req, err := http.NewRequest(method, target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp, raw
+	}
+	// submit posts the page's form to action with typed fields added.
+	submit := func(page []byte, action string, typed map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		forms, err := apitest.Forms(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range forms {
+			if f.Action == action {
+				for k, v := range typed {
+					f.Values.Set(k, v)
+				}
+				return send(http.MethodPost, action, f.Values)
+			}
+		}
+		t.Fatalf("no form posting to %s in %s", action, page)
+		return nil, nil
+	}
+
+	// The authorization code flow, signing in on the way.
+	web := asWebApp(t, e, tid, "tenants.oauth_clients.get")
+	verifier, challenge := asPKCE()
+	authorize := "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {web.C.ClientID}, "redirect_uri": {asRedirect},
+		"state": {"st"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode()
+	_, page := send(http.MethodGet, authorize, nil)
+	if resp, _ := submit(page, "/oauth/sign-in", map[string]string{"email": email, "password": typo}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("sign-in with a mistyped password: %d", resp.StatusCode)
+	}
+	resp, page := submit(page, "/oauth/sign-in", map[string]string{"email": email, "password": password})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, page)
+	}
+	var session string
+	for _, c := range b.Jar.Cookies(resp.Request.URL) {
+		if c.Name == "oauthd_session" {
+			session = c.Value
+		}
+	}
+	resp, _ = submit(page, "/oauth/authorize", map[string]string{"decision": "approve"})
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("consent: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code := loc.Query().Get("code")
+	tok, err := asOAuth2Config(e, web, oauth2.AuthStyleInHeader).Exchange(e.OAuth2Context(context.Background()), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange the code from the consent page: %v", err)
+	}
+
+	// The device flow, approved through verification_uri_complete.
+	cli := asNewClient(t, e, tid, apiclients.NewClient{ClientType: apiclients.TypePublic,
+		GrantTypes: []string{apiclients.GrantDeviceCode}, Scopes: []string{"tenants.oauth_clients.get"}})
+	d := asForm(t, e, "/oauth/device_authorization", url.Values{"client_id": {cli.C.ClientID}})
+	if d.Status != http.StatusOK {
+		t.Fatalf("device_authorization: %d %s", d.Status, d.Raw)
+	}
+	_, page = send(http.MethodGet, d.str("verification_uri_complete"), nil)
+	_, page = submit(page, "/device", nil)
+	if resp, page := submit(page, "/device/decision", map[string]string{"decision": "approve"}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("device approval: %d %s", resp.StatusCode, page)
+	}
+	polled := asForm(t, e, "/oauth/token", url.Values{"grant_type": {apiclients.GrantDeviceCode}, "device_code": {d.str("device_code")},
+		"client_id": {cli.C.ClientID}})
+	if polled.Status != http.StatusOK {
+		t.Fatalf("device poll after approval: %d %s", polled.Status, polled.Raw)
+	}
+	return map[string]string{"password": password, "mistyped password": typo, "session cookie": session,
+		"authorization code": code, "code verifier": verifier, "code-flow access token": tok.AccessToken,
+		"code-flow refresh token": tok.RefreshToken, "device code": d.str("device_code"), "user code": d.str("user_code"),
+		"user code without its dash": strings.ReplaceAll(d.str("user_code"), "-", ""), "device-flow access token": polled.str("access_token")}
 }
 
 // TestOAuthBadInput: every endpoint answers bad input with an RFC 6749
@@ -845,7 +1104,6 @@ func TestOAuthBadInput(t *testing.T) {
 	good := cl.creds(url.Values{"grant_type": {"client_credentials"}, "token": {"x"}}).Encode()
 	formCT := "application/x-www-form-urlencoded"
 	for _, path := range []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/device_authorization"} {
-		target := e.URL(path)
 		cases := []struct {
 			name, ct, body string
 			status         int
@@ -863,13 +1121,13 @@ func TestOAuthBadInput(t *testing.T) {
 			{"huge body", formCT, good + "&scope=" + strings.Repeat("a", 2<<20), 413},
 		}
 		for _, tc := range cases {
-			r := asPost(t, target, tc.ct, strings.NewReader(tc.body), nil)
+			r := asPost(t, e, path, tc.ct, strings.NewReader(tc.body), nil)
 			if r.Status != tc.status || r.str("error") != "invalid_request" {
 				t.Errorf("%s %s: %d %s", path, tc.name, r.Status, asShort(r.Raw))
 			}
 		}
 		// A huge body without a length (chunked) is refused the same way.
-		r := asPost(t, target, formCT, io.MultiReader(strings.NewReader(good+"&scope="), strings.NewReader(strings.Repeat("a", 2<<20))), nil)
+		r := asPost(t, e, path, formCT, io.MultiReader(strings.NewReader(good+"&scope="), strings.NewReader(strings.Repeat("a", 2<<20))), nil)
 		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest || r.str("error") != "invalid_request" {
 			t.Errorf("%s chunked huge body: %d %s", path, r.Status, asShort(r.Raw))
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -65,20 +66,38 @@ func loadSpec(t testing.TB) *spec {
 // unknown route); anything else means openapi.yaml misses an endpoint.
 func (s *spec) check(req *http.Request, res *Response) error {
 	if res.Status == http.StatusMethodNotAllowed {
-		// A method the spec does not list for a path is the router's answer,
-		// not an operation's; it must still be a JSON:API error with Allow.
-		if res.Header.Get("Allow") == "" {
-			return fmt.Errorf("405 without an Allow header")
-		}
-		return checkErrorDocument(res)
+		return s.checkMethodNotAllowed(req, res)
 	}
-	route, params, err := s.router.FindRoute(req)
+	route, params, err := s.findRoute(req)
 	if err != nil {
 		if res.Status == http.StatusNotFound {
 			return checkErrorDocument(res)
 		}
 		return fmt.Errorf("no operation in openapi.yaml for %s %s: %w", req.Method, req.URL.Path, err)
 	}
+	return validate(req, route, params, res)
+}
+
+// findRoute finds req's operation. A trailing slash changes nothing
+// (openapi.yaml, Conventions): the /v2 paths list their trailing-slash
+// aliases, the /oauth ones do not, and a path with one that names no
+// operation is looked up without it.
+func (s *spec) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, err := s.router.FindRoute(req)
+	if err == nil || !strings.HasSuffix(req.URL.Path, "/") || req.URL.Path == "/" {
+		return route, params, err
+	}
+	bare := req.Clone(req.Context())
+	bare.URL.Path = strings.TrimSuffix(req.URL.Path, "/")
+	bare.URL.RawPath = ""
+	if route, params, err2 := s.router.FindRoute(bare); err2 == nil {
+		return route, params, nil
+	}
+	return route, params, err
+}
+
+// validate checks res against the responses of route's operation.
+func validate(req *http.Request, route *routers.Route, params map[string]string, res *Response) error {
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request: req, PathParams: params, Route: route,
@@ -96,6 +115,35 @@ func (s *spec) check(req *http.Request, res *Response) error {
 		return err
 	}
 	return nil
+}
+
+// checkMethodNotAllowed checks a 405. A method the spec does not list for
+// a path is the router's answer, not an operation's, and carries Allow. An
+// operation of the path that describes a 405 response (the RFC endpoints
+// answer it as an RFC 6749 error) says what the answer to every other
+// method looks like; otherwise it is a JSON:API error document. A HEAD
+// answer has no body to check.
+func (s *spec) checkMethodNotAllowed(req *http.Request, res *Response) error {
+	allow := res.Header.Get("Allow")
+	if allow == "" {
+		return fmt.Errorf("405 without an Allow header")
+	}
+	for _, m := range strings.Split(allow, ",") {
+		alt := req.Clone(req.Context())
+		alt.Method = strings.ToUpper(strings.TrimSpace(m))
+		route, params, err := s.findRoute(alt)
+		if err != nil || route.Operation.Responses.Status(http.StatusMethodNotAllowed) == nil {
+			continue
+		}
+		if req.Method == http.MethodHead {
+			return nil
+		}
+		return validate(alt, route, params, res)
+	}
+	if req.Method == http.MethodHead {
+		return nil
+	}
+	return checkErrorDocument(res)
 }
 
 // checkErrorDocument checks the shape of an error answer that no operation

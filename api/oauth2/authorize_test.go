@@ -59,7 +59,7 @@ func consent(t *testing.T, b *browser, authURL, email string) *page {
 func TestAuthorizationCodeWithPKCE(t *testing.T) {
 	w, cfg := webWorld(t)
 	e := w.e
-	ctx := context.Background()
+	ctx := e.OAuth2Context(context.Background())
 	verifier := oauth2.GenerateVerifier()
 	state := "st&te=1 ü/?#" // echoed exactly
 	b := newBrowser(t, e)
@@ -138,7 +138,7 @@ func TestAuthorizeSeed003Spelling(t *testing.T) {
 	if got.Get("state") != "xyz" || got.Get("code") == "" {
 		t.Fatalf("callback query: %v", got)
 	}
-	tok, err := cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := cfg.Exchange(w.e.OAuth2Context(context.Background()), got.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}

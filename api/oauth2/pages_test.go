@@ -65,13 +65,11 @@ func createUser(t *testing.T, e *apitest.Env, email string) string {
 		ExpectStatus(t, http.StatusCreated).ID(t)
 }
 
-// createClient uses the API clients management API. Its responses are not
-// checked against openapi.yaml here: that is the management API's tests'
-// business, and these tests are about the pages.
+// createClient uses the API clients management API.
 func createClient(t *testing.T, e *apitest.Env, tenantID string, cs clientSpec) string {
 	t.Helper()
 	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "/v2/tenants/" + tenantID + "/api-clients", Auth: &e.Super,
-		NoCheck: true, Body: doc("api-client", map[string]any{
+		Body: doc("api-client", map[string]any{
 			"name": cs.name, "client_type": cs.clientType, "grant_types": cs.grantTypes,
 			"redirect_uris": append([]string{}, cs.redirectURIs...), "roles": []string{}, "scopes": cs.scopes,
 		})}).ExpectStatus(t, http.StatusCreated)
@@ -87,7 +85,8 @@ func doc(typ string, attrs map[string]any) map[string]any {
 }
 
 // browser is a cookie-keeping HTTP client that follows redirects within
-// oauthd and stops at the first one that leaves it (the client's callback).
+// oauthd and stops at the first one that leaves it (the client's callback);
+// every answer, redirects included, is checked against openapi.yaml.
 type browser struct {
 	t      *testing.T
 	e      *apitest.Env
@@ -95,17 +94,7 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T, e *apitest.Env) *browser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, _ := url.Parse(e.Server.URL)
-	return &browser{t: t, e: e, client: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != server.Host || len(via) > 10 {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}}
+	return &browser{t: t, e: e, client: e.Browser()}
 }
 
 // page is one response as the browser saw it.
@@ -167,35 +156,8 @@ type form struct {
 // forms lists the page's forms.
 func (p *page) forms() []form {
 	var out []form
-	var cur *form
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "form":
-				out = append(out, form{action: attr(n, "action"), values: url.Values{}, buttons: map[string][]string{}})
-				cur = &out[len(out)-1]
-				for c := n.FirstChild; c != nil; c = c.NextSibling {
-					walk(c)
-				}
-				cur = nil
-				return
-			case "input":
-				if cur != nil && attr(n, "name") != "" {
-					cur.values.Add(attr(n, "name"), attr(n, "value"))
-				}
-			case "button":
-				if cur != nil && attr(n, "name") != "" {
-					cur.buttons[attr(n, "name")] = append(cur.buttons[attr(n, "name")], attr(n, "value"))
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	if p.doc != nil {
-		walk(p.doc)
+	for _, f := range apitest.FormsOf(p.doc) {
+		out = append(out, form{action: f.Action, values: f.Values, buttons: f.Buttons})
 	}
 	return out
 }
@@ -359,7 +321,7 @@ func approveDevice(t *testing.T, w *world, verificationURI, typed, decision stri
 
 func TestDeviceFlowApproved(t *testing.T) {
 	w, cfg := deviceWorld(t)
-	ctx := context.Background()
+	ctx := w.e.OAuth2Context(context.Background())
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
 		t.Fatalf("device authorization: %v", err)
@@ -397,7 +359,7 @@ func TestDeviceFlowApproved(t *testing.T) {
 
 func TestDeviceFlowDenied(t *testing.T) {
 	w, cfg := deviceWorld(t)
-	ctx := context.Background()
+	ctx := w.e.OAuth2Context(context.Background())
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +411,7 @@ func TestDevicePageErrors(t *testing.T) {
 		expectPageHeaders(t, p)
 	})
 	t.Run("csrf of another form", func(t *testing.T) {
-		da, err := cfg.DeviceAuth(context.Background())
+		da, err := cfg.DeviceAuth(w.e.OAuth2Context(context.Background()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,7 +421,7 @@ func TestDevicePageErrors(t *testing.T) {
 		expectStatus(t, p, http.StatusForbidden)
 	})
 	t.Run("not a member", func(t *testing.T) {
-		da, err := cfg.DeviceAuth(context.Background())
+		da, err := cfg.DeviceAuth(w.e.OAuth2Context(context.Background()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -554,7 +516,8 @@ func TestSignIn(t *testing.T) {
 		copy(raw, root[:])
 		tampered.Value = base64.RawURLEncoding.EncodeToString(raw) + "." + sig
 		jar.SetCookies(mustURL(t, e.URL("/")), []*http.Cookie{&tampered})
-		forged := &browser{t: t, e: e, client: &http.Client{Jar: jar}}
+		forged := newBrowser(t, e)
+		forged.client.Jar = jar
 		if p := forged.get(e.URL("/oauth/sign-in")); strings.Contains(p.text(), "Signed in") {
 			t.Fatalf("a forged session cookie was accepted: %s", p.text())
 		}
