@@ -16,8 +16,9 @@ type AccessClaims struct {
 	Expiry    int64    `json:"exp"`
 	IssuedAt  int64    `json:"iat"`
 	NotBefore int64    `json:"nbf,omitempty"`
-	// JTI is a UUIDv7: its embedded millisecond time is what revocation by
-	// time (a client's tokens_valid_after) compares, at a finer grain than iat.
+	// JTI is a UUIDv7: its embedded millisecond time, read from the
+	// database's clock (see dbClock), is what revocation by time (a
+	// client's tokens_valid_after) compares, at a finer grain than iat.
 	JTI      string `json:"jti"`
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"` // space-separated

@@ -37,6 +37,9 @@ type Grants struct {
 	issuer string
 	life   Lifetimes
 	now    func() time.Time
+	// clock is the database's clock, which stamps the time in each jti
+	// that revoke-tokens is compared with (see dbClock).
+	clock *dbClock
 
 	// feed and states cache revocation state for a moment (see WithChanges).
 	feed   *changes.Feed
@@ -45,7 +48,9 @@ type Grants struct {
 
 // NewGrants wires the grant layer.
 func NewGrants(db *database.DB, signer Signer, scopes ScopeRule, issuer string, life Lifetimes) *Grants {
-	return &Grants{db: db, signer: signer, scopes: scopes, issuer: issuer, life: life, now: time.Now}
+	g := &Grants{db: db, signer: signer, scopes: scopes, issuer: issuer, life: life, now: time.Now}
+	g.clock = &dbClock{db: db, local: func() time.Time { return g.now() }}
+	return g
 }
 
 // WithChanges lets Check remember a token's revocation state for up to
@@ -101,7 +106,7 @@ func (g *Grants) sign(c Client, subject string, userID *uuid.UUID, grantID *uuid
 	now := g.now()
 	claims := AccessClaims{
 		Issuer: g.issuer, Subject: subject, Audience: []string{g.issuer},
-		IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix(), JTI: NewJTI(),
+		IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix(), JTI: newJTIAt(g.clock.Now()),
 		ClientID: c.ClientID, Scope: strings.Join(scopes, " "), TenantID: c.TenantID.String(),
 	}
 	if grantID != nil {

@@ -135,10 +135,14 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 		return nil, ErrRevoked
 	case row.TenantID.String() != c.TenantID:
 		return nil, ErrRevoked
-	// The jti carries milliseconds, tokens_valid_after microseconds: a
-	// token from the very millisecond of a revoke-tokens may be older than
-	// it, so that millisecond counts as revoked (a token issued later in it
-	// fails once and the client gets another).
+	// Both times are the database's: tokens_valid_after is its now() and
+	// the jti was stamped by dbClock, never later than the database's
+	// clock at issue, so no skew between an instance and the database lets
+	// an older token through. The jti carries milliseconds,
+	// tokens_valid_after microseconds: a token from the very millisecond of
+	// a revoke-tokens may be older than it, so that millisecond counts as
+	// revoked (a token issued later in it fails once and the client gets
+	// another).
 	case c.IssuedAtMillis() <= row.TokensValidAfter.UnixMilli():
 		return nil, ErrRevoked
 	case c.GrantID != "" && (!row.GrantFound || row.GrantRevoked):
