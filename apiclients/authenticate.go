@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/oauthd/oauthd/internal/changes"
 )
 
 // Authenticate checks a client's credentials as the token endpoint receives
@@ -158,18 +156,3 @@ const (
 	credentialsTTL       = 500 * time.Millisecond
 	credentialsCacheSize = 10000
 )
-
-// notifyingTx bumps the change feed after every committed transaction of
-// this service, so this instance's own caches see its changes at once.
-type notifyingTx struct {
-	inner Transactor
-	feed  *changes.Feed
-}
-
-func (t notifyingTx) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	err := t.inner.InTx(ctx, fn)
-	if err == nil {
-		t.feed.Bump()
-	}
-	return err
-}

@@ -48,7 +48,7 @@ type Service struct {
 // NewService wires the service.
 func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o Options) *Service {
 	if o.Changes != nil {
-		tx = notifyingTx{tx, o.Changes}
+		tx = changes.BumpAfterCommit(tx, o.Changes)
 	}
 	s := &Service{tx: tx, store: store, roles: roles, audit: audit, opts: o,
 		verified: newVerifiedCache(verifiedCacheSize),

@@ -78,10 +78,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log}
-	a.Tenants = tenants.NewService(db, tenants.NewStore(db), enforcer, a.Audit)
+	a.changes = changes.NewFeed()
+	// Memberships decide whether a user's token is still good: a removal
+	// must reach this instance's caches at once, not with the NOTIFY.
+	a.Tenants = tenants.NewService(changes.BumpAfterCommit(db, a.changes), tenants.NewStore(db), enforcer, a.Audit)
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
-	a.changes = changes.NewFeed()
 	clientOpts := apiClientOptions(a.changes)
 	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")

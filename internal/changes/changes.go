@@ -39,6 +39,29 @@ func (f *Feed) Generation() uint64 { return f.gen.Load() }
 // Bump invalidates every entry cached so far.
 func (f *Feed) Bump() { f.gen.Add(1) }
 
+// Transactor runs a function in one database transaction (database.DB).
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// BumpAfterCommit wraps tx so that every transaction it commits bumps f:
+// this instance's own caches drop what a service changed at once, without
+// waiting for the NOTIFY that reaches the other instances.
+func BumpAfterCommit(tx Transactor, f *Feed) Transactor { return bumpingTx{tx, f} }
+
+type bumpingTx struct {
+	inner Transactor
+	feed  *Feed
+}
+
+func (t bumpingTx) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := t.inner.InTx(ctx, fn)
+	if err == nil {
+		t.feed.Bump()
+	}
+	return err
+}
+
 // Handlers maps a NOTIFY channel to what to do when it fires.
 type Handlers map[string]func()
 
