@@ -165,20 +165,21 @@ func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
 		e.objects[0].Title = "Client Closed Request"
 		return e
 	}
-	if database.IsUnavailable(err) {
-		e := newError(http.StatusServiceUnavailable, "database_unavailable",
-			"the database is unreachable; retry shortly", nil)
-		e.headers = map[string]string{"Retry-After": "1"}
-		log.Warn("database unavailable", "request_id", requestID(c), "err", err)
-		return e
-	}
-	if database.IsContention(err) {
-		// Still deadlocked after InTx's retries: busy, not broken.
-		e := newError(http.StatusServiceUnavailable, "database_busy",
-			"concurrent changes to the same data kept colliding; retry shortly", nil)
-		e.headers = map[string]string{"Retry-After": "1"}
-		log.Warn("transaction contention", "request_id", requestID(c), "err", err)
-		return e
+	// An outage, or a transaction still deadlocked after InTx's retries:
+	// busy or away, not broken; the client should come back shortly.
+	for _, t := range []struct {
+		is           func(error) bool
+		code, detail string
+	}{
+		{database.IsUnavailable, "database_unavailable", "the database is unreachable; retry shortly"},
+		{database.IsContention, "database_busy", "concurrent changes to the same data kept colliding; retry shortly"},
+	} {
+		if t.is(err) {
+			e := newError(http.StatusServiceUnavailable, t.code, t.detail, nil)
+			e.headers = map[string]string{"Retry-After": "1"}
+			log.Warn(t.code, "request_id", requestID(c), "err", err)
+			return e
+		}
 	}
 	rid := requestID(c)
 	log.Error("internal error", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "err", err)

@@ -83,6 +83,33 @@ func TestRaceOneOAuthClientPerComponent(t *testing.T) {
 	}
 }
 
+// flowsCreated counts the 201s among a round's flow creates; a create may
+// only lose with 422, anything else fails the test.
+func flowsCreated(t *testing.T, round int, statuses []int) int {
+	t.Helper()
+	created := 0
+	for i, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusUnprocessableEntity:
+		default:
+			t.Errorf("round %d: flow %d got %d", round, i, s)
+		}
+	}
+	return created
+}
+
+// deleteFlows removes the flows a round created (empty ids are losers).
+func deleteFlows(t *testing.T, e *apitest.Env, tid string, creds *apitest.Creds, ids []string) {
+	t.Helper()
+	for _, id := range ids {
+		if id != "" {
+			e.Delete(tenantPath(tid, "/flows/"+id), creds).ExpectStatus(t, http.StatusNoContent)
+		}
+	}
+}
+
 // orphanFlowComponents counts flow_components rows whose component needs an
 // OAuth client that the flow's tenant does not have.
 const orphanFlowComponents = `SELECT count(*) FROM flow_components fc
@@ -122,16 +149,7 @@ func TestRaceDeleteOAuthClientVersusFlow(t *testing.T) {
 			t.Fatalf("round %d: %d flow_components rows on a component whose OAuth client is gone (delete %d, flows %v)",
 				round, n, delStatus, flowStatus)
 		}
-		created := 0
-		for i, s := range flowStatus {
-			switch s {
-			case http.StatusCreated:
-				created++
-			case http.StatusUnprocessableEntity:
-			default:
-				t.Errorf("round %d: flow %d got %d", round, i, s)
-			}
-		}
+		created := flowsCreated(t, round, flowStatus)
 		switch delStatus {
 		case http.StatusNoContent:
 			if created != 0 {
@@ -156,11 +174,7 @@ func TestRaceDeleteOAuthClientVersusFlow(t *testing.T) {
 		outcomes[fmt.Sprintf("delete %d, %d flows", delStatus, created)]++
 
 		// Let go: remove the flows and the client, for the next round.
-		for _, fid := range flowIDs {
-			if fid != "" {
-				e.Delete(tenantPath(tid, "/flows/"+fid), &admin).ExpectStatus(t, http.StatusNoContent)
-			}
-		}
+		deleteFlows(t, e, tid, &admin, flowIDs)
 		if delStatus == http.StatusConflict {
 			e.Delete(tenantPath(tid, "/oauth-clients/"+id), &admin).ExpectStatus(t, http.StatusNoContent)
 		}
@@ -201,11 +215,7 @@ func TestRaceMoveOAuthClientVersusFlow(t *testing.T) {
 		if moveStatus != http.StatusOK && moveStatus != http.StatusConflict {
 			t.Fatalf("round %d: move got %d", round, moveStatus)
 		}
-		for _, fid := range flowIDs {
-			if fid != "" {
-				e.Delete(tenantPath(tid, "/flows/"+fid), &admin).ExpectStatus(t, http.StatusNoContent)
-			}
-		}
+		deleteFlows(t, e, tid, &admin, flowIDs)
 		// Put it back for the next round.
 		if moveStatus == http.StatusOK {
 			e.Patch(tenantPath(tid, "/oauth-clients/"+id), &admin,
@@ -250,16 +260,7 @@ func TestRaceRequireOAuthClientVersusFlow(t *testing.T) {
 			t.Fatalf("round %d: %d flows on a component that needs a client the tenant lacks (patch %d, flows %v)",
 				round, n, patchStatus, flowStatus)
 		}
-		created := 0
-		for i, s := range flowStatus {
-			switch s {
-			case http.StatusCreated:
-				created++
-			case http.StatusUnprocessableEntity:
-			default:
-				t.Errorf("round %d: flow %d got %d", round, i, s)
-			}
-		}
+		created := flowsCreated(t, round, flowStatus)
 		switch {
 		case patchStatus == http.StatusOK && created != 0:
 			t.Fatalf("round %d: useOAuthClient turned on and %d flows were created on it", round, created)
@@ -270,11 +271,7 @@ func TestRaceRequireOAuthClientVersusFlow(t *testing.T) {
 		}
 		outcomes[fmt.Sprintf("patch %d, %d flows", patchStatus, created)]++
 
-		for _, fid := range flowIDs {
-			if fid != "" {
-				e.Delete(tenantPath(tid, "/flows/"+fid), &admin).ExpectStatus(t, http.StatusNoContent)
-			}
-		}
+		deleteFlows(t, e, tid, &admin, flowIDs)
 		e.Patch(path, &admin, setUse(false)).ExpectStatus(t, http.StatusOK)
 	}
 	t.Logf("outcomes over %d rounds: %v", rounds, outcomes)
