@@ -508,7 +508,7 @@ func TestPanicBecomesJSONAPI500(t *testing.T) {
 }
 
 // TestClientDisconnectIsNotAnOutage: a client that goes away while its
-// query runs is logged as 499, neither a 500 nor "database unavailable".
+// query runs is logged as 499, neither a 500 nor "database_unavailable".
 func TestClientDisconnectIsNotAnOutage(t *testing.T) {
 	e := apitest.New(t)
 	entered := make(chan struct{})
@@ -545,7 +545,7 @@ func TestClientDisconnectIsNotAnOutage(t *testing.T) {
 		t.Errorf("request line for a client that went away: %v, want status 499", line)
 	}
 	logs := e.Logs.String()
-	if strings.Contains(logs, `"msg":"internal error"`) || strings.Contains(logs, `"msg":"database unavailable"`) {
+	if strings.Contains(logs, `"msg":"internal error"`) || strings.Contains(logs, `"msg":"database_unavailable"`) {
 		t.Errorf("a client disconnect was logged as a failure:\n%s", logs)
 	}
 	// The pool is healthy afterwards.
