@@ -128,17 +128,20 @@ func (g *Grants) DecideDevice(ctx context.Context, typed string, userID uuid.UUI
 }
 
 type deviceRow struct {
-	TenantID     uuid.UUID
-	ClientPK     uuid.UUID
-	Scopes       []string `gorm:"serializer:json"`
-	Status       string
-	UserID       *uuid.UUID
-	PollInterval int
-	LastPolledAt *time.Time
-	ExpiresAt    time.Time
-	CreatedAt    time.Time
-	ValidAfter   time.Time // the client's tokens_valid_after, as for codes
+	TenantID   uuid.UUID
+	ClientPK   uuid.UUID
+	Scopes     []string `gorm:"serializer:json"`
+	Status     string
+	UserID     *uuid.UUID
+	SlowDown   bool // this poll came within the interval of the previous one
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	ValidAfter time.Time // the client's tokens_valid_after, as for codes
 }
+
+// slowDownStep is what RFC 8628 §3.5 adds to the interval on every
+// slow_down, for that poll and all later ones.
+const slowDownStep = 5
 
 // PollDevice answers a device's token request: pending, slow down,
 // expired, denied — or, once approved, tokens (once).
@@ -146,31 +149,36 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 	dc := credential.DigestOf(deviceCode)
 	var row deviceRow
 	// Note this poll and read the previous one in one statement, committed
-	// whatever the answer (slow_down needs the time of every poll).
-	res := g.db.Conn(ctx).Raw(`UPDATE device_codes d SET last_polled_at = now()
-		FROM (SELECT tenant_id, digest, last_polled_at FROM device_codes
+	// whatever the answer (slow_down needs the time of every poll). Whether
+	// the poll is too fast is decided here, on the database's clock, so
+	// instances with skewed clocks agree; the row lock (FOR UPDATE) makes
+	// concurrent polls queue, each seeing the one before it, so none of the
+	// interval increases of RFC 8628 §3.5 is lost.
+	res := g.db.Conn(ctx).Raw(`UPDATE device_codes d SET last_polled_at = now(),
+			poll_interval = CASE WHEN d.status = 'pending' AND prev.slow_down THEN d.poll_interval + ? ELSE d.poll_interval END
+		FROM (SELECT tenant_id, digest,
+		             (last_polled_at IS NOT NULL AND now() - last_polled_at < make_interval(secs => poll_interval)) AS slow_down
+		      FROM device_codes
 		      WHERE tenant_id = ? AND client_pk = ? AND digest = ? FOR UPDATE) prev
 		WHERE d.tenant_id = prev.tenant_id AND d.digest = prev.digest
-		RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, d.poll_interval, prev.last_polled_at, d.expires_at,
+		RETURNING d.tenant_id, d.client_pk, d.scopes, d.status, d.user_id, prev.slow_down, d.expires_at,
 			d.created_at, (SELECT tokens_valid_after FROM api_clients ac WHERE ac.tenant_id = d.tenant_id AND ac.id = d.client_pk) AS valid_after`,
-		c.TenantID, c.PK, dc).Scan(&row)
+		slowDownStep, c.TenantID, c.PK, dc).Scan(&row)
 	if res.Error != nil {
 		return nil, res.Error
 	}
-	now := g.now()
 	switch {
 	case res.RowsAffected == 0:
 		return nil, ErrInvalidGrant
-	case now.After(row.ExpiresAt):
+	case g.now().After(row.ExpiresAt):
 		return nil, ErrExpiredToken
 	case row.Status == "denied":
 		return nil, ErrAccessDenied
 	case row.Status == "used", !row.CreatedAt.After(row.ValidAfter):
 		return nil, ErrInvalidGrant
+	case row.Status == "pending" && row.SlowDown:
+		return nil, ErrSlowDown
 	case row.Status == "pending":
-		if row.LastPolledAt != nil && now.Sub(*row.LastPolledAt) < time.Duration(row.PollInterval)*time.Second {
-			return nil, ErrSlowDown
-		}
 		return nil, ErrAuthorizationPending
 	}
 	var ts *TokenSet
@@ -180,8 +188,8 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 		// A user removed from the tenant (or deleted) since approving
 		// gets nothing: the approval stays unclaimed and fails.
 		claim := g.db.Conn(ctx).Exec(`UPDATE device_codes d SET status = 'used'
-			WHERE tenant_id = ? AND digest = ? AND status = 'approved'
-				AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND m.user_id = d.user_id)`, c.TenantID, dc)
+			WHERE tenant_id = ? AND client_pk = ? AND digest = ? AND status = 'approved'
+				AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND m.user_id = d.user_id)`, c.TenantID, c.PK, dc)
 		if claim.Error != nil {
 			return claim.Error
 		}

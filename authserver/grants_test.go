@@ -242,8 +242,9 @@ func TestDevicePolling(t *testing.T) {
 		t.Fatalf("start %+v", start)
 	}
 	poll := func() error { _, err := g.grants.PollDevice(ctx, c, start.DeviceCode, true); return err }
-	rewind := func() {
-		exec(t, g.in.db, `UPDATE device_codes SET last_polled_at = now() - interval '6 seconds' WHERE digest = $1`, tokenDigest(start.DeviceCode))
+	rewind := func() { // as if the (grown) interval had passed
+		exec(t, g.in.db, `UPDATE device_codes SET last_polled_at = now() - make_interval(secs => poll_interval) WHERE digest = $1`,
+			tokenDigest(start.DeviceCode))
 	}
 	if err := poll(); !errors.Is(err, authserver.ErrAuthorizationPending) {
 		t.Fatalf("first poll: %v", err)
