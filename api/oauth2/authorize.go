@@ -222,7 +222,8 @@ func (h *Handler) authorizeRequest(c echo.Context, params url.Values) (*authzReq
 }
 
 // Authorize is GET /oauth/authorize: the sign-in page when nobody is
-// signed in, else the consent page.
+// signed in, the consent page for a member of the client's tenant, and
+// the not-a-member page (403, nothing redirected) for anyone else.
 func (h *Handler) Authorize(c echo.Context) error {
 	r, err := h.authorizeRequest(c, c.QueryParams())
 	if r == nil {

@@ -261,13 +261,15 @@ func TestAuthorizeErrors(t *testing.T) {
 		}
 	})
 	t.Run("superuser who is no member", func(t *testing.T) {
-		sb := newBrowser(t, e)
+		// Tokens are per membership (authserver's Check): a superuser
+		// outside the tenant is refused like anyone else (membership_test.go).
 		superEmail := "boss@oauthd.test"
-		uid := e.Post("/v2/users", &e.Super, doc("user", map[string]any{"email": superEmail, "password": testPassword, "superuser": true})).
-			ExpectStatus(t, http.StatusCreated).ID(t)
-		_ = uid
-		p := consent(t, sb, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), superEmail)
-		expectStatus(t, p, http.StatusOK)
-		p.form(t, "/oauth/authorize")
+		createSuperuser(t, e, superEmail)
+		sb := newBrowser(t, e)
+		p := sb.signIn(sb.get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier))), superEmail)
+		expectStatus(t, p, http.StatusForbidden)
+		if !strings.Contains(p.text(), "not a member") {
+			t.Fatalf("page: %s", p.text())
+		}
 	})
 }

@@ -58,7 +58,7 @@ func protocolDo(t *testing.T, e *apitest.Env, method, path, body string, header 
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.Client().Do(req) // checked against openapi.yaml
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -203,35 +203,44 @@ func formActionSource(redirect string) string {
 	return src
 }
 
-// memberOrSuper reports whether the user may authorize for the tenant.
-func (h *Handler) memberOrSuper(ctx context.Context, u *tenants.User, tenantID uuid.UUID) (bool, error) {
-	if u.Superuser {
-		return true, nil
-	}
-	return h.d.Accounts.IsMember(ctx, tenantID, u.ID)
-}
-
 // requireMember answers with the not-a-member page (or an error page) and
-// ok=false unless the user may grant for the tenant.
+// ok=false unless the user is a member of the tenant. It is the rule of
+// authserver's Grants.Check, exchange and refresh: a user's token lives
+// only as long as the user's membership of the token's tenant, so a
+// consent from anyone else would mint codes and device approvals that
+// only fail later with invalid_grant. Superusers are no exception: they
+// administer every tenant with basic auth, but a token acts for a
+// membership, and a superuser outside the tenant has none.
 func (h *Handler) requireMember(c echo.Context, s session, u *tenants.User, tenantID uuid.UUID, returnTo string) (bool, error) {
-	allowed, err := h.memberOrSuper(c.Request().Context(), u, tenantID)
+	member, err := h.d.Accounts.IsMember(c.Request().Context(), tenantID, u.ID)
 	if err != nil {
 		return false, h.pageError(c, err)
 	}
-	if !allowed {
+	if !member {
 		return false, h.notMember(c, s, u, returnTo)
 	}
 	return true, nil
 }
 
-// notMember is the page for a user outside the client's tenant. It names
-// neither the tenant nor the client: the user has no right to know them.
+const msgNotMember = "Your account is not a member of the tenant that registered this application, so you cannot " +
+	"grant it access: an owner of that tenant must add you as a member first. Or sign in with another account."
+
+const msgNotMemberSuperuser = " Being a superuser does not make you a member: access granted here acts through a " +
+	"membership, and superusers administer tenants with their API key (basic auth) instead."
+
+// notMember is the page for a user outside the client's tenant (HTTP 403,
+// and nothing redirected to the client: the user may still sign in as
+// someone else). It names neither the tenant nor the client: the user has
+// no right to know them.
 func (h *Handler) notMember(c echo.Context, s session, u *tenants.User, returnTo string) error {
+	msg := msgNotMember
+	if u.Superuser {
+		msg += msgNotMemberSuperuser
+	}
 	return h.render(c, http.StatusForbidden, "error.html", errorPage{
 		basePage: basePage{Title: "Not a member", Email: u.Email},
-		Message: "Your account is not a member of the tenant that registered this application, so you cannot " +
-			"grant it access. Sign in with another account, or ask the tenant's owner to add you.",
-		SignOut: h.signOutForm(s, returnTo),
+		Message:  msg,
+		SignOut:  h.signOutForm(s, returnTo),
 	})
 }
 
