@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -47,6 +46,9 @@ type Deps struct {
 	// SessionKey signs the sign-in pages' session and CSRF cookies; every
 	// instance derives the same one from the master key.
 	SessionKey []byte
+	// TrustedProxies are the deployment's load balancers
+	// (OAUTHD_TRUSTED_PROXIES); see clientIPExtractor.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the HTTP face of oauthd.
@@ -55,9 +57,6 @@ type Server struct {
 	oauth   *oauth2.Handler
 	echo    *echo.Echo
 	metrics *metrics
-	// clientIP finds a request's client address (see TrustProxies); it
-	// may be replaced while serving, hence atomic.
-	clientIP atomic.Pointer[echo.IPExtractor]
 }
 
 // New builds the server with every route.
@@ -71,12 +70,8 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	e.IPExtractor = clientIPExtractor(d.TrustedProxies)
 	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
-	// The peer address, not X-Forwarded-For, until proxies are trusted: a
-	// client must not choose the address written to the logs and the audit
-	// trail, nor the one the rate limits count.
-	s.TrustProxies(nil)
-	e.IPExtractor = func(r *http.Request) string { return (*s.clientIP.Load())(r) }
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey})
 
@@ -107,24 +102,23 @@ func New(d Deps) *Server {
 	return s
 }
 
-// TrustProxies makes the client address of a request that arrives from
-// one of the trusted networks (the deployment's load balancers,
-// OAUTHD_TRUSTED_PROXIES) the nearest address in X-Forwarded-For that is
-// not itself trusted; from anywhere else, and with no trusted networks,
-// the header is ignored and the peer is the client. Logs, the audit trail
-// and the rate limits all use this address.
-func (s *Server) TrustProxies(trusted []*net.IPNet) {
-	extract := echo.ExtractIPDirect()
-	if len(trusted) > 0 {
-		// Echo trusts loopback, link-local and private addresses unless
-		// told not to: only the configured networks are proxies here.
-		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-		for _, n := range trusted {
-			opts = append(opts, echo.TrustIPRange(n))
-		}
-		extract = echo.ExtractIPFromXFFHeader(opts...)
+// clientIPExtractor finds a request's client address, which logs, the
+// audit trail and the rate limits all use. From one of the trusted
+// networks (the deployment's load balancers) it is the nearest address in
+// X-Forwarded-For that is not itself trusted; from anywhere else, and with
+// no trusted networks, the header is ignored and the peer is the client: a
+// client must not choose its own address.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
 	}
-	s.clientIP.Store(&extract)
+	// Echo trusts loopback, link-local and private addresses unless told
+	// not to: only the configured networks are proxies here.
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Handler is the root http.Handler.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,8 +52,9 @@ type Env struct {
 type Option func(*options)
 
 type options struct {
-	databaseURL string
-	issuer      string
+	databaseURL    string
+	issuer         string
+	trustedProxies []*net.IPNet
 }
 
 // WithIssuer makes the instance sign and accept tokens as issuer instead of
@@ -63,6 +65,12 @@ func WithIssuer(issuer string) Option { return func(o *options) { o.issuer = iss
 // WithDatabaseURL serves from an existing database instead of a fresh one
 // (for tests that control their own Postgres, or run two instances).
 func WithDatabaseURL(url string) Option { return func(o *options) { o.databaseURL = url } }
+
+// WithTrustedProxies starts the instance behind these load balancers
+// (OAUTHD_TRUSTED_PROXIES).
+func WithTrustedProxies(nets ...*net.IPNet) Option {
+	return func(o *options) { o.trustedProxies = nets }
+}
 
 // TestMasterKey is the keyring key test environments use.
 var TestMasterKey = bytes.Repeat([]byte{7}, keyring.KeySize)
@@ -90,7 +98,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.issuer != "" {
 		issuer = o.issuer
 	}
-	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer})
+	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
+		TrustedProxies: o.trustedProxies})
 	if err != nil {
 		cancel()
 		srv.Close()

@@ -16,7 +16,7 @@ import (
 // secret) until one refills, which is what stops guessing.
 //
 // The address is the client's as the server sees it (see
-// api.Server.TrustProxies). Keyed by client id and address, a guesser on
+// OAUTHD_TRUSTED_PROXIES and api.clientIPExtractor). Keyed by client id and address, a guesser on
 // one address cannot lock a client out for everyone elsewhere.
 // It is per instance (behind a load balancer the effective limit is the
 // instance count times this); that bounds online guessing well enough

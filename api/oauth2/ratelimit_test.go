@@ -48,10 +48,16 @@ func expectLimited(t *testing.T, a rfcAnswer) {
 // nearest untrusted one in X-Forwarded-For, so a guesser on one address
 // does not lock the client out for everyone else behind the same proxy.
 func TestClientAuthLimitBehindProxies(t *testing.T) {
-	e := apitest.New(t)
-	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
+	// Each case is an instance started behind its own load balancers.
+	instance := func(t *testing.T, trusted ...*net.IPNet) (*apitest.Env, string) {
+		t.Helper()
+		e := apitest.New(t, apitest.WithTrustedProxies(trusted...))
+		tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
+		return e, tid
+	}
 
 	t.Run("no trusted proxies: the header is ignored", func(t *testing.T) {
+		e, tid := instance(t)
 		m := newMachine(t, e, tid)
 		failClientAuth(t, e, m, "203.0.113.1")
 		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))
@@ -60,8 +66,7 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 
 	t.Run("trusted load balancer", func(t *testing.T) {
 		_, loopback, _ := net.ParseCIDR("127.0.0.0/8") // the test server's peer is the "load balancer"
-		e.App.Server.TrustProxies([]*net.IPNet{loopback})
-		t.Cleanup(func() { e.App.Server.TrustProxies(nil) })
+		e, tid := instance(t, loopback)
 		m := newMachine(t, e, tid)
 		failClientAuth(t, e, m, "203.0.113.1")
 		// The guesser's address is blocked, even with the right secret...
@@ -84,8 +89,7 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 
 	t.Run("a peer outside the trusted networks is not a proxy", func(t *testing.T) {
 		_, elsewhere, _ := net.ParseCIDR("10.0.0.0/8")
-		e.App.Server.TrustProxies([]*net.IPNet{elsewhere})
-		t.Cleanup(func() { e.App.Server.TrustProxies(nil) })
+		e, tid := instance(t, elsewhere)
 		m := newMachine(t, e, tid)
 		failClientAuth(t, e, m, "203.0.113.1")
 		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))

@@ -40,11 +40,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	}
 	life := cfg.Lifetimes()
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
-		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation}})
+		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
+		TrustedProxies: trusted})
 	if err != nil {
 		return nil, err
 	}
-	a.Server.TrustProxies(trusted)
 	if cfg.BootstrapSuperuser != "" {
 		email, key, _ := cfg.Bootstrap()
 		if _, err := a.Tenants.EnsureSuperuser(ctx, email, key); err != nil {

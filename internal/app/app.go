@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	Issuer    string
 	Lifetimes *authserver.Lifetimes // nil: the design's defaults
 	Keys      authserver.KeyOptions
+	// TrustedProxies: requests from these networks take their client
+	// address from X-Forwarded-For (OAUTHD_TRUSTED_PROXIES).
+	TrustedProxies []*net.IPNet
 }
 
 // App is a wired oauthd.
@@ -106,6 +110,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Log: o.Log, Registry: o.Registry,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
+		TrustedProxies: o.TrustedProxies,
 	})
 	return a, nil
 }
