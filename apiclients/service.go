@@ -148,6 +148,9 @@ func (s *Service) Get(ctx context.Context, tenantID, id uuid.UUID) (*Client, err
 
 // ByClientID finds a client by its public id, in any tenant.
 func (s *Service) ByClientID(ctx context.Context, clientID string) (*Client, error) {
+	if !PlausibleClientID(clientID) {
+		return nil, ErrNotFound // names no client; and never sent to Postgres
+	}
 	return s.store.byClientID(ctx, clientID)
 }
 

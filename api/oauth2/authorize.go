@@ -49,11 +49,6 @@ func (h *Handler) parseAuthorize(c echo.Context, p url.Values) (*authzRequest, *
 	if clientID == "" {
 		return nil, &pageProblem{"The request does not say which application is asking (client_id is missing)."}, nil, nil
 	}
-	if !apiclients.PlausibleClientID(clientID) {
-		// Cannot name a client (nor be sent to Postgres as text): the
-		// unknown-client page, without a lookup.
-		return nil, &pageProblem{"The application that sent you here is not registered (unknown client_id)."}, nil, nil
-	}
 	client, err := h.d.Clients.ByClientID(c.Request().Context(), clientID)
 	if errors.Is(err, apiclients.ErrNotFound) {
 		return nil, &pageProblem{"The application that sent you here is not registered (unknown client_id)."}, nil, nil

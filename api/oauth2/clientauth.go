@@ -35,12 +35,13 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		return nil, errInvalidClient(basic)
 	}
 	if !apiclients.PlausibleClientID(id) {
-		// Cannot name a client: the unknown-client answer, without a lookup.
+		// Cannot name a client: the unknown-client answer at once, so that
+		// arbitrary strings never become the limiter's keys.
 		return nil, errInvalidClient(basic)
 	}
 	key := id + "|" + c.RealIP()
-	if blocked, wait := h.limiter.blocked(key); blocked {
-		return nil, errTooManyFailures(max(wait, 1))
+	if wait := h.limiter.wait(key); wait > 0 {
+		return nil, errTooManyFailures(wait)
 	}
 	client, err := h.d.Clients.Authenticate(r.Context(), id, secret)
 	if errors.Is(err, apiclients.ErrInvalidClient) {

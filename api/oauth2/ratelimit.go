@@ -57,27 +57,17 @@ func (l *failureLimiter) entry(key string) *rate.Limiter {
 	return e.lim
 }
 
-// blocked reports whether key has no failures left, and for how many
-// seconds it should wait.
-func (l *failureLimiter) blocked(key string) (bool, int) {
+// wait is how many seconds key must wait before its next try (the
+// Retry-After): 0 while it has failures left, else at least 1.
+func (l *failureLimiter) wait(key string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.entries[key]
 	if !ok {
-		return false, 0
+		return 0
 	}
 	if tokens := e.lim.Tokens(); tokens < 1 {
-		wait := (1 - tokens) / float64(l.every)
-		return true, int(math.Ceil(wait))
-	}
-	return false, 0
-}
-
-// wait is how many seconds key must wait before its next try: 0 when it
-// may try now, else at least 1.
-func (l *failureLimiter) wait(key string) int {
-	if blocked, wait := l.blocked(key); blocked {
-		return max(wait, 1)
+		return max(int(math.Ceil((1-tokens)/float64(l.every))), 1)
 	}
 	return 0
 }

@@ -245,8 +245,8 @@ func (h *Handler) SignIn(c echo.Context) error {
 	returnTo := safeReturnTo(form.Get("return_to"))
 	email := strings.TrimSpace(form.Get("email"))
 	key := "sign-in|" + strings.ToLower(truncate(email, maxSignInEmail+1)) + "|" + c.RealIP()
-	if blocked, wait := h.pages.signInLimiter.blocked(key); blocked {
-		c.Response().Header().Set("Retry-After", itoa(max(wait, 1)))
+	if wait := h.pages.signInLimiter.wait(key); wait > 0 {
+		c.Response().Header().Set("Retry-After", itoa(wait))
 		return h.showSignIn(c, http.StatusTooManyRequests, returnTo, email,
 			"Too many failed sign-ins. Wait a minute and try again.")
 	}
