@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -75,7 +76,18 @@ func uuidV7Millis(id uuid.UUID) int64 {
 	return ms
 }
 
-// NewJTI returns a fresh UUIDv7 for an access token's jti.
-func NewJTI() string {
-	return uuid.Must(uuid.NewV7()).String()
+// NewJTI returns a fresh UUIDv7 for an access token's jti, stamped now by
+// this process's clock (tokens are stamped by the database's: newJTIAt).
+func NewJTI() string { return newJTIAt(time.Now()) }
+
+// newJTIAt returns a fresh UUIDv7 whose embedded time is t's millisecond
+// (the layout uuidV7Millis reads).
+func newJTIAt(t time.Time) string {
+	id := uuid.Must(uuid.NewV7())
+	ms := t.UnixMilli()
+	for i := 5; i >= 0; i-- {
+		id[i] = byte(ms)
+		ms >>= 8
+	}
+	return id.String()
 }

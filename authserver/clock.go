@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -78,15 +76,4 @@ func (c *dbClock) measure() {
 		c.offset.Store(int64(db.Sub(after)))
 	}
 	c.measured.Store(max(before.UnixNano(), 1))
-}
-
-// newJTIAt returns a fresh UUIDv7 whose embedded time is t's millisecond.
-func newJTIAt(t time.Time) string {
-	id := uuid.Must(uuid.NewV7())
-	ms := t.UnixMilli()
-	for i := 5; i >= 0; i-- {
-		id[i] = byte(ms)
-		ms >>= 8
-	}
-	return id.String()
 }

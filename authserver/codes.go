@@ -81,8 +81,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 			RETURNING tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, grant_id, created_at,
 				(SELECT tokens_valid_after FROM api_clients ac
 				 WHERE ac.tenant_id = authorization_codes.tenant_id AND ac.id = authorization_codes.client_pk) AS valid_after,
-				EXISTS (SELECT 1 FROM memberships m
-				 WHERE m.tenant_id = authorization_codes.tenant_id AND m.user_id = authorization_codes.user_id) AS user_is_member`,
+				`+isMember("authorization_codes.tenant_id", "authorization_codes.user_id")+` AS user_is_member`,
 			c.TenantID, c.PK, credential.DigestOf(code)).Scan(&row)
 		if res.Error != nil {
 			return res.Error

@@ -189,7 +189,7 @@ func (g *Grants) PollDevice(ctx context.Context, c Client, deviceCode string, wi
 		// gets nothing: the approval stays unclaimed and fails.
 		claim := g.db.Conn(ctx).Exec(`UPDATE device_codes d SET status = 'used'
 			WHERE tenant_id = ? AND client_pk = ? AND digest = ? AND status = 'approved'
-				AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND m.user_id = d.user_id)`, c.TenantID, c.PK, dc)
+				AND `+isMember("d.tenant_id", "d.user_id"), c.TenantID, c.PK, dc)
 		if claim.Error != nil {
 			return claim.Error
 		}

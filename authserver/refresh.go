@@ -41,7 +41,7 @@ func (g *Grants) Refresh(ctx context.Context, c Client, refreshToken string, nar
 			WHERE r.tenant_id = ? AND r.digest = ? AND r.used_at IS NULL
 				AND g.tenant_id = r.tenant_id AND g.id = r.grant_id AND g.client_pk = ?
 			RETURNING r.tenant_id, r.grant_id, r.expires_at, g.client_pk, g.user_id, g.scopes, g.revoked_at,
-				EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = r.tenant_id AND m.user_id = g.user_id) AS user_is_member`,
+				`+isMember("r.tenant_id", "g.user_id")+` AS user_is_member`,
 			c.TenantID, credential.DigestOf(refreshToken), c.PK).Scan(&row)
 		if res.Error != nil {
 			return res.Error

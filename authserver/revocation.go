@@ -74,6 +74,14 @@ type stateRow struct {
 	UserIsMember     bool
 }
 
+// isMember is the SQL condition that a user is still a member of a tenant
+// (tenant and user are column expressions or placeholders): the one rule
+// for whether a user's token, refresh token, code or device approval still
+// acts. A deleted user's memberships are gone with them.
+func isMember(tenant, user string) string {
+	return "EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = " + tenant + " AND m.user_id = " + user + ")"
+}
+
 // Check decides, in one query, whether a correctly signed token is still
 // good on this and every other instance: the client exists, the token is
 // newer than the client's last revoke-tokens, its grant is not revoked, it
@@ -123,7 +131,7 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 	res := g.db.Conn(ctx).Raw(`SELECT c.tenant_id, c.id AS client_pk, c.client_id, c.roles, c.scopes, c.tokens_valid_after,
 			gr.id IS NOT NULL AS grant_found, gr.revoked_at IS NOT NULL AS grant_revoked,
 			EXISTS (SELECT 1 FROM revoked_tokens rt WHERE rt.tenant_id = c.tenant_id AND rt.jti = ?) AS jti_revoked,
-			EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = c.tenant_id AND m.user_id = ?) AS user_is_member
+			`+isMember("c.tenant_id", "?")+` AS user_is_member
 		FROM api_clients c
 		LEFT JOIN grants gr ON gr.tenant_id = c.tenant_id AND gr.id = ?
 		WHERE c.client_id = ?`, jti, userID, grantID, c.ClientID).Scan(&row)
