@@ -176,10 +176,8 @@ func (s *Service) refuseClientlessFlows(ctx context.Context, tenantID, id uuid.U
 	if len(own) == 0 && elsewhere == 0 {
 		return nil
 	}
-	p := inUse(ErrClientlessFlows, "the component", own, elsewhere)
-	p.Detail = strings.TrimSuffix(p.Detail, "; remove it from those flows first") +
-		"; those tenants have no OAuth client for it, so it cannot require one yet: remove it from those flows first, then define the OAuth clients and add it back"
-	return p
+	return inUse(ErrClientlessFlows, own, elsewhere,
+		"those tenants have no OAuth client for it, so it cannot require one yet: remove it from those flows first, then define the OAuth clients and add it back")
 }
 
 // DeleteComponent removes a component the tenant owns. Its OAuth clients
@@ -199,7 +197,7 @@ func (s *Service) DeleteComponent(ctx context.Context, tenantID, id uuid.UUID) e
 			return err
 		}
 		if total > 0 {
-			return inUse(ErrComponentInUse, "the component", own, total-int64(len(own)))
+			return inUse(ErrComponentInUse, own, total-int64(len(own)), "remove it from those flows first")
 		}
 		if err := s.store.softDeleteComponent(ctx, tenantID, id); err != nil {
 			return err
@@ -213,19 +211,19 @@ func (s *Service) DeleteComponent(ctx context.Context, tenantID, id uuid.UUID) e
 }
 
 // inUse builds the 409 that names the flows in the way.
-func inUse(base *fault.Problem, what string, flows []FlowRef, elsewhere int64) *fault.Problem {
+func inUse(base *fault.Problem, flows []FlowRef, elsewhere int64, remedy string) *fault.Problem {
 	names := make([]string, len(flows))
 	for i, f := range flows {
 		names[i] = fmt.Sprintf("%q (%s)", f.Name, f.ID)
 	}
-	detail := what + " is in use by flows in this tenant: " + strings.Join(names, ", ")
+	detail := "the component is in use by flows in this tenant: " + strings.Join(names, ", ")
 	if len(flows) == 0 {
-		detail = what + " is in use by flows"
+		detail = "the component is in use by flows"
 	}
 	if elsewhere > 0 {
 		detail += fmt.Sprintf("; and by %d flows in other tenants", elsewhere)
 	}
-	p := base.With(detail + "; remove it from those flows first")
+	p := base.With(detail + "; " + remedy)
 	if flows == nil {
 		flows = []FlowRef{}
 	}

@@ -120,32 +120,26 @@ func (s *Store) otherTenantsUsing(ctx context.Context, ownerID, componentID uuid
 	return n, err
 }
 
+// clientless holds for a flow_components row (fc) whose tenant has no
+// OAuth client for the component.
+const clientless = `NOT EXISTS (SELECT 1 FROM oauth_clients oc
+	WHERE oc.tenant_id = fc.tenant_id AND oc.component_id = fc.component_id)`
+
 // flowsWithoutClient finds the flows that include the component in tenants
 // that have no OAuth client for it: the tenant's own by name, others counted.
 func (s *Store) flowsWithoutClient(ctx context.Context, tenantID, componentID uuid.UUID) ([]FlowRef, int64, error) {
-	var rows []struct {
-		TenantID uuid.UUID
-		ID       uuid.UUID
-		Name     string
-	}
-	err := s.db.Conn(ctx).Raw(`SELECT DISTINCT f.tenant_id, f.id, f.name, f.created_at FROM flow_components fc
-		JOIN flows f ON f.tenant_id = fc.tenant_id AND f.id = fc.flow_id
-		WHERE fc.component_id = ? AND NOT EXISTS (SELECT 1 FROM oauth_clients oc
-			WHERE oc.tenant_id = fc.tenant_id AND oc.component_id = fc.component_id)
-		ORDER BY f.created_at, f.id`, componentID).Scan(&rows).Error
+	var own []FlowRef
+	err := s.db.Conn(ctx).Table("flows f").Select("f.id, f.name").
+		Joins("JOIN flow_components fc ON fc.tenant_id = f.tenant_id AND fc.flow_id = f.id").
+		Where("fc.tenant_id = ? AND fc.component_id = ? AND "+clientless, tenantID, componentID).
+		Order("f.created_at, f.id").Scan(&own).Error
 	if err != nil {
 		return nil, 0, err
 	}
-	var own []FlowRef
 	var elsewhere int64
-	for _, r := range rows {
-		if r.TenantID == tenantID {
-			own = append(own, FlowRef{ID: r.ID, Name: r.Name})
-		} else {
-			elsewhere++
-		}
-	}
-	return own, elsewhere, nil
+	err = s.db.Conn(ctx).Raw("SELECT count(*) FROM flow_components fc WHERE fc.component_id = ? AND fc.tenant_id <> ? AND "+clientless,
+		componentID, tenantID).Scan(&elsewhere).Error
+	return own, elsewhere, err
 }
 
 func (s *Store) flowsUsingAnywhere(ctx context.Context, componentID uuid.UUID) (int64, error) {
