@@ -70,20 +70,10 @@ func setupAuthServer(base string, caller creds, t *target) (*apiFixture, error) 
 
 	for i, d := range []*time.Duration{&f.firstToken, &f.secondToken} {
 		start := time.Now()
-		status, body, err := callAs(hc, http.MethodPost, base+"/oauth/token", f.clientBasic, formType, jsonDoc, []byte(tokenBody))
+		tok, err := requestToken(hc, base, f.clientBasic)
 		*d = time.Since(start)
 		if err != nil {
 			return nil, fmt.Errorf("token request %d: %w", i+1, err)
-		}
-		if status != http.StatusOK {
-			return nil, fmt.Errorf("token request %d: %d %s", i+1, status, body)
-		}
-		var tok struct {
-			AccessToken string `json:"access_token"`
-			Scope       string `json:"scope"`
-		}
-		if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-			return nil, fmt.Errorf("token response without access_token: %s", body)
 		}
 		f.token, f.scope = tok.AccessToken, tok.Scope
 	}
@@ -132,6 +122,24 @@ func createAPIClient(hc *http.Client, base string, caller creds, tenantID uuid.U
 // cache cannot help. The in-process test makes it small.
 var distinctTokens = 30000
 
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	Scope       string `json:"scope"`
+}
+
+// requestToken is one client_credentials request of clientBasic.
+func requestToken(hc *http.Client, base, clientBasic string) (tokenResponse, error) {
+	var tok tokenResponse
+	status, body, err := callAs(hc, http.MethodPost, base+"/oauth/token", clientBasic, formType, jsonDoc, []byte(tokenBody))
+	if err != nil || status != http.StatusOK {
+		return tok, httpFailure("token request", status, body, err)
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
+		return tok, fmt.Errorf("token response without access_token: %s", body)
+	}
+	return tok, nil
+}
+
 // mintTokens gets n access tokens for one client, 8 requests at a time.
 func mintTokens(base, clientBasic string, n int) ([]string, error) {
 	const conc = 8
@@ -142,15 +150,9 @@ func mintTokens(base, clientBasic string, n int) ([]string, error) {
 			hc := newHTTPClient(1)
 			defer hc.CloseIdleConnections()
 			for i := g; i < n; i += conc {
-				status, body, err := callAs(hc, http.MethodPost, base+"/oauth/token", clientBasic, formType, jsonDoc, []byte(tokenBody))
-				var tok struct {
-					AccessToken string `json:"access_token"`
-				}
-				if err == nil && status == http.StatusOK {
-					err = json.Unmarshal(body, &tok)
-				}
-				if err != nil || status != http.StatusOK || tok.AccessToken == "" {
-					errs <- httpFailure("mint token", status, body, err)
+				tok, err := requestToken(hc, base, clientBasic)
+				if err != nil {
+					errs <- err
 					return
 				}
 				out[i] = tok.AccessToken
