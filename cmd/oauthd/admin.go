@@ -45,6 +45,39 @@ var adminFlags = map[string]struct{ required, optional []string }{
 	"create-api-key":   {required: []string{"email"}, optional: []string{"name"}},
 }
 
+// parseAdminFlags reads a task's flags: every value by name ("" when not
+// given), or an error that names what is wrong.
+func parseAdminFlags(task string, args []string) (map[string]string, error) {
+	spec, known := adminFlags[task]
+	if !known {
+		fmt.Fprint(os.Stderr, adminUsage)
+		return nil, fmt.Errorf("unknown admin task %q", task)
+	}
+	names := append(append([]string{}, spec.required...), spec.optional...)
+	fs := flag.NewFlagSet("admin "+task, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the errors below say what is wrong
+	ptrs := map[string]*string{}
+	for _, n := range names {
+		ptrs[n] = fs.String(n, "", n)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("admin %s: %w (takes -%s)", task, err, strings.Join(names, ", -"))
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("admin %s: unexpected argument %q; give values as flags (-%s)", task, fs.Arg(0), strings.Join(spec.required, ", -"))
+	}
+	vals := map[string]string{}
+	for n, p := range ptrs {
+		vals[n] = *p
+	}
+	for _, n := range spec.required {
+		if strings.TrimSpace(vals[n]) == "" {
+			return nil, fmt.Errorf("admin %s: -%s is required", task, n)
+		}
+	}
+	return vals, nil
+}
+
 // admin runs one administration task, printing its result to out. The task
 // and its flags are checked before the database is touched, so a typo costs
 // nothing and says what is wrong.
@@ -53,27 +86,10 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(os.Stderr, adminUsage)
 		return errors.New("admin needs a task")
 	}
-	task, known := adminFlags[args[0]]
-	if !known {
-		fmt.Fprint(os.Stderr, adminUsage)
-		return fmt.Errorf("unknown admin task %q", args[0])
-	}
-	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // the error below says what is wrong
-	vals := map[string]*string{}
-	for _, f := range append(append([]string{}, task.required...), task.optional...) {
-		vals[f] = fs.String(f, "", f)
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("admin %s: %w (takes -%s)", args[0], err, strings.Join(append(append([]string{}, task.required...), task.optional...), ", -"))
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("admin %s: unexpected argument %q; give values as flags (-%s)", args[0], fs.Arg(0), strings.Join(task.required, ", -"))
-	}
-	for _, f := range task.required {
-		if strings.TrimSpace(*vals[f]) == "" {
-			return fmt.Errorf("admin %s: -%s is required", args[0], f)
-		}
+	task := args[0]
+	v, err := parseAdminFlags(task, args[1:])
+	if err != nil {
+		return err
 	}
 	cfg, err := config.Load("DATABASE_URL", "MASTER_KEY")
 	if err != nil {
@@ -84,30 +100,24 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer func() { _ = a.Close() }()
-	get := func(f string) string {
-		if v, ok := vals[f]; ok {
-			return *v
-		}
-		return ""
-	}
-	switch args[0] {
+	switch task {
 	case "create-superuser":
-		return adminCreateSuperuser(ctx, a, get("email"), out)
+		return adminCreateSuperuser(ctx, a, v["email"], out)
 	case "create-tenant":
-		t, err := a.Tenants.CreateTenant(ctx, get("name"))
+		t, err := a.Tenants.CreateTenant(ctx, v["name"])
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(out, t.ID)
 		return err
 	case "add-member":
-		return adminAddMember(ctx, a, get("tenant"), get("email"), splitList(get("roles")), splitList(get("permissions")), out)
+		return adminAddMember(ctx, a, v["tenant"], v["email"], splitList(v["roles"]), splitList(v["permissions"]), out)
 	default: // create-api-key
-		u, err := a.Tenants.UserByEmail(ctx, get("email"))
+		u, err := a.Tenants.UserByEmail(ctx, v["email"])
 		if err != nil {
 			return err
 		}
-		name := get("name")
+		name := v["name"]
 		if name == "" {
 			name = "cli"
 		}
