@@ -23,13 +23,13 @@ func Plans(t testing.TB, db *database.DB, fn func()) []string {
 	var (
 		mu      sync.Mutex
 		queries []query
-		active  = true
 	)
+	callbacks := db.Conn(context.Background()).Callback().Query()
 	name := "testdb:plans:" + randomHex(4)
-	err := db.Conn(context.Background()).Callback().Query().After("gorm:query").Register(name, func(tx *gorm.DB) {
+	err := callbacks.After("gorm:query").Register(name, func(tx *gorm.DB) {
 		mu.Lock()
 		defer mu.Unlock()
-		if active && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(tx.Statement.SQL.String())), "SELECT") {
+		if strings.HasPrefix(strings.TrimSpace(strings.ToUpper(tx.Statement.SQL.String())), "SELECT") {
 			queries = append(queries, query{tx.Statement.SQL.String(), append([]any(nil), tx.Statement.Vars...)})
 		}
 	})
@@ -37,8 +37,10 @@ func Plans(t testing.TB, db *database.DB, fn func()) []string {
 		t.Fatalf("register query capture: %v", err)
 	}
 	fn()
+	if err := callbacks.Remove(name); err != nil {
+		t.Fatalf("remove query capture: %v", err)
+	}
 	mu.Lock()
-	active = false
 	captured := queries
 	mu.Unlock()
 	var plans []string
