@@ -167,19 +167,17 @@ func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
 	}
 	// An outage, or a transaction still deadlocked after InTx's retries:
 	// busy or away, not broken; the client should come back shortly.
-	for _, t := range []struct {
-		is           func(error) bool
-		code, detail string
-	}{
-		{database.IsUnavailable, "database_unavailable", "the database is unreachable; retry shortly"},
-		{database.IsContention, "database_busy", "concurrent changes to the same data kept colliding; retry shortly"},
-	} {
-		if t.is(err) {
-			e := newError(http.StatusServiceUnavailable, t.code, t.detail, nil)
-			e.headers = map[string]string{"Retry-After": "1"}
-			log.Warn(t.code, "request_id", requestID(c), "err", err)
-			return e
-		}
+	retryLater := func(code, detail string) *apiError {
+		e := newError(http.StatusServiceUnavailable, code, detail, nil)
+		e.headers = map[string]string{"Retry-After": "1"}
+		log.Warn(code, "request_id", requestID(c), "err", err)
+		return e
+	}
+	if database.IsUnavailable(err) {
+		return retryLater("database_unavailable", "the database is unreachable; retry shortly")
+	}
+	if database.IsContention(err) {
+		return retryLater("database_busy", "concurrent changes to the same data kept colliding; retry shortly")
 	}
 	rid := requestID(c)
 	log.Error("internal error", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "err", err)
