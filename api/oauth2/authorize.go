@@ -78,14 +78,9 @@ func (h *Handler) parseAuthorize(c echo.Context, p url.Values) (*authzRequest, *
 	// From here on, errors go back to the client.
 	r.hasState = p.Has("state")
 	r.state = p.Get("state")
-	for k, vs := range p {
-		if len(vs) > 1 {
-			return r, nil, &redirectProblem{"invalid_request", "parameter " + printable(k) + " is given more than once"}, nil
-		}
-		// The form endpoints' rule (readForm) for the query as well.
-		if !plainText(k) || !plainText(vs[0]) {
-			return r, nil, &redirectProblem{"invalid_request", "parameter " + printable(k) + " holds characters that are not allowed"}, nil
-		}
+	// The form endpoints' rule (readForm) for the query as well.
+	if problem := paramProblem(p); problem != "" {
+		return r, nil, &redirectProblem{"invalid_request", problem}, nil
 	}
 	switch rt := p.Get("response_type"); rt {
 	case "code":

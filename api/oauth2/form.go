@@ -28,15 +28,25 @@ func readForm(r *http.Request) (url.Values, error) {
 		}
 		return nil, errInvalidRequest("the request body is not a valid form")
 	}
-	for k, vs := range r.PostForm {
-		if len(vs) > 1 {
-			return nil, errInvalidRequest("parameter " + k + " is given more than once")
-		}
-		if !plainText(k) || !plainText(vs[0]) {
-			return nil, errInvalidRequest("parameter " + printable(k) + " holds characters that are not allowed")
-		}
+	if problem := paramProblem(r.PostForm); problem != "" {
+		return nil, errInvalidRequest(problem)
 	}
 	return r.PostForm, nil
+}
+
+// paramProblem says what is wrong with a protocol request's parameters,
+// or "": each may be given once, and names and values are plain text (no
+// control characters, valid UTF-8, so nothing Postgres refuses in text).
+func paramProblem(p url.Values) string {
+	for k, vs := range p {
+		if len(vs) > 1 {
+			return "parameter " + printable(k) + " is given more than once"
+		}
+		if !plainText(k) || !plainText(vs[0]) {
+			return "parameter " + printable(k) + " holds characters that are not allowed"
+		}
+	}
+	return ""
 }
 
 func plainText(s string) bool {
