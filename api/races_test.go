@@ -83,6 +83,31 @@ func TestRaceOneOAuthClientPerComponent(t *testing.T) {
 	}
 }
 
+// flowRound is one round of a race between creators flow creates on comp
+// and one other change (change returns its status), released together.
+type flowRound struct {
+	ids      []string // the created flows' ids ("" for a create that lost)
+	statuses []int    // each create's status
+	other    int      // the other change's status
+}
+
+func raceFlowCreates(t *testing.T, e *apitest.Env, tid string, creds *apitest.Creds, round, creators int, comp string, change func() int) flowRound {
+	t.Helper()
+	r := flowRound{ids: make([]string, creators), statuses: make([]int, creators)}
+	race(creators+1, func(i int) {
+		if i == creators {
+			r.other = change()
+			return
+		}
+		res := e.Post(tenantPath(tid, "/flows"), creds, flowDoc(fmt.Sprintf("round %d flow %d", round, i), comp))
+		r.statuses[i] = res.Status
+		if res.Status == http.StatusCreated {
+			r.ids[i] = res.ID(t)
+		}
+	})
+	return r
+}
+
 // flowsCreated counts the 201s among a round's flow creates; a create may
 // only lose with 422, anything else fails the test.
 func flowsCreated(t *testing.T, round int, statuses []int) int {
@@ -130,20 +155,10 @@ func TestRaceDeleteOAuthClientVersusFlow(t *testing.T) {
 	outcomes := map[string]int{}
 	for round := 0; round < rounds; round++ {
 		id := mustOAuthClient(t, e, tid, &admin, comp, "cid", "a-long-enough-secret")
-		flowStatus := make([]int, creators)
-		flowIDs := make([]string, creators)
-		var delStatus int
-		race(creators+1, func(i int) {
-			if i == creators {
-				delStatus = e.Delete(tenantPath(tid, "/oauth-clients/"+id), &admin).Status
-				return
-			}
-			r := e.Post(tenantPath(tid, "/flows"), &admin, flowDoc(fmt.Sprintf("round %d flow %d", round, i), comp))
-			flowStatus[i] = r.Status
-			if r.Status == http.StatusCreated {
-				flowIDs[i] = r.ID(t)
-			}
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func() int {
+			return e.Delete(tenantPath(tid, "/oauth-clients/"+id), &admin).Status
 		})
+		flowStatus, flowIDs, delStatus := r.statuses, r.ids, r.other
 
 		if n := countRows(t, e, orphanFlowComponents); n != 0 {
 			t.Fatalf("round %d: %d flow_components rows on a component whose OAuth client is gone (delete %d, flows %v)",
@@ -194,21 +209,12 @@ func TestRaceMoveOAuthClientVersusFlow(t *testing.T) {
 
 	const rounds, creators = 15, 5
 	for round := 0; round < rounds; round++ {
-		flowIDs := make([]string, creators)
-		var moveStatus int
-		race(creators+1, func(i int) {
-			if i == creators {
-				moveStatus = e.Patch(tenantPath(tid, "/oauth-clients/"+id), &admin,
-					doc("oauth-client", nil, map[string]any{"component": rel("component", to)})).Status
-				return
-			}
-			r := e.Post(tenantPath(tid, "/flows"), &admin, flowDoc(fmt.Sprintf("r%d f%d", round, i), from))
-			if r.Status == http.StatusCreated {
-				flowIDs[i] = r.ID(t)
-			} else if r.Status != http.StatusUnprocessableEntity {
-				t.Errorf("round %d: flow create %d", round, r.Status)
-			}
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, from, func() int {
+			return e.Patch(tenantPath(tid, "/oauth-clients/"+id), &admin,
+				doc("oauth-client", nil, map[string]any{"component": rel("component", to)})).Status
 		})
+		flowIDs, moveStatus := r.ids, r.other
+		flowsCreated(t, round, r.statuses) // a create may only lose with 422
 		if n := countRows(t, e, orphanFlowComponents); n != 0 {
 			t.Fatalf("round %d: %d flow_components rows stranded by a move (move status %d)", round, n, moveStatus)
 		}
@@ -242,20 +248,10 @@ func TestRaceRequireOAuthClientVersusFlow(t *testing.T) {
 	const rounds, creators = 20, 5
 	outcomes := map[string]int{}
 	for round := 0; round < rounds; round++ {
-		flowIDs := make([]string, creators)
-		flowStatus := make([]int, creators)
-		var patchStatus int
-		race(creators+1, func(i int) {
-			if i == creators {
-				patchStatus = e.Patch(path, &admin, setUse(true)).Status
-				return
-			}
-			r := e.Post(tenantPath(tid, "/flows"), &admin, flowDoc(fmt.Sprintf("r%d f%d", round, i), comp))
-			flowStatus[i] = r.Status
-			if r.Status == http.StatusCreated {
-				flowIDs[i] = r.ID(t)
-			}
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func() int {
+			return e.Patch(path, &admin, setUse(true)).Status
 		})
+		flowStatus, flowIDs, patchStatus := r.statuses, r.ids, r.other
 		if n := countRows(t, e, orphanFlowComponents); n != 0 {
 			t.Fatalf("round %d: %d flows on a component that needs a client the tenant lacks (patch %d, flows %v)",
 				round, n, patchStatus, flowStatus)
