@@ -20,7 +20,7 @@ import (
 )
 
 // apiClientDoc is a create body for a confidential client-credentials
-// client (DESIGN's deploy-bot); attrs override or add attributes.
+// client (the deploy-bot of docs/DESIGN.md); attrs override or add attributes.
 func apiClientDoc(attrs map[string]any) map[string]any {
 	a := map[string]any{"name": "deploy-bot-" + uniq(), "client_type": "confidential",
 		"grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}, "redirect_uris": []string{}, "scopes": []string{}}
@@ -65,7 +65,7 @@ func TestAPIClientCRUD(t *testing.T) {
 	owner := newMember(t, e, tid, []string{"owner"}, nil)
 	base := tenantPath(tid, "/api-clients")
 
-	// DESIGN's shape, verbatim.
+	// The documented shape (docs/DESIGN.md), verbatim.
 	r := e.Post(base, &owner, doc("api-client", map[string]any{"name": "deploy-bot", "client_type": "confidential",
 		"grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}, "redirect_uris": []string{}, "scopes": []string{}}, nil))
 	r.ExpectStatus(t, http.StatusCreated)

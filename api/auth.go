@@ -72,7 +72,7 @@ func tokenNotAllowed() *apiError {
 		"access tokens work on their own tenant's resources only; use basic auth with an API key for this", nil)
 }
 
-// authenticate accepts basic auth as email:apikey (seed 001) and bearer
+// authenticate accepts basic auth as email:apikey (elastic.io's OAuth clients management docs) and bearer
 // access tokens issued by oauthd. An unknown email and a wrong key get the
 // same answer.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
@@ -216,7 +216,7 @@ func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// allowed applies DESIGN's rule: a user's rights in the tenant; a token's
+// allowed applies the design's rule (docs/DESIGN.md): a user's rights in the tenant; a token's
 // rights are its scopes (within what its client may still grant) and, for a
 // user's token, also the user's own rights.
 func (s *Server) allowed(c echo.Context, perm string) (bool, error) {

@@ -1,7 +1,7 @@
 package api_test
 
 // Bearer tokens on /v2: a token reaches only its own tenant's routes, and
-// its rights are DESIGN's intersection: the token's scopes, what its
+// its rights are the intersection the design sets (docs/DESIGN.md): the token's scopes, what its
 // client may still grant today and, for a user's token, the user's own
 // rights in the tenant.
 

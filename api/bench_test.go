@@ -137,7 +137,7 @@ func BenchmarkGetOAuthClient(b *testing.B) {
 	}
 }
 
-// BenchmarkCreateDeleteOAuthClient is POST .../oauth-clients with seed 001's
+// BenchmarkCreateDeleteOAuthClient is POST .../oauth-clients with elastic.io's
 // body, then DELETE of the new client.
 func BenchmarkCreateDeleteOAuthClient(b *testing.B) {
 	bt := newBenchTenant(b, 100, 8)

@@ -49,7 +49,7 @@ func readCreate(c echo.Context, s schema) (*resourceDoc, error) {
 }
 
 // readUpdate decodes an update document. Without data.id the id comes from
-// the URL (seed 001's example has none); a different one is a 409.
+// the URL (elastic.io's example has none); a different one is a 409.
 func readUpdate(c echo.Context, s schema, urlID string) (*resourceDoc, error) {
 	if err := noQuery(c); err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ var fuzzSchemas = []schema{userSchema, apiKeySchema, tenantSchema, memberSchema,
 var fuzzListSpecs = []listSpec{userList, apiKeyList, tenantList, memberList, componentList, flowList, oauthClientList, auditList}
 
 var decodeSeeds = []string{
-	// seed 001's create and update bodies
+	// elastic.io's create and update bodies
 	`{"data":{"type":"oauth-client","attributes":{"client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET}"},"relationships":{"component":{"data":{"id":"{COMPONENT_ID}","type":"component"}}}}}`,
 	`{"data":{"type":"oauth-client","id":"0f8fad5b-d9cb-469f-a165-70867728950e","attributes":{"client_id":"a"}}}`,
 	`{"data":{"type":"tenant","attributes":{"name":"acme"}}}`,

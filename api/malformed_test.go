@@ -81,7 +81,7 @@ func TestMalformedBodies(t *testing.T) {
 	e := f.e
 	before := isoSnapshot(t, e)
 	comp := map[string]any{"data": map[string]any{"type": "component", "id": f.component}}
-	seedCreate := oauthClientDoc(f.spare, "cid", "secret-0123456789")
+	docsCreate := oauthClientDoc(f.spare, "cid", "secret-0123456789")
 	cases := []struct {
 		name, method, path string
 		body               any
@@ -93,10 +93,10 @@ func TestMalformedBodies(t *testing.T) {
 		{"bad JSON", "POST", "/oauth-clients", `{"data":{"type":"oauth-client",`, 400, "invalid_json", ""},
 		{"single quotes", "POST", "/oauth-clients", `{'data':{}}`, 400, "invalid_json", ""},
 		{"byte order mark", "POST", "/components", "\xef\xbb\xbf" + `{"data":{"type":"component","attributes":{"name":"x"}}}`, 400, "invalid_json", ""},
-		{"trailing bytes", "POST", "/oauth-clients", mustJSON(seedCreate) + "x", 400, "trailing_data", ""},
-		{"two documents", "POST", "/oauth-clients", mustJSON(seedCreate) + mustJSON(seedCreate), 400, "trailing_data", ""},
-		{"trailing comma", "POST", "/oauth-clients", strings.TrimSuffix(mustJSON(seedCreate), "}") + ",}", 400, "invalid_json", ""},
-		{"top-level array", "POST", "/oauth-clients", "[" + mustJSON(seedCreate) + "]", 400, "invalid_json", ""},
+		{"trailing bytes", "POST", "/oauth-clients", mustJSON(docsCreate) + "x", 400, "trailing_data", ""},
+		{"two documents", "POST", "/oauth-clients", mustJSON(docsCreate) + mustJSON(docsCreate), 400, "trailing_data", ""},
+		{"trailing comma", "POST", "/oauth-clients", strings.TrimSuffix(mustJSON(docsCreate), "}") + ",}", 400, "invalid_json", ""},
+		{"top-level array", "POST", "/oauth-clients", "[" + mustJSON(docsCreate) + "]", 400, "invalid_json", ""},
 		{"top-level string", "POST", "/flows", `"flow"`, 400, "invalid_json", ""},
 		{"top-level null", "POST", "/flows", `null`, 400, "", ""},
 		{"data null", "POST", "/oauth-clients", `{"data":null}`, 400, "data_required", "/data"},
@@ -594,7 +594,7 @@ func TestMalformedContentNegotiation(t *testing.T) {
 		name   string
 		header http.Header
 	}{
-		{"application/json with charset (seed 001's curl)", http.Header{"Content-Type": {"application/json;charset=utf-8"}}},
+		{"application/json with charset (elastic.io's curl)", http.Header{"Content-Type": {"application/json;charset=utf-8"}}},
 		{"application/json", http.Header{"Content-Type": {"application/json"}}},
 		{"Accept */*", http.Header{"Accept": {"*/*"}}},
 		{"Accept application/*", http.Header{"Accept": {"application/*"}}},

@@ -92,7 +92,7 @@ func TestMemberWithoutGrantsIsForbiddenEverywhereGuarded(t *testing.T) {
 	e.Get(base+"/members/"+u.UserID, &e.Super).ExpectStatus(t, http.StatusOK)
 }
 
-// "To acquire these permissions, please contact support" (seed 001): a
+// "To acquire these permissions, please contact support" (elastic.io's OAuth clients management docs): a
 // single permission, without a role.
 func TestMemberSinglePermissionAllowsOnlyThat(t *testing.T) {
 	e := apitest.New(t)

@@ -14,9 +14,9 @@ import (
 	"github.com/oauthd/oauthd/api/apitest"
 )
 
-// seedCreateBody and seedPatchBody are seed 001's curl -d arguments,
+// docsCreateBody and docsPatchBody are elastic.io's curl -d arguments,
 // byte for byte, with the placeholders left in for strings.NewReplacer.
-const seedCreateBody = `
+const docsCreateBody = `
    {
      "data":{
        "type":"oauth-client",
@@ -35,7 +35,7 @@ const seedCreateBody = `
      }
    }`
 
-const seedPatchBody = `
+const docsPatchBody = `
   {
     "data":{
       "type":"oauth-client",
@@ -54,8 +54,8 @@ const seedPatchBody = `
     }
   }`
 
-// seedPermissions are the four permissions seed 001 lists.
-var seedPermissions = []string{"tenants.oauth_clients.get", "tenants.oauth_clients.edit",
+// docsPermissions are the four permissions elastic.io lists.
+var docsPermissions = []string{"tenants.oauth_clients.get", "tenants.oauth_clients.edit",
 	"tenants.oauth_clients.create", "tenants.oauth_clients.delete"}
 
 // curlJSON sends body as curl -H 'Content-Type: application/json' -d would.
@@ -99,11 +99,11 @@ func expectClient(t *testing.T, data map[string]any, id, clientID, hint, compone
 	}
 }
 
-// TestOAuthClientSeed001Curl runs seed 001's curl commands as written.
-func TestOAuthClientSeed001Curl(t *testing.T) {
+// TestOAuthClientElasticioCurl runs elastic.io's curl commands as written.
+func TestOAuthClientElasticioCurl(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
-	user := newMember(t, e, tid, nil, seedPermissions)
+	user := newMember(t, e, tid, nil, docsPermissions)
 	comp := newOAuthComponent(t, e, tid, &e.Super)
 	comp2 := newOAuthComponent(t, e, tid, &e.Super)
 
@@ -111,7 +111,7 @@ func TestOAuthClientSeed001Curl(t *testing.T) {
 	fill := strings.NewReplacer("{CLIENT_ID}", "3MVG9.salesforce.key", "{CLIENT_SECRET}", secret, "{COMPONENT_ID}", comp)
 	base := tenantPath(tid, "/oauth-clients")
 
-	created := curlJSON(e, http.MethodPost, base, &user, fill.Replace(seedCreateBody)).ExpectStatus(t, http.StatusCreated)
+	created := curlJSON(e, http.MethodPost, base, &user, fill.Replace(docsCreateBody)).ExpectStatus(t, http.StatusCreated)
 	expectJSONAPI(t, created)
 	id := created.ID(t)
 	if _, err := uuid.Parse(id); err != nil {
@@ -154,7 +154,7 @@ func TestOAuthClientSeed001Curl(t *testing.T) {
 	// PATCH exactly as the seed: no data.id, every field, moved to comp2.
 	secret2 := "rotated-secret-" + uniq() + "9876"
 	fill2 := strings.NewReplacer("{CLIENT_ID}", "3MVG9.rotated", "{CLIENT_SECRET}", secret2, "{COMPONENT_ID}", comp2)
-	patched := curlJSON(e, http.MethodPatch, base+"/"+id, &user, fill2.Replace(seedPatchBody)).ExpectStatus(t, http.StatusOK)
+	patched := curlJSON(e, http.MethodPatch, base+"/"+id, &user, fill2.Replace(docsPatchBody)).ExpectStatus(t, http.StatusOK)
 	expectJSONAPI(t, patched)
 	expectClient(t, patched.Data(t), id, "3MVG9.rotated", "9876", comp2, true)
 	expectClient(t, e.Get(base+"/"+id, &user).ExpectStatus(t, http.StatusOK).Data(t), id, "3MVG9.rotated", "9876", comp2, true)
@@ -652,7 +652,7 @@ func TestOAuthClientAudit(t *testing.T) {
 	secret, secret2 := "audit-secret-"+uniq(), "audit-rotated-"+uniq()
 	id := mustOAuthClient(t, e, tid, &dev, comp, "audited", secret)
 	e.Patch(tenantPath(tid, "/oauth-clients/"+id), &dev, doc("oauth-client", map[string]any{"client_secret": secret2}, nil)).ExpectStatus(t, http.StatusOK)
-	// developer may not delete (seed 001 permissions are separate).
+	// developer may not delete (elastic.io lists the permissions separately).
 	e.Delete(tenantPath(tid, "/oauth-clients/"+id), &dev).ExpectStatus(t, http.StatusForbidden)
 	e.Delete(tenantPath(tid, "/oauth-clients/"+id), &admin).ExpectStatus(t, http.StatusNoContent)
 

@@ -174,7 +174,7 @@ func noQuery(c echo.Context) error {
 }
 
 // filterID parses a filter value that must be an id. An empty value
-// filters nothing: seed 001's own example calls
+// filters nothing: elastic.io's own example calls
 // ".../oauth-clients/?filter[component]=" with the placeholder left empty.
 func filterID(q listQuery, name string) (*uuid.UUID, error) {
 	v := q.Filters[name]

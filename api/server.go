@@ -75,7 +75,7 @@ func New(d Deps) *Server {
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey})
 
-	// A trailing slash changes nothing (seed 001 calls /oauth-clients/?...).
+	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		// An incoming id is kept only if it is short and plain, so a caller

@@ -148,7 +148,7 @@ func newFlow(t testing.TB, e *apitest.Env, tid string, creds *apitest.Creds, nam
 	return r.ExpectStatus(t, http.StatusCreated).ID(t)
 }
 
-// oauthClientDoc is the create body of seed 001 as a Go value.
+// oauthClientDoc is the create body of elastic.io as a Go value.
 func oauthClientDoc(componentID, clientID, secret string) map[string]any {
 	return doc("oauth-client", map[string]any{"client_id": clientID, "client_secret": secret},
 		map[string]any{"component": rel("component", componentID)})

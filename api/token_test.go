@@ -1,7 +1,7 @@
 package api_test
 
-// The token endpoint (POST /oauth/token) end to end: seed 000's Go program
-// and curl command, seed 003's form-encoded answer, the four grants, and
+// The token endpoint (POST /oauth/token) end to end: Encore's Go program
+// and curl command, Cloud 66's form-encoded answer, the four grants, and
 // the failures RFC 6749 prescribes. /oauth/* calls go through plain
 // net/http and golang.org/x/oauth2, as the seeds' users do, on the test
 // environment's transport, which checks every answer against openapi.yaml.
@@ -207,10 +207,10 @@ func asIntrospect(t testing.TB, e *apitest.Env, c asClient, token string) asResu
 	return asForm(t, e, "/oauth/introspect", c.creds(url.Values{"token": {token}}))
 }
 
-// TestSeed000GoProgram runs seed 000's Go program, changed only in its URLs
+// TestEncoreGoProgram runs Encore's Go program, changed only in its URLs
 // and in its context, which carries the HTTP client that checks every
 // answer against openapi.yaml.
-func TestSeed000GoProgram(t *testing.T) {
+func TestEncoreGoProgram(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
 	cl := asMachine(t, e, tid, "viewer")
@@ -251,9 +251,9 @@ func TestSeed000GoProgram(t *testing.T) {
 	}
 }
 
-// TestSeed000Curl is seed 000's curl command: client_secret_post with
+// TestEncoreCurl is Encore's curl command: client_secret_post with
 // curl -d, and the JSON response it shows.
-func TestSeed000Curl(t *testing.T) {
+func TestEncoreCurl(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
 	cl := asMachine(t, e, tid, "viewer")
@@ -299,7 +299,7 @@ func TestSeed000Curl(t *testing.T) {
 		t.Fatalf("client_secret_basic: %d %s", r.Status, r.Raw)
 	}
 
-	// Seed 003: Accept: application/x-www-form-urlencoded → a form body.
+	// Cloud 66: Accept: application/x-www-form-urlencoded → a form body.
 	r = asPost(t, e, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(
 		cl.creds(url.Values{"grant_type": {"client_credentials"}}).Encode()),
 		map[string]string{"Accept": "application/x-www-form-urlencoded"})
@@ -659,7 +659,7 @@ func TestRefreshConcurrentReuse(t *testing.T) {
 }
 
 // TestAuthorizationCodeGrant covers single use, expiry, replay revocation,
-// redirect URI, PKCE and seed 003's redirect_url.
+// redirect URI, PKCE and Cloud 66's redirect_url.
 func TestAuthorizationCodeGrant(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
@@ -720,7 +720,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 				t.Errorf("%s: %d %s", name, r.Status, r.Raw)
 			}
 		}
-		// Seed 003: redirect_url is optional at the token endpoint.
+		// Cloud 66: redirect_url is optional at the token endpoint.
 		code0 := asCode(t, e, cl, user.UserID, ch)
 		if r := exchange(cl, url.Values{"code": {code0}, "code_verifier": {v}}); r.Status != http.StatusOK {
 			t.Errorf("no redirect: %d %s", r.Status, r.Raw)
@@ -744,7 +744,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			expectError(t, http.StatusBadRequest, "invalid_grant")
 	})
 
-	t.Run("redirect_url as seed 003 spells it", func(t *testing.T) {
+	t.Run("redirect_url as Cloud 66 spells it", func(t *testing.T) {
 		v, ch := asPKCE()
 		code := asCode(t, e, cl, user.UserID, ch)
 		if r := exchange(cl, url.Values{"code": {code}, "redirect_url": {asRedirect}, "code_verifier": {v}}); r.Status != http.StatusOK {

@@ -151,7 +151,7 @@ type credentials struct {
 
 // How long and how many credentials stay cached. The TTL bounds staleness
 // should a change notification be lost; it is well under the second in
-// which DESIGN wants a revocation to reach every instance.
+// which the design (docs/DESIGN.md) wants a revocation to reach every instance.
 const (
 	credentialsTTL       = 500 * time.Millisecond
 	credentialsCacheSize = 10000

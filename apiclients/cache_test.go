@@ -38,7 +38,7 @@ func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.D
 		apiclients.Options{Bounds: testBounds, Changes: feed}), db
 }
 
-// eventually polls for up to a second: the bound DESIGN sets for a change
+// eventually polls for up to a second: the bound docs/DESIGN.md sets for a change
 // to reach every instance.
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()

@@ -71,7 +71,7 @@ func (c *Client) Allows(grantType string) bool { return slices.Contains(c.GrantT
 func (c *Client) Public() bool { return c.ClientType == TypePublic }
 
 // PKCERequired reports whether the client must send a PKCE challenge:
-// public clients always (DESIGN), confidential ones when they ask to.
+// public clients always (docs/DESIGN.md), confidential ones when they ask to.
 func (c *Client) PKCERequired() bool { return c.Public() || c.RequirePKCE }
 
 // RedirectURIAllowed reports whether uri is one of the client's redirect

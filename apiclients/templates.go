@@ -30,7 +30,7 @@ var templates = []Template{
 	{
 		ID:   "service-account",
 		Name: "Service account",
-		Description: "A backend service or CI job calling the API as itself with client credentials (seed 000). " +
+		Description: "A backend service or CI job calling the API as itself with client credentials (Encore's OAuth clients). " +
 			"Give it roles; the secret is shown once.",
 		ClientType:   TypeConfidential,
 		GrantTypes:   []string{GrantClientCredentials},

@@ -94,7 +94,7 @@ func (g *Grants) RedeemCode(ctx context.Context, c Client, code, redirectURI, ve
 			return ErrInvalidGrant
 		case !row.CreatedAt.After(row.ValidAfter), !row.UserIsMember:
 			return ErrInvalidGrant
-		// Seed 003 makes redirect_url optional at the token endpoint; when it
+		// Cloud 66 makes redirect_url optional at the token endpoint; when it
 		// is sent it must match. (The URI was matched exactly against the
 		// client's registered ones at authorize, and the code is bound to the
 		// client and its PKCE challenge.)

@@ -10,10 +10,10 @@ import (
 // Lifetimes are the deployment's token and code lifetimes.
 type Lifetimes struct {
 	// AccessTTL is for tokens issued without a refresh token (client
-	// credentials): 1 h by default, as seed 000.
+	// credentials): 1 h by default, as Encore's OAuth clients do.
 	AccessTTL time.Duration
 	// AccessTTLWithRefresh is for tokens that come with a refresh token:
-	// 15 min by default, as seed 002.
+	// 15 min by default, as Informer's OAuth client API.
 	AccessTTLWithRefresh time.Duration
 	RefreshTTL           time.Duration // 30 days by default
 	CodeTTL              time.Duration // 60 s

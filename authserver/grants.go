@@ -56,7 +56,7 @@ func NewGrants(db *database.DB, signer Signer, scopes ScopeRule, issuer string, 
 // WithChanges lets Check remember a token's revocation state for up to
 // stateTTL: every revocation made here bumps feed at once, and revocations
 // made on other instances bump it through NOTIFY, so a revoked token still
-// fails everywhere within the second DESIGN allows.
+// fails everywhere within the second the design allows (docs/DESIGN.md).
 func (g *Grants) WithChanges(feed *changes.Feed) *Grants {
 	g.feed = feed
 	g.states = changes.NewCache[string, checked](feed, stateTTL, stateCacheSize)

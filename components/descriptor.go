@@ -199,7 +199,7 @@ func checkOAuth2(ps *fault.Problems, v any, global bool) *OAuth2Block {
 			block.ClientID = s
 		case "client_secret":
 			block.ClientSecret = s
-			// The point of tenant OAuth clients (seed 001): a component other
+			// The point of tenant OAuth clients (elastic.io's OAuth clients management docs): a component other
 			// tenants can see must not carry a secret.
 			if global && s != "" {
 				ps.Add(fault.InvalidAttribute("descriptor/oauth2/client_secret", "secret_in_global_component",

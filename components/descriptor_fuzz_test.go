@@ -17,8 +17,8 @@ import (
 // numbers of sane size, bounded depth.
 func FuzzParseDescriptor(f *testing.F) {
 	for _, seed := range []string{
-		seed001EnvVars,
-		seed001PizzaVan,
+		elasticioEnvVars,
+		elasticioPizzaVan,
 		`{}`,
 		``,
 		`{"useOAuthClient": true}`,

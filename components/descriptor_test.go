@@ -9,17 +9,17 @@ import (
 	"github.com/oauthd/oauthd/internal/fault"
 )
 
-// seed001EnvVars is the envVars block of seed 001's Salesforce example.
-const seed001EnvVars = `{
+// elasticioEnvVars is the envVars block of elastic.io's Salesforce example.
+const elasticioEnvVars = `{
   "envVars": {
     "OAUTH_CLIENT_ID": {"required": true, "description": "Your Salesforce OAuth client key"},
     "OAUTH_CLIENT_SECRET": {"required": true, "description": "Your Salesforce OAuth client secret"}
   }
 }`
 
-// seed001PizzaVan is seed 001's compatibility example: the old envVars and
+// elasticioPizzaVan is elastic.io's compatibility example: the old envVars and
 // the oauth2 object with useOAuthClient.
-const seed001PizzaVan = `{
+const elasticioPizzaVan = `{
   "envVars": {
     "PIZZAVAN_KEY": {"required": true, "description": "Your Pizza Van OAuth client key"},
     "PIZZAVAN_SECRET": {"required": true, "description": "Your Pizza Van OAuth client secret"}
@@ -54,9 +54,9 @@ func TestParseDescriptorAccepts(t *testing.T) {
 		useOAuthClient bool
 		oauth2         *OAuth2Block
 	}{
-		{name: "seed 001 envVars", raw: seed001EnvVars},
-		{name: "seed 001 pizza van oauth2", raw: seed001PizzaVan, useOAuthClient: true, oauth2: &OAuth2Block{}},
-		{name: "seed 001 pizza van as a global component", raw: seed001PizzaVan, global: true, useOAuthClient: true, oauth2: &OAuth2Block{}},
+		{name: "elastic.io envVars", raw: elasticioEnvVars},
+		{name: "elastic.io pizza van oauth2", raw: elasticioPizzaVan, useOAuthClient: true, oauth2: &OAuth2Block{}},
+		{name: "elastic.io pizza van as a global component", raw: elasticioPizzaVan, global: true, useOAuthClient: true, oauth2: &OAuth2Block{}},
 		{name: "empty object", raw: `{}`},
 		{name: "absent", raw: ``},
 		{name: "useOAuthClient false", raw: `{"useOAuthClient": false}`},

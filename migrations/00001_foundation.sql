@@ -141,7 +141,7 @@ CREATE TABLE flow_components (
 CREATE INDEX flow_components_component ON flow_components (tenant_id, component_id);
 CREATE INDEX flow_components_any_tenant ON flow_components (component_id);
 
--- Tenant OAuth clients (seed 001). One per component per tenant is the
+-- Tenant OAuth clients (elastic.io's OAuth clients management docs). One per component per tenant is the
 -- unique constraint below; the secret is AES-256-GCM ciphertext with the id
 -- of the master key that sealed it.
 CREATE TABLE oauth_clients (

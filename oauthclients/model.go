@@ -1,4 +1,4 @@
-// Package oauthclients owns tenant OAuth clients (seed 001): the id and
+// Package oauthclients owns tenant OAuth clients (elastic.io's OAuth clients management docs): the id and
 // secret of a third-party OAuth application that a tenant stores for one
 // integration component. One per component per tenant; the secret is sealed
 // at rest and never returned except by an audited reveal.

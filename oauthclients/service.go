@@ -43,7 +43,7 @@ type Components interface {
 // nothing the tenant can see.
 var ErrNoComponent = errors.New("no visible component")
 
-// Service applies seed 001's rules.
+// Service applies elastic.io's rules.
 type Service struct {
 	tx         Transactor
 	store      *Store

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The permission catalogue. Names follow seed 001: tenants.<resource>.<action>.
+// The permission catalogue. Names follow elastic.io's OAuth clients management docs: tenants.<resource>.<action>.
 const (
 	OAuthClientsGet          = "tenants.oauth_clients.get"
 	OAuthClientsCreate       = "tenants.oauth_clients.create"

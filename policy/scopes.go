@@ -20,7 +20,7 @@ func RoleScopes(roles []string) []string {
 // ScopeAllows reports whether a token scope list covers perm: an entry is a
 // permission name or pattern ("tenants.oauth_clients.*") or a role
 // ("role:viewer", whatever the role holds today, so roles grow with the
-// product as seed 000 describes).
+// product as Encore's OAuth clients do describes).
 func (e *Enforcer) ScopeAllows(scopes []string, perm string) bool {
 	for _, s := range scopes {
 		if role, ok := strings.CutPrefix(s, RoleScopePrefix); ok {

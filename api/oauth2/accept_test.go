@@ -75,7 +75,7 @@ func TestAccepts(t *testing.T) {
 }
 
 // TestSplitScopeSeparators pins the two accepted separators (RFC 6749
-// spaces, seed 003's commas).
+// spaces, Cloud 66's commas).
 func TestSplitScopeSeparators(t *testing.T) {
 	got := splitScope(" role:viewer,tenants.flows.get  tenants.flows.edit,,")
 	want := []string{"role:viewer", "tenants.flows.get", "tenants.flows.edit"}

@@ -57,7 +57,7 @@ func (h *Handler) parseAuthorize(c echo.Context, p url.Values) (*authzRequest, *
 		return nil, nil, nil, err
 	}
 	r := &authzRequest{client: client}
-	ru, rl := p.Get("redirect_uri"), p.Get("redirect_url") // seed 003 spells it redirect_url
+	ru, rl := p.Get("redirect_uri"), p.Get("redirect_url") // Cloud 66 spells it redirect_url
 	if ru != "" && rl != "" && ru != rl {
 		return nil, &pageProblem{"The request gives two different redirect URIs (redirect_uri and redirect_url)."}, nil, nil
 	}

@@ -121,8 +121,8 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 	p.form(t, "/oauth/authorize")
 }
 
-func TestAuthorizeSeed003Spelling(t *testing.T) {
-	// redirect_url for redirect_uri, comma-separated scopes (seed 003).
+func TestAuthorizeCloud66Spelling(t *testing.T) {
+	// redirect_url for redirect_uri, comma-separated scopes (Cloud 66's authentication docs).
 	w, cfg := webWorld(t, "tenants.oauth_clients.get", "role:viewer")
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"response_type": {"code"}, "client_id": {w.clientID}, "redirect_url": {callback},

@@ -72,7 +72,7 @@ func errTooManyFailures(retryAfter int) *oauthError {
 }
 
 // wantsForm reports whether the caller asked for a form-encoded answer
-// (seed 003) rather than JSON: only when its Accept header prefers
+// (Cloud 66's authentication docs) rather than JSON: only when its Accept header prefers
 // application/x-www-form-urlencoded to application/json (see preferred).
 func wantsForm(r *http.Request) bool {
 	ranges := parseAccept(r.Header.Values("Accept"))

@@ -68,7 +68,7 @@ func printable(s string) string {
 	return "(unprintable)"
 }
 
-// splitScope accepts the standard space-separated list and seed 003's
+// splitScope accepts the standard space-separated list and Cloud 66's
 // comma-separated one.
 func splitScope(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })

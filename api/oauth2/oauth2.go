@@ -4,9 +4,9 @@
 // consent and device pages. Errors here follow RFC 6749 §5.2, not JSON:API.
 //
 // The endpoints are written on go-jose rather than zitadel/oidc's op
-// package: op's token responses are fixed types (no room for seed 000's
-// "actor"), are always JSON (seed 003 asks for form-encoded ones), and its
-// request decoders do not read seed 003's redirect_url or comma-separated
+// package: op's token responses are fixed types (no room for Encore's
+// "actor"), are always JSON (Cloud 66 asks for form-encoded ones), and its
+// request decoders do not read Cloud 66's redirect_url or comma-separated
 // scopes; replacing every endpoint through its Server interface would leave
 // little of the library in use.
 package oauth2

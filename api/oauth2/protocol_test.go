@@ -41,7 +41,7 @@ func TestProtocolEndpointsWrongMethod(t *testing.T) {
 }
 
 // TestTokenResponseNegotiation: the token endpoint answers form-encoded
-// (seed 003) exactly when Accept prefers it to JSON, errors included.
+// (Cloud 66's authentication docs) exactly when Accept prefers it to JSON, errors included.
 func TestTokenResponseNegotiation(t *testing.T) {
 	e := apitest.New(t)
 	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)

@@ -8,7 +8,7 @@ import (
 )
 
 // clientCredentialsScope decides a client-credentials token's scope: by
-// default the client's roles ("role:deployer", as seed 000's roles); a
+// default the client's roles ("role:deployer", as Encore's roles); a
 // request may narrow it to some of those roles or to permissions the roles
 // cover.
 func (h *Handler) clientCredentialsScope(c *apiclients.Client, requested []string) ([]string, error) {

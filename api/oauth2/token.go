@@ -12,7 +12,7 @@ import (
 	"github.com/oauthd/oauthd/authserver"
 )
 
-// tokenResponse is RFC 6749 §5.1 plus seed 000's actor (the client id).
+// tokenResponse is RFC 6749 §5.1 plus Encore's actor (the client id).
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -71,7 +71,7 @@ func (h *Handler) token(c echo.Context) error {
 		}
 		redirect := form.Get("redirect_uri")
 		if redirect == "" {
-			redirect = form.Get("redirect_url") // seed 003's spelling
+			redirect = form.Get("redirect_url") // Cloud 66's spelling
 		}
 		verifier := form.Get("code_verifier")
 		if client.PKCERequired() && verifier == "" {

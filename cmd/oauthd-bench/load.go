@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// creds are basic-auth credentials (email:apikey, as seed 001).
+// creds are basic-auth credentials (email:apikey, as elastic.io's API).
 type creds struct {
 	email, key string
 }
@@ -178,7 +178,7 @@ var scenarios = []scenario{
 	},
 	{
 		name: "create-delete", ops: []string{"create", "delete"},
-		about: "POST /v2/tenants/{tid}/oauth-clients (seed 001's body) for a component without a client, then DELETE it; each worker cycles through its own spare components",
+		about: "POST /v2/tenants/{tid}/oauth-clients (elastic.io's body) for a component without a client, then DELETE it; each worker cycles through its own spare components",
 		iterate: func(w *worker) {
 			// Worker i owns spares i, i+c, i+2c, ... so no two workers race for one.
 			spares := w.ownSpares()

@@ -32,7 +32,7 @@ type devState struct {
 	Email     string `json:"email"`
 	Password  string `json:"password"`
 	APIKey    string `json:"api_key"`
-	// A demo API client for seed 000's client-credentials call.
+	// A demo API client for Encore's client-credentials call.
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -208,14 +208,14 @@ func printWelcome(addr string, s *devState, d *demoData) {
 	fmt.Fprintf(&b, "  sign-in URL  %s/device (sign-in, then enter a device code)\n", base)
 	fmt.Fprintf(&b, "  email        %s\n  password     %s\n  API key      %s\n", s.Email, s.Password, s.APIKey)
 	fmt.Fprintf(&b, "  tenant       demo  %s\n  component    pizzavan  %s (useOAuthClient: true)\n\n", d.TenantID, d.ComponentID)
-	fmt.Fprintf(&b, "Create an OAuth client for it (seed 001), then list them:\n\n")
+	fmt.Fprintf(&b, "Create an OAuth client for it (elastic.io's OAuth clients management docs), then list them:\n\n")
 	fmt.Fprintf(&b, "  curl %s/v2/tenants/%s/oauth-clients -X POST -u '%s:%s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"data\":{\"type\":\"oauth-client\",\"attributes\":{\"client_id\":\"pizza-id\",\"client_secret\":\"pizza-secret-123456\"},"+
 		"\"relationships\":{\"component\":{\"data\":{\"id\":\"%s\",\"type\":\"component\"}}}}}'\n\n",
 		base, d.TenantID, s.Email, s.APIKey, d.ComponentID)
 	fmt.Fprintf(&b, "  curl '%s/v2/tenants/%s/oauth-clients/?filter[component]=%s' -g -u '%s:%s'\n\n",
 		base, d.TenantID, d.ComponentID, s.Email, s.APIKey)
-	fmt.Fprintf(&b, "Get an access token as a machine would (seed 000), then call the API with it:\n\n")
+	fmt.Fprintf(&b, "Get an access token as a machine would (Encore's OAuth clients), then call the API with it:\n\n")
 	fmt.Fprintf(&b, "    curl -d client_id=%s -d client_secret=%s -d grant_type=client_credentials %s/oauth/token\n",
 		s.ClientID, s.ClientSecret, base)
 	fmt.Fprintf(&b, "    curl %s/v2/tenants/%s/oauth-clients -H \"Authorization: Bearer <access_token>\"\n\n", base, d.TenantID)

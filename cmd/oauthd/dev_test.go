@@ -69,7 +69,7 @@ func readWelcome(t *testing.T, p *proc) welcome {
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		if !strings.HasPrefix(lines[i], "  curl ") || !strings.Contains(lines[i], "/oauth-clients") {
-			continue // the seed 001 commands; the token command is tested elsewhere
+			continue // the elastic.io commands; the token command is tested elsewhere
 		}
 		cmd := lines[i]
 		for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
