@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -236,17 +235,16 @@ func TestAPIClientSecretRotation(t *testing.T) {
 	if _, err := e.App.DB.SQL().Exec(`UPDATE api_client_secrets SET expires_at = now() - interval '1 second' WHERE id = $1`, secondID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for {
+	apitest.Eventually(t, time.Second, func() error {
 		_, err := e.App.APIClients.Authenticate(ctx, clientID, second)
-		if errors.Is(err, apiclients.ErrInvalidClient) {
-			break
+		switch {
+		case errors.Is(err, apiclients.ErrInvalidClient):
+			return nil
+		case err == nil:
+			return errors.New("the expired secret still authenticates")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("expired secret still works after 1 s: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("the expired secret: %w, want invalid client", err)
+	})
 
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 	expectError(t, e.Post(tenantPath(tid, "/api-clients/"+id+"/secrets"), &owner,
@@ -273,13 +271,9 @@ func TestAPIClientSecretLimitRaces(t *testing.T) {
 	id, _ := mustAPIClient(t, e, tid, &e.Super, nil)
 	const n = 10
 	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			statuses[i] = e.Post(tenantPath(tid, "/api-clients/"+id+"/secrets"), &e.Super, doc("api-client-secret", nil, nil)).Status
-		})
-	}
-	wg.Wait()
+	apitest.Race(t, n, func(i int, t testing.TB) {
+		statuses[i] = e.For(t).Post(tenantPath(tid, "/api-clients/"+id+"/secrets"), &e.Super, doc("api-client-secret", nil, nil)).Status
+	})
 	created := 0
 	for _, s := range statuses {
 		switch s {
@@ -401,6 +395,7 @@ func TestAPIClientValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			r := e.Post(base, &e.Super, apiClientDoc(c.attrs))
 			status := http.StatusUnprocessableEntity
 			if c.code == "wrong_type" || c.code == "unknown_attribute" {

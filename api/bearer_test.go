@@ -23,7 +23,7 @@ import (
 // of 401 and 403 answers when want names one.
 func asExpect(t *testing.T, e *apitest.Env, method, path, token string, status int, code string) {
 	t.Helper()
-	r := asBearer(e, method, path, token, nil)
+	r := apitest.Bearer(t, e, method, path, token, nil)
 	if r.Status != status {
 		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, status, r.Body)
 	}
@@ -37,8 +37,8 @@ func asExpect(t *testing.T, e *apitest.Env, method, path, token string, status i
 func TestBearerClientToken(t *testing.T) {
 	e := apitest.New(t)
 	tidA, tidB := newTenant(t, e), newTenant(t, e)
-	cl := asMachine(t, e, tidA, "viewer")
-	tok := asCC(t, e, cl)
+	cl := apitest.MachineClient(t, e, tidA, "viewer")
+	tok := apitest.ClientCredentialsToken(t, e, cl)
 	clients := tenantPath(tidA, "/oauth-clients")
 	missing := tenantPath(tidA, "/oauth-clients/"+uuid.NewString())
 
@@ -46,7 +46,7 @@ func TestBearerClientToken(t *testing.T) {
 	asExpect(t, e, http.MethodGet, tenantPath(tidA, "/flows"), tok, http.StatusOK, "")
 	// viewer cannot delete (403 before the lookup; an allowed caller gets 404).
 	asExpect(t, e, http.MethodDelete, missing, tok, http.StatusForbidden, "permission_denied")
-	r := asBearer(e, http.MethodPost, clients, tok, doc("oauth-client", map[string]any{"client_id": "x", "client_secret": "y"}, nil))
+	r := apitest.Bearer(t, e, http.MethodPost, clients, tok, doc("oauth-client", map[string]any{"client_id": "x", "client_secret": "y"}, nil))
 	if r.Status != http.StatusForbidden {
 		t.Fatalf("POST oauth-clients as viewer token: %d %s", r.Status, r.Body)
 	}
@@ -61,7 +61,7 @@ func TestBearerClientToken(t *testing.T) {
 	for _, p := range []string{"/v2/users/me", "/v2/tenants", "/v2/users", "/v2/users/me/api-keys"} {
 		asExpect(t, e, http.MethodGet, p, tok, http.StatusForbidden, "token_not_allowed")
 	}
-	r = asBearer(e, http.MethodPost, "/v2/tenants", tok, doc("tenant", map[string]any{"name": "t-" + uniq()}, nil))
+	r = apitest.Bearer(t, e, http.MethodPost, "/v2/tenants", tok, doc("tenant", map[string]any{"name": "t-" + uniq()}, nil))
 	if r.Status != http.StatusForbidden {
 		t.Fatalf("POST /v2/tenants with a token: %d %s", r.Status, r.Body)
 	}
@@ -70,19 +70,19 @@ func TestBearerClientToken(t *testing.T) {
 
 	// A role removed from the client is gone from its live tokens at once.
 	none := []string{}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.C.TenantID, cl.C.ID, apiclients.Patch{Roles: &none}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &none}); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodGet, clients, tok, http.StatusForbidden, "permission_denied")
 	// ...and a role added again (admin) does not widen what the token's
 	// scope (role:viewer) says.
 	admin := []string{"admin"}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.C.TenantID, cl.C.ID, apiclients.Patch{Roles: &admin}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &admin}); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodGet, clients, tok, http.StatusOK, "")
 	asExpect(t, e, http.MethodDelete, missing, tok, http.StatusForbidden, "permission_denied")
-	tok2 := asCC(t, e, cl) // role:admin
+	tok2 := apitest.ClientCredentialsToken(t, e, cl) // role:admin
 	asExpect(t, e, http.MethodDelete, missing, tok2, http.StatusNotFound, "")
 }
 
@@ -92,20 +92,20 @@ func TestBearerUserTokenIntersection(t *testing.T) {
 	viewer := newMember(t, e, tid, []string{"viewer"}, nil)
 	admin := newMember(t, e, tid, []string{"admin"}, nil)
 	addMember(t, e, other, admin, []string{"admin"}, nil)
-	cl := asWebApp(t, e, tid, "tenants.oauth_clients.*")
+	cl := apitest.WebAppClient(t, e, tid, "tenants.oauth_clients.*")
 	clients := tenantPath(tid, "/oauth-clients")
 	missing := tenantPath(tid, "/oauth-clients/"+uuid.NewString())
 
 	// The scope allows delete, the viewer does not: 403.
-	vt := asUserToken(t, e, cl, viewer.UserID, "tenants.oauth_clients.*")
+	vt := apitest.UserToken(t, e, cl, viewer.UserID, "tenants.oauth_clients.*")
 	asExpect(t, e, http.MethodGet, clients, vt.AccessToken, http.StatusOK, "")
 	asExpect(t, e, http.MethodDelete, missing, vt.AccessToken, http.StatusForbidden, "permission_denied")
 	// The admin may delete, the token's scope does not allow it: 403.
-	at := asUserToken(t, e, cl, admin.UserID, "tenants.oauth_clients.get")
+	at := apitest.UserToken(t, e, cl, admin.UserID, "tenants.oauth_clients.get")
 	asExpect(t, e, http.MethodGet, clients, at.AccessToken, http.StatusOK, "")
 	asExpect(t, e, http.MethodDelete, missing, at.AccessToken, http.StatusForbidden, "permission_denied")
 	// Both allow it: the request goes through (404 for an unknown id).
-	both := asUserToken(t, e, cl, admin.UserID, "tenants.oauth_clients.*")
+	both := apitest.UserToken(t, e, cl, admin.UserID, "tenants.oauth_clients.*")
 	asExpect(t, e, http.MethodDelete, missing, both.AccessToken, http.StatusNotFound, "")
 	// Nothing outside the scope, whatever the user may do.
 	asExpect(t, e, http.MethodGet, tenantPath(tid, "/flows"), both.AccessToken, http.StatusForbidden, "permission_denied")
@@ -116,7 +116,7 @@ func TestBearerUserTokenIntersection(t *testing.T) {
 
 	// The client's allowed scopes narrowed: live tokens narrow with them.
 	narrow := []string{"tenants.oauth_clients.get"}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.C.TenantID, cl.C.ID, apiclients.Patch{Scopes: &narrow}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Scopes: &narrow}); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodDelete, missing, both.AccessToken, http.StatusForbidden, "permission_denied")
@@ -138,8 +138,8 @@ func TestBearerUserTokenIntersection(t *testing.T) {
 func TestBearerGarbage(t *testing.T) {
 	e := apitest.New(t)
 	tid := newTenant(t, e)
-	cl := asMachine(t, e, tid, "viewer")
-	good := asCC(t, e, cl)
+	cl := apitest.MachineClient(t, e, tid, "viewer")
+	good := apitest.ClientCredentialsToken(t, e, cl)
 	parts := strings.Split(good, ".")
 	b64 := base64.RawURLEncoding.EncodeToString
 	none := b64([]byte(`{"alg":"none","typ":"at+jwt"}`)) + "." + parts[1] + "."
@@ -164,7 +164,7 @@ func TestBearerGarbage(t *testing.T) {
 		}
 		// The introspection endpoint says inactive for the same garbage.
 		if len(g) < 9000 {
-			if ir := asIntrospect(t, e, cl, g); ir.Status != http.StatusOK || ir.JSON["active"] != false || len(ir.JSON) != 1 {
+			if ir := apitest.Introspect(t, e, cl, g); ir.Status != http.StatusOK || ir.JSON["active"] != false || len(ir.JSON) != 1 {
 				t.Errorf("introspect %.40q: %d %s", g, ir.Status, ir.Raw)
 			}
 		}
@@ -190,14 +190,14 @@ func TestBearerClientTokenManagesMembers(t *testing.T) {
 	tid := newTenant(t, e)
 	member := newUser(t, e)
 	addMember(t, e, tid, member, []string{"viewer"}, nil)
-	tok := asCC(t, e, asMachine(t, e, tid, "owner"))
+	tok := apitest.ClientCredentialsToken(t, e, apitest.MachineClient(t, e, tid, "owner"))
 	path := tenantPath(tid, "/members/"+member.UserID)
 
-	r := asBearer(e, http.MethodPatch, path, tok, doc("member", map[string]any{"roles": []string{"developer"}}, nil))
+	r := apitest.Bearer(t, e, http.MethodPatch, path, tok, doc("member", map[string]any{"roles": []string{"developer"}}, nil))
 	if r.Status != http.StatusOK {
 		t.Fatalf("PATCH member with a client token: %d %s", r.Status, r.Body)
 	}
-	if r := asBearer(e, http.MethodDelete, path, tok, nil); r.Status != http.StatusNoContent {
+	if r := apitest.Bearer(t, e, http.MethodDelete, path, tok, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("DELETE member with a client token: %d %s", r.Status, r.Body)
 	}
 	if n := countRows(t, e, "SELECT count(*) FROM memberships WHERE tenant_id = $1 AND user_id = $2", tid, member.UserID); n != 0 {

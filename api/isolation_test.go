@@ -238,15 +238,14 @@ func (ids isoIDs) fill(path string) string {
 	return strings.Join(segs, "/")
 }
 
-// do calls route r with the given ids as creds; the body is the route's
-// valid body for tenant tt.
-func (w *isoWorld) do(r isoRoute, ids isoIDs, creds *apitest.Creds, tt *isoTenant) *apitest.Response {
-	w.e.T.Helper()
+// do calls route r with the given ids as creds, reporting to t; the body is
+// the route's valid body for tenant tt.
+func (w *isoWorld) do(t testing.TB, r isoRoute, ids isoIDs, creds *apitest.Creds, tt *isoTenant) *apitest.Response {
 	req := apitest.Request{Method: r.method, Path: ids.fill(r.path), Auth: creds}
 	if r.body != nil {
 		req.Body = r.body(w, tt)
 	}
-	return w.e.Do(req)
+	return w.e.For(t).Do(req)
 }
 
 // isoSnapshot counts the rows of every table.
@@ -351,9 +350,9 @@ func TestIsolationOtherTenantIsNotFound(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			// Tenant B's id, with B's resource ids.
 			bIDs := w.b.ids()
-			got := w.do(r, bIDs, &w.a.owner, w.a)
+			got := w.do(t, r, bIDs, &w.a.owner, w.a)
 			random := isoRandomIDs()
-			want := w.do(r, random, &w.a.owner, w.a)
+			want := w.do(t, r, random, &w.a.owner, w.a)
 			if got.Status != http.StatusNotFound || want.Status != http.StatusNotFound {
 				t.Fatalf("status %d for tenant B and %d for a random tenant, want 404 for both: %s", got.Status, want.Status, got.Body)
 			}
@@ -381,10 +380,10 @@ func TestIsolationOtherTenantsResourcesAreNotFound(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			mixed := w.b.ids()
 			mixed.tid = w.a.id
-			got := w.do(r, mixed, &w.a.owner, w.a)
+			got := w.do(t, r, mixed, &w.a.owner, w.a)
 			random := isoRandomIDs()
 			random.tid = w.a.id
-			want := w.do(r, random, &w.a.owner, w.a)
+			want := w.do(t, r, random, &w.a.owner, w.a)
 			if got.Status != http.StatusNotFound || want.Status != http.StatusNotFound {
 				t.Fatalf("status %d for B's id and %d for a random id, want 404: %s", got.Status, want.Status, got.Body)
 			}
@@ -403,7 +402,7 @@ func TestIsolationOtherTenantsResourcesAreNotFound(t *testing.T) {
 		}
 		mixed := w.b.ids()
 		mixed.tid = w.a.id
-		if got := w.do(r, mixed, &e.Super, w.a); got.Status != http.StatusNotFound {
+		if got := w.do(t, r, mixed, &e.Super, w.a); got.Status != http.StatusNotFound {
 			t.Errorf("superuser %s with A's path and B's id: %d, want 404: %s", r, got.Status, got.Body)
 		}
 	}
@@ -440,6 +439,7 @@ func TestIsolationRelationshipsToOtherTenants(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			got := e.Do(apitest.Request{Method: c.method, Path: c.path, Auth: &a.owner, Body: c.body(b.spareComponent)})
 			want := e.Do(apitest.Request{Method: c.method, Path: c.path, Auth: &a.owner, Body: c.body(random)})
 			expectError(t, got, http.StatusUnprocessableEntity, c.code, c.pointer)
@@ -465,7 +465,7 @@ func TestIsolationMemberWithoutPermissions(t *testing.T) {
 			continue
 		}
 		t.Run(r.String(), func(t *testing.T) {
-			res := w.do(r, w.a.ids(), &w.bare, w.a)
+			res := w.do(t, r, w.a.ids(), &w.bare, w.a)
 			switch r.guard {
 			case isoMember:
 				res.ExpectStatus(t, http.StatusOK)
@@ -534,11 +534,12 @@ func TestIsolationAuthentication(t *testing.T) {
 	emptyKey := apitest.Creds{Email: owner.Email, Key: ""}
 	for _, r := range isoRoutes {
 		t.Run(r.String(), func(t *testing.T) {
+			e := e.For(t)
 			var answers []*apitest.Response
 			for _, creds := range []*apitest.Creds{&wrongKey, &unknownEmail, &unknownEmailWrongKey, &emptyKey} {
-				answers = append(answers, w.do(r, w.a.ids(), creds, w.a))
+				answers = append(answers, w.do(t, r, w.a.ids(), creds, w.a))
 			}
-			answers = append(answers, w.do(r, w.a.ids(), nil, w.a))
+			answers = append(answers, w.do(t, r, w.a.ids(), nil, w.a))
 			// A malformed bearer token is an invalid token (RFC 6750 §3.1).
 			bearer := e.Do(apitest.Request{Method: r.method, Path: w.a.ids().fill(r.path), Header: http.Header{"Authorization": {"Bearer abc"}}})
 			expectError(t, bearer, http.StatusUnauthorized, "invalid_token", "")
@@ -582,15 +583,15 @@ func TestIsolationSuperuserOnlyAndOtherUsers(t *testing.T) {
 		switch r.guard {
 		case isoSuperuser:
 			t.Run("superuser only "+r.String(), func(t *testing.T) {
-				res := w.do(r, w.a.ids(), owner, w.a)
+				res := w.do(t, r, w.a.ids(), owner, w.a)
 				expectError(t, res, http.StatusForbidden, "superuser_required", "")
 			})
 		case isoSelf, isoSelfSuper:
 			t.Run("other user "+r.String(), func(t *testing.T) {
 				other := w.b.ids() // tenant B's owner and their API key
-				got := w.do(r, other, owner, w.a)
+				got := w.do(t, r, other, owner, w.a)
 				random := isoRandomIDs()
-				want := w.do(r, random, owner, w.a)
+				want := w.do(t, r, random, owner, w.a)
 				if got.Status != http.StatusNotFound || want.Status != http.StatusNotFound {
 					t.Fatalf("status %d for another user and %d for a random id, want 404: %s", got.Status, want.Status, got.Body)
 				}
@@ -601,6 +602,7 @@ func TestIsolationSuperuserOnlyAndOtherUsers(t *testing.T) {
 		}
 	}
 	t.Run("another user's API key through me", func(t *testing.T) {
+		e := e.For(t)
 		got := e.Delete("/v2/users/me/api-keys/"+w.b.ownerKeyID, owner)
 		want := e.Delete("/v2/users/me/api-keys/"+uuid.NewString(), owner)
 		if got.Status != http.StatusNotFound || want.Status != http.StatusNotFound {
@@ -613,13 +615,16 @@ func TestIsolationSuperuserOnlyAndOtherUsers(t *testing.T) {
 		e.Get("/v2/users/me", &w.b.owner).ExpectStatus(t, http.StatusOK)
 	})
 	t.Run("deleting yourself needs a superuser", func(t *testing.T) {
+		e := e.For(t)
 		expectError(t, e.Delete("/v2/users/me", owner), http.StatusForbidden, "superuser_required", "")
 	})
 	t.Run("making yourself a superuser", func(t *testing.T) {
+		e := e.For(t)
 		res := e.Patch("/v2/users/me", owner, doc("user", map[string]any{"superuser": true}, nil))
 		expectError(t, res, http.StatusForbidden, "superuser_required", "/data/attributes/superuser")
 	})
 	t.Run("tenant list shows only your tenants", func(t *testing.T) {
+		e := e.For(t)
 		list := e.Get("/v2/tenants", owner).ExpectStatus(t, http.StatusOK).List(t)
 		if len(list) != 1 || list[0]["id"] != w.a.id {
 			t.Errorf("owner of A lists %v, want only %s", list, w.a.id)
@@ -633,7 +638,7 @@ func TestIsolationSuperuserOnlyAndOtherUsers(t *testing.T) {
 			if !r.inTenant() {
 				continue
 			}
-			if res := w.do(r, w.a.ids(), &w.outsider, w.a); res.Status != http.StatusNotFound {
+			if res := w.do(t, r, w.a.ids(), &w.outsider, w.a); res.Status != http.StatusNotFound {
 				t.Errorf("outsider %s → %d, want 404: %s", r, res.Status, res.Body)
 			}
 		}

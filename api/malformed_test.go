@@ -166,11 +166,13 @@ func TestMalformedBodies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			res := malDo(t, e, apitest.Request{Method: c.method, Path: f.path(c.path), Auth: &e.Super, Body: c.body})
 			malExpect(t, res, c.status, c.code, c.pointer)
 		})
 	}
 	t.Run("every problem reported at once", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "POST", Path: f.path("/oauth-clients"), Auth: &e.Super,
 			Body: `{"data":{"type":"oauth-client","attributes":{"a":1,"b":2},"relationships":{"c":{}},"x":1},"y":2}`})
 		malExpect(t, res, 400, "unknown_attribute", "/data/attributes/a")
@@ -180,6 +182,7 @@ func TestMalformedBodies(t *testing.T) {
 		malExpect(t, res, 400, "unknown_member", "/y")
 	})
 	t.Run("superuser endpoints decode strictly too", func(t *testing.T) {
+		e := e.For(t)
 		malExpect(t, malDo(t, e, apitest.Request{Method: "POST", Path: "/v2/tenants", Auth: &e.Super,
 			Body: doc("tenant", map[string]any{"name": 7}, nil)}), 400, "wrong_type", "/data/attributes/name")
 		malExpect(t, malDo(t, e, apitest.Request{Method: "POST", Path: "/v2/users", Auth: &e.Super,
@@ -242,6 +245,7 @@ func TestMalformedQueryParameters(t *testing.T) {
 		for _, c := range cases {
 			query := c.query
 			t.Run(list+"?"+query, func(t *testing.T) {
+				e := e.For(t)
 				res := malDo(t, e, apitest.Request{Method: "GET", Path: list + "?" + query, Auth: &e.Super})
 				malExpect(t, res, 400, c.code, c.param)
 			})
@@ -262,11 +266,13 @@ func TestMalformedQueryParameters(t *testing.T) {
 	}
 	for _, c := range filters {
 		t.Run(c.path+"?"+c.query, func(t *testing.T) {
+			e := e.For(t)
 			res := malDo(t, e, apitest.Request{Method: "GET", Path: f.path(c.path) + "?" + c.query, Auth: &e.Super})
 			malExpect(t, res, 400, c.code, c.param)
 		})
 	}
 	t.Run("every bad parameter at once", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "GET", Path: f.path("/oauth-clients") + "?page[size]=0&page[number]=x&sort=nope&include=a", Auth: &e.Super})
 		for _, p := range []string{"page[size]", "page[number]", "sort", "include"} {
 			malExpect(t, res, 400, "", p)
@@ -276,6 +282,7 @@ func TestMalformedQueryParameters(t *testing.T) {
 		f.path("/oauth-clients/" + f.client), f.path("/oauth-clients/" + f.client + "/secret"), f.path("/members/" + f.member)}
 	for _, p := range singles {
 		t.Run(p+" takes no parameters", func(t *testing.T) {
+			e := e.For(t)
 			res := malDo(t, e, apitest.Request{Method: "GET", Path: p + "?include=component", Auth: &e.Super})
 			malExpect(t, res, 400, "unknown_parameter", "include")
 			res = malDo(t, e, apitest.Request{Method: "GET", Path: p + "?x=%zz", Auth: &e.Super})
@@ -283,6 +290,7 @@ func TestMalformedQueryParameters(t *testing.T) {
 		})
 	}
 	t.Run("parameters on writes", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "POST", Path: f.path("/oauth-clients") + "?include=component", Auth: &e.Super,
 			Body: oauthClientDoc(f.spare, "c", "secret-0123456789")})
 		malExpect(t, res, 400, "unknown_parameter", "include")
@@ -326,6 +334,7 @@ func TestMalformedOversizeBody(t *testing.T) {
 	before := isoSnapshot(t, e)
 	body := malOversize(f.spare)
 	t.Run("with Content-Length", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "POST", Path: f.path("/oauth-clients"), Auth: &e.Super, Body: body})
 		malExpect(t, res, http.StatusRequestEntityTooLarge, "body_too_large", "")
 		res = malDo(t, e, apitest.Request{Method: "PATCH", Path: f.path("/components/" + f.component), Auth: &e.Super,
@@ -333,6 +342,7 @@ func TestMalformedOversizeBody(t *testing.T) {
 		malExpect(t, res, http.StatusRequestEntityTooLarge, "body_too_large", "")
 	})
 	t.Run("chunked", func(t *testing.T) {
+		e := e.For(t)
 		// io.MultiReader hides the length, so the client sends it chunked.
 		status, header, out := malRaw(t, e, "POST", f.path("/oauth-clients"), io.MultiReader(bytes.NewReader(body)), e.Super)
 		if status != http.StatusRequestEntityTooLarge {
@@ -343,6 +353,7 @@ func TestMalformedOversizeBody(t *testing.T) {
 		}
 	})
 	t.Run("just under the limit is read", func(t *testing.T) {
+		e := e.For(t)
 		pad := strings.Repeat("a", (1<<20)-300)
 		res := malDo(t, e, apitest.Request{Method: "POST", Path: f.path("/oauth-clients"), Auth: &e.Super,
 			Body: oauthClientDoc(f.spare, "c", "secret-"+pad)})
@@ -405,6 +416,7 @@ func TestMalformedUnicode(t *testing.T) {
 				continue
 			}
 			t.Run(tg.name+"/"+tx.name, func(t *testing.T) {
+				e := e.For(t)
 				body := fmt.Sprintf(tg.template, tx.json)
 				res := malDo(t, e, apitest.Request{Method: tg.method, Path: tg.path, Auth: &e.Super, Body: body})
 				if res.Status < 400 || res.Status >= 500 {
@@ -440,6 +452,7 @@ func TestMalformedUnicode(t *testing.T) {
 		}
 	}
 	t.Run("descriptor keys", func(t *testing.T) {
+		e := e.For(t)
 		for _, key := range []string{`"a\u0000b"`, `"\ud800"`, "\"\xfe\"", `"\u0000"`} {
 			body := `{"data":{"type":"component","attributes":{"name":"c","descriptor":{` + key + `:1}}}}`
 			res := malDo(t, e, apitest.Request{Method: "POST", Path: f.path("/components"), Auth: &e.Super, Body: body})
@@ -449,6 +462,7 @@ func TestMalformedUnicode(t *testing.T) {
 		}
 	})
 	t.Run("unicode in the URL and headers", func(t *testing.T) {
+		e := e.For(t)
 		for _, p := range []string{f.path("/components/%00"), f.path("/components/%ff"), "/v2/tenants/%e2%80%ae" + f.tid,
 			f.path("/oauth-clients/" + f.client + "%00"), "/v2/users/%ed%a0%80", f.path("/components/" + strings.Repeat("a", 5000))} {
 			res := malDo(t, e, apitest.Request{Method: "GET", Path: p, Auth: &e.Super})
@@ -463,6 +477,7 @@ func TestMalformedUnicode(t *testing.T) {
 	})
 	isoExpectUnchanged(t, e, before)
 	t.Run("descriptor text is kept as sent", func(t *testing.T) {
+		e := e.For(t)
 		for _, tx := range texts {
 			if !descriptorKeeps("descriptor", tx.name) {
 				continue
@@ -484,6 +499,7 @@ func TestMalformedUnicode(t *testing.T) {
 		}
 	})
 	t.Run("a surrogate pair is real text and is kept", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "POST", Path: "/v2/tenants", Auth: &e.Super,
 			Body: `{"data":{"type":"tenant","attributes":{"name":"pizza \ud83c\udf55 Пицца"}}}`})
 		res.ExpectStatus(t, http.StatusCreated)
@@ -518,6 +534,7 @@ func TestMalformedDescriptorValues(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			body := `{"data":{"type":"component","attributes":{"name":"c-` + uniq() + `","descriptor":` + c.descriptor + `}}}`
 			if c.code == "" {
 				body = `{"data":{"type":"component","attributes":{"name":"c-` + uniq() + `","visibility":"global","descriptor":` + c.descriptor + `}}}`
@@ -585,6 +602,7 @@ func TestMalformedContentNegotiation(t *testing.T) {
 		})
 	}
 	t.Run("GET with Accept text/html", func(t *testing.T) {
+		e := e.For(t)
 		res := malDo(t, e, apitest.Request{Method: "GET", Path: f.path("/components"), Auth: &e.Super, Header: http.Header{"Accept": {"text/html"}}})
 		malExpect(t, res, 406, "", "")
 	})
@@ -613,6 +631,7 @@ func TestMalformedContentNegotiation(t *testing.T) {
 		})
 	}
 	t.Run("GET with Accept */*", func(t *testing.T) {
+		e := e.For(t)
 		malDo(t, e, apitest.Request{Method: "GET", Path: f.path("/components"), Auth: &e.Super, Header: http.Header{"Accept": {"*/*"}}}).ExpectStatus(t, 200)
 	})
 }
@@ -643,6 +662,7 @@ func TestMalformedRoutes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			e := e.For(t)
 			// The router refuses unknown methods before any operation of
 			// openapi.yaml is involved (the harness's NoCheck case).
 			res := malDo(t, e, apitest.Request{Method: c.method, Path: c.path, Auth: &e.Super, NoCheck: c.status == http.StatusMethodNotAllowed})

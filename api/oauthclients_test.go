@@ -60,7 +60,6 @@ var docsPermissions = []string{"tenants.oauth_clients.get", "tenants.oauth_clien
 
 // curlJSON sends body as curl -H 'Content-Type: application/json' -d would.
 func curlJSON(e *apitest.Env, method, path string, creds *apitest.Creds, body string) *apitest.Response {
-	e.T.Helper()
 	return e.Do(apitest.Request{Method: method, Path: path, Auth: creds, Body: body,
 		Header: http.Header{"Content-Type": {"application/json"}}})
 }
@@ -593,6 +592,7 @@ func TestOAuthClientPrintableASCII(t *testing.T) {
 	for _, attr := range []string{"client_id", "client_secret"} {
 		for name, v := range bad {
 			t.Run(attr+"/"+name, func(t *testing.T) {
+				e := e.For(t)
 				attrs := map[string]any{"client_id": good["client_id"], "client_secret": good["client_secret"]}
 				attrs[attr] = v
 				r := e.Post(tenantPath(tid, "/oauth-clients"), &admin, doc("oauth-client", attrs, map[string]any{"component": rel("component", comp)}))
@@ -603,6 +603,7 @@ func TestOAuthClientPrintableASCII(t *testing.T) {
 			})
 		}
 		t.Run(attr+"/empty", func(t *testing.T) {
+			e := e.For(t)
 			attrs := map[string]any{"client_id": good["client_id"], "client_secret": good["client_secret"]}
 			attrs[attr] = ""
 			r := e.Post(tenantPath(tid, "/oauth-clients"), &admin, doc("oauth-client", attrs, map[string]any{"component": rel("component", comp)}))

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -162,21 +164,18 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 		t.Fatalf("restart postgres: %v", err)
 	}
 	// The same oauthd, never restarted, must find the database again.
-	deadline := time.Now().Add(30 * time.Second)
 	var last *apitest.Response
-	for {
+	apitest.Eventually(t, 30*time.Second, func() error {
 		last = e.Get(listPath, su)
-		if last.Status == http.StatusOK {
-			break
+		switch last.Status {
+		case http.StatusOK:
+			return nil
+		case http.StatusServiceUnavailable:
+			return fmt.Errorf("oauthd has not recovered since the database returned: %d %s", last.Status, last.Body)
 		}
-		if last.Status != http.StatusServiceUnavailable {
-			t.Fatalf("while the database comes back: status %d, want 503 or 200; body %s", last.Status, last.Body)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("oauthd did not recover within 30s of the database returning; last: %d %s", last.Status, last.Body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		t.Fatalf("while the database comes back: status %d, want 503 or 200; body %s", last.Status, last.Body)
+		return nil
+	})
 	if ids := listIDs(t, last); len(ids) != 1 || ids[0] != ocid {
 		t.Fatalf("after the outage the list holds %v, want [%s]", ids, ocid)
 	}
@@ -300,25 +299,23 @@ func opsRequestLines(t *testing.T, e *apitest.Env) []map[string]any {
 // is written just after the response, so it may trail it a little.
 func opsRequestLine(t *testing.T, e *apitest.Env, rid string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var found []map[string]any
+	var found []map[string]any
+	apitest.Eventually(t, 5*time.Second, func() error {
+		found = nil
 		for _, m := range opsRequestLines(t, e) {
 			if m["request_id"] == rid {
 				found = append(found, m)
 			}
 		}
-		if len(found) > 1 {
-			t.Fatalf("%d request lines for request id %s, want one", len(found), rid)
+		if len(found) == 0 {
+			return fmt.Errorf("no request log line with request_id %q in:\n%s", rid, e.Logs.String())
 		}
-		if len(found) == 1 {
-			return found[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no request log line with request_id %q in:\n%s", rid, e.Logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if len(found) > 1 {
+		t.Fatalf("%d request lines for request id %s, want one", len(found), rid)
 	}
+	return found[0]
 }
 
 func TestRequestLogLinePerRequest(t *testing.T) {
@@ -378,6 +375,7 @@ func TestIncomingRequestID(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/healthz",
 				Header: http.Header{"X-Request-Id": {c.incoming}}}).ExpectStatus(t, http.StatusOK)
 			got := r.Header.Get("X-Request-Id")
@@ -444,8 +442,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 		Body: `{"data":{"type":"oauth-client","attributes":{"client_secret":"` + newSecret + `"}}} trailing`}).ExpectStatus(t, http.StatusBadRequest)
 	e.Get("/v2/tenants/"+tid+"/audit-events", su).ExpectStatus(t, http.StatusOK)
 
-	e.Get("/healthz", nil) // its log line is the last one: wait for it
-	time.Sleep(50 * time.Millisecond)
+	// The last request's log line trails its response: wait for it.
+	e.Do(apitest.Request{Method: http.MethodGet, Path: "/healthz", Header: http.Header{"X-Request-Id": {"secrets-last"}}})
+	opsRequestLine(t, e, "secrets-last")
 	logs := e.Logs.String()
 	if len(opsRequestLines(t, e)) < 7 {
 		t.Fatalf("expected request lines in the log, got:\n%s", logs)
@@ -535,7 +534,12 @@ func TestClientDisconnectIsNotAnOutage(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the slow query never started")
 	}
-	time.Sleep(100 * time.Millisecond) // let the query reach the server
+	apitest.Eventually(t, 10*time.Second, func() error { // the query reaches the server
+		if countRows(t, e, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'") == 0 {
+			return errors.New("the slow query is not running yet")
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("the canceled request got a response")

@@ -3,31 +3,10 @@ package api_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/oauthd/oauthd/api/apitest"
 )
-
-// race runs n functions released together from one barrier and waits for
-// all of them.
-func race(n int, fn func(i int)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := 0; i < n; i++ {
-		go func(i int) {
-			defer done.Done()
-			ready.Done()
-			<-start
-			fn(i)
-		}(i)
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
-}
 
 // TestRaceOneOAuthClientPerComponent: 40 concurrent creates for one
 // component: exactly one wins, the rest get 409, one row is stored.
@@ -40,8 +19,8 @@ func TestRaceOneOAuthClientPerComponent(t *testing.T) {
 	const n = 40
 	statuses := make([]int, n)
 	codes := make([]string, n)
-	race(n, func(i int) {
-		r := newOAuthClient(t, e, tid, &admin, comp, fmt.Sprintf("racer-%d", i), fmt.Sprintf("racer-secret-%04d", i))
+	apitest.Race(t, n, func(i int, t testing.TB) {
+		r := newOAuthClient(t, e.For(t), tid, &admin, comp, fmt.Sprintf("racer-%d", i), fmt.Sprintf("racer-secret-%04d", i))
 		statuses[i] = r.Status
 		if r.Status == http.StatusConflict {
 			if errs := r.Errors(t); len(errs) > 0 {
@@ -84,19 +63,21 @@ func TestRaceOneOAuthClientPerComponent(t *testing.T) {
 }
 
 // flowRound is one round of a race between creators flow creates on comp
-// and one other change (change returns its status), released together.
+// and one other change (change returns its status), released together;
+// change gets the Env that reports to its own goroutine.
 type flowRound struct {
 	ids      []string // the created flows' ids ("" for a create that lost)
 	statuses []int    // each create's status
 	other    int      // the other change's status
 }
 
-func raceFlowCreates(t *testing.T, e *apitest.Env, tid string, creds *apitest.Creds, round, creators int, comp string, change func() int) flowRound {
+func raceFlowCreates(t *testing.T, e *apitest.Env, tid string, creds *apitest.Creds, round, creators int, comp string, change func(e *apitest.Env) int) flowRound {
 	t.Helper()
 	r := flowRound{ids: make([]string, creators), statuses: make([]int, creators)}
-	race(creators+1, func(i int) {
+	apitest.Race(t, creators+1, func(i int, t testing.TB) {
+		e := e.For(t)
 		if i == creators {
-			r.other = change()
+			r.other = change(e)
 			return
 		}
 		res := e.Post(tenantPath(tid, "/flows"), creds, flowDoc(fmt.Sprintf("round %d flow %d", round, i), comp))
@@ -155,7 +136,7 @@ func TestRaceDeleteOAuthClientVersusFlow(t *testing.T) {
 	outcomes := map[string]int{}
 	for round := 0; round < rounds; round++ {
 		id := mustOAuthClient(t, e, tid, &admin, comp, "cid", "a-long-enough-secret")
-		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func() int {
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func(e *apitest.Env) int {
 			return e.Delete(tenantPath(tid, "/oauth-clients/"+id), &admin).Status
 		})
 		flowStatus, flowIDs, delStatus := r.statuses, r.ids, r.other
@@ -209,7 +190,7 @@ func TestRaceMoveOAuthClientVersusFlow(t *testing.T) {
 
 	const rounds, creators = 15, 5
 	for round := 0; round < rounds; round++ {
-		r := raceFlowCreates(t, e, tid, &admin, round, creators, from, func() int {
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, from, func(e *apitest.Env) int {
 			return e.Patch(tenantPath(tid, "/oauth-clients/"+id), &admin,
 				doc("oauth-client", nil, map[string]any{"component": rel("component", to)})).Status
 		})
@@ -248,7 +229,7 @@ func TestRaceRequireOAuthClientVersusFlow(t *testing.T) {
 	const rounds, creators = 20, 5
 	outcomes := map[string]int{}
 	for round := 0; round < rounds; round++ {
-		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func() int {
+		r := raceFlowCreates(t, e, tid, &admin, round, creators, comp, func(e *apitest.Env) int {
 			return e.Patch(path, &admin, setUse(true)).Status
 		})
 		flowStatus, flowIDs, patchStatus := r.statuses, r.ids, r.other

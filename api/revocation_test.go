@@ -7,6 +7,7 @@ package api_test
 // loses their tokens on both within a second. Also RFC 7662 introspection.
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,26 +19,26 @@ import (
 )
 
 // asWorks asserts token works on /v2 and introspects active on env.
-func asWorks(t *testing.T, env *apitest.Env, tid, token string, introspector asClient) {
+func asWorks(t *testing.T, env *apitest.Env, tid, token string, introspector apitest.APIClient) {
 	t.Helper()
-	asBearer(env, http.MethodGet, tenantPath(tid, "/oauth-clients"), token, nil).ExpectStatus(t, http.StatusOK)
-	if r := asIntrospect(t, env, introspector, token); r.JSON["active"] != true {
+	apitest.Bearer(t, env, http.MethodGet, tenantPath(tid, "/oauth-clients"), token, nil).ExpectStatus(t, http.StatusOK)
+	if r := apitest.Introspect(t, env, introspector, token); r.JSON["active"] != true {
 		t.Fatalf("introspect a live token: %d %s", r.Status, r.Raw)
 	}
 }
 
 // asDead reports whether token is refused on /v2 with 401 invalid_token
 // and introspects inactive on env.
-func asDead(t *testing.T, env *apitest.Env, tid, token string, introspector asClient) (bool, string) {
+func asDead(t *testing.T, env *apitest.Env, tid, token string, introspector apitest.APIClient) (bool, string) {
 	t.Helper()
-	r := asBearer(env, http.MethodGet, tenantPath(tid, "/oauth-clients"), token, nil)
+	r := apitest.Bearer(t, env, http.MethodGet, tenantPath(tid, "/oauth-clients"), token, nil)
 	if r.Status != http.StatusUnauthorized {
 		return false, "GET → " + http.StatusText(r.Status)
 	}
 	if code, _ := r.Errors(t)[0]["code"].(string); code != "invalid_token" {
 		return false, "code " + code
 	}
-	if ir := asIntrospect(t, env, introspector, token); ir.Status != http.StatusOK || ir.JSON["active"] != false || len(ir.JSON) != 1 {
+	if ir := apitest.Introspect(t, env, introspector, token); ir.Status != http.StatusOK || ir.JSON["active"] != false || len(ir.JSON) != 1 {
 		return false, "introspection " + string(ir.Raw)
 	}
 	return true, ""
@@ -45,22 +46,17 @@ func asDead(t *testing.T, env *apitest.Env, tid, token string, introspector asCl
 
 // asGone asserts token fails on e immediately (no waiting at all) and on
 // e2 within one second.
-func asGone(t *testing.T, e, e2 *apitest.Env, tid, token string, introspector asClient) {
+func asGone(t *testing.T, e, e2 *apitest.Env, tid, token string, introspector apitest.APIClient) {
 	t.Helper()
 	if dead, why := asDead(t, e, tid, token, introspector); !dead {
 		t.Fatalf("same instance, right after the revocation: %s", why)
 	}
-	deadline := time.Now().Add(time.Second)
-	for {
-		dead, why := asDead(t, e2, tid, token, introspector)
-		if dead {
-			return
+	apitest.Eventually(t, time.Second, func() error {
+		if dead, why := asDead(t, e2, tid, token, introspector); !dead {
+			return errors.New("second instance after the revocation: " + why)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second instance, 1 s after the revocation: %s", why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestRevocationReachesEveryInstance(t *testing.T) {
@@ -68,68 +64,76 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	e2 := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.App.Issuer))
 	tid := newTenant(t, e)
 	user := newMember(t, e, tid, []string{"viewer"}, nil)
-	inspector := asMachine(t, e, tid) // introspects, never revoked
+	inspector := apitest.MachineClient(t, e, tid) // introspects, never revoked
 
 	// Each case gets fresh clients and tokens, proves they work on both
 	// instances, revokes, and checks both instances.
 	type tokens struct {
-		machine          asClient
-		web              asClient
+		machine          apitest.APIClient
+		web              apitest.APIClient
 		cc, user, userRT string
 	}
 	fresh := func(t *testing.T) tokens {
 		t.Helper()
-		m := asMachine(t, e, tid, "viewer")
-		w := asWebApp(t, e, tid, "tenants.oauth_clients.get")
-		ut := asUserToken(t, e, w, user.UserID)
-		tk := tokens{machine: m, web: w, cc: asCC(t, e, m), user: ut.AccessToken, userRT: ut.RefreshToken}
+		m := apitest.MachineClient(t, e, tid, "viewer")
+		w := apitest.WebAppClient(t, e, tid, "tenants.oauth_clients.get")
+		ut := apitest.UserToken(t, e, w, user.UserID)
+		tk := tokens{machine: m, web: w, cc: apitest.ClientCredentialsToken(t, e, m), user: ut.AccessToken, userRT: ut.RefreshToken}
 		for _, env := range []*apitest.Env{e, e2} {
 			asWorks(t, env, tid, tk.cc, inspector)
 			asWorks(t, env, tid, tk.user, inspector)
 		}
 		return tk
 	}
-	mgmt := func(c asClient, suffix string) string { return tenantPath(tid, "/api-clients/"+c.C.ID.String()+suffix) }
+	mgmt := func(c apitest.APIClient, suffix string) string {
+		return tenantPath(tid, "/api-clients/"+c.Client.ID.String()+suffix)
+	}
 
 	t.Run("delete the client", func(t *testing.T) {
+		e := e.For(t)
+		e2 := e2.For(t)
 		tk := fresh(t)
 		e.Delete(mgmt(tk.machine, ""), &e.Super).ExpectStatus(t, http.StatusNoContent)
 		e.Delete(mgmt(tk.web, ""), &e.Super).ExpectStatus(t, http.StatusNoContent)
 		asGone(t, e, e2, tid, tk.cc, inspector)
 		asGone(t, e, e2, tid, tk.user, inspector)
-		r := asForm(t, e, "/oauth/token", tk.machine.creds(url.Values{"grant_type": {"client_credentials"}}))
-		r.expectError(t, http.StatusUnauthorized, "invalid_client")
+		r := apitest.PostForm(t, e, "/oauth/token", tk.machine.PostCreds(url.Values{"grant_type": {"client_credentials"}}))
+		r.ExpectError(t, http.StatusUnauthorized, "invalid_client")
 	})
 
 	t.Run("revoke-tokens", func(t *testing.T) {
+		e := e.For(t)
+		e2 := e2.For(t)
 		tk := fresh(t)
-		other := asCC(t, e, asMachine(t, e, tid, "viewer")) // another client's token: untouched
+		other := apitest.ClientCredentialsToken(t, e, apitest.MachineClient(t, e, tid, "viewer")) // another client's token: untouched
 		e.Do(apitest.Request{Method: http.MethodPost, Path: mgmt(tk.machine, "/revoke-tokens"), Auth: &e.Super}).ExpectStatus(t, http.StatusNoContent)
 		e.Do(apitest.Request{Method: http.MethodPost, Path: mgmt(tk.web, "/revoke-tokens"), Auth: &e.Super}).ExpectStatus(t, http.StatusNoContent)
 		asGone(t, e, e2, tid, tk.cc, inspector)
 		asGone(t, e, e2, tid, tk.user, inspector)
-		asForm(t, e2, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})).
-			expectError(t, http.StatusBadRequest, "invalid_grant")
+		apitest.PostForm(t, e2, "/oauth/token", tk.web.PostCreds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})).
+			ExpectError(t, http.StatusBadRequest, "invalid_grant")
 		// The client lives on: a new token works on both instances.
-		newCC := asCC(t, e, tk.machine)
-		newUser := asUserToken(t, e, tk.web, user.UserID)
+		newCC := apitest.ClientCredentialsToken(t, e, tk.machine)
+		newUser := apitest.UserToken(t, e, tk.web, user.UserID)
 		for _, env := range []*apitest.Env{e, e2} {
 			asWorks(t, env, tid, newCC, inspector)
 			asWorks(t, env, tid, newUser.AccessToken, inspector)
-			asBearer(env, http.MethodGet, tenantPath(tid, "/oauth-clients"), other, nil).ExpectStatus(t, http.StatusOK)
+			apitest.Bearer(t, env, http.MethodGet, tenantPath(tid, "/oauth-clients"), other, nil).ExpectStatus(t, http.StatusOK)
 		}
 	})
 
 	t.Run("RFC 7009 access token", func(t *testing.T) {
+		e := e.For(t)
+		e2 := e2.For(t)
 		tk := fresh(t)
-		sibling := asCC(t, e, tk.machine)
+		sibling := apitest.ClientCredentialsToken(t, e, tk.machine)
 		// Another client cannot revoke it (200, and nothing happens).
-		r := asForm(t, e, "/oauth/revoke", inspector.creds(url.Values{"token": {tk.cc}}))
+		r := apitest.PostForm(t, e, "/oauth/revoke", inspector.PostCreds(url.Values{"token": {tk.cc}}))
 		if r.Status != http.StatusOK {
 			t.Fatalf("revoke as another client: %d %s", r.Status, r.Raw)
 		}
 		asWorks(t, e, tid, tk.cc, inspector)
-		r = asForm(t, e, "/oauth/revoke", tk.machine.creds(url.Values{"token": {tk.cc}, "token_type_hint": {"access_token"}}))
+		r = apitest.PostForm(t, e, "/oauth/revoke", tk.machine.PostCreds(url.Values{"token": {tk.cc}, "token_type_hint": {"access_token"}}))
 		if r.Status != http.StatusOK {
 			t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 		}
@@ -138,8 +142,8 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 		asWorks(t, e2, tid, sibling, inspector)
 		// The user token revoked by its client (basic auth this time).
 		req, _ := http.NewRequest(http.MethodPost, e2.URL("/oauth/revoke"), nil)
-		req.SetBasicAuth(url.QueryEscape(tk.web.C.ClientID), url.QueryEscape(tk.web.Secret))
-		r = asPost(t, e2, "/oauth/revoke", "application/x-www-form-urlencoded",
+		req.SetBasicAuth(url.QueryEscape(tk.web.Client.ClientID), url.QueryEscape(tk.web.Secret))
+		r = apitest.PostOAuth(t, e2, "/oauth/revoke", "application/x-www-form-urlencoded",
 			strings.NewReader(url.Values{"token": {tk.user}}.Encode()), map[string]string{"Authorization": req.Header.Get("Authorization")})
 		if r.Status != http.StatusOK {
 			t.Fatalf("revoke with basic auth on the second instance: %d %s", r.Status, r.Raw)
@@ -147,12 +151,12 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 		asGone(t, e2, e, tid, tk.user, inspector)
 		// Revoking again, or an unknown token, is still 200 (RFC 7009 §2.2).
 		for _, tok := range []string{tk.cc, "nonsense", "a.b.c"} {
-			if r := asForm(t, e, "/oauth/revoke", tk.machine.creds(url.Values{"token": {tok}})); r.Status != http.StatusOK {
+			if r := apitest.PostForm(t, e, "/oauth/revoke", tk.machine.PostCreds(url.Values{"token": {tok}})); r.Status != http.StatusOK {
 				t.Fatalf("revoke %q: %d %s", tok, r.Status, r.Raw)
 			}
 		}
-		asForm(t, e, "/oauth/revoke", tk.machine.creds(url.Values{"token": {tk.cc}, "token_type_hint": {"id_token"}})).
-			expectError(t, http.StatusBadRequest, "unsupported_token_type")
+		apitest.PostForm(t, e, "/oauth/revoke", tk.machine.PostCreds(url.Values{"token": {tk.cc}, "token_type_hint": {"id_token"}})).
+			ExpectError(t, http.StatusBadRequest, "unsupported_token_type")
 	})
 
 	// A user's token lives only while the user is a member of the token's
@@ -168,9 +172,11 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	}
 	for name, gone := range userGone {
 		t.Run(name, func(t *testing.T) {
+			e := e.For(t)
+			e2 := e2.For(t)
 			tk := fresh(t)
 			leaving := newMember(t, e, tid, []string{"viewer"}, nil)
-			ut := asUserToken(t, e, tk.web, leaving.UserID)
+			ut := apitest.UserToken(t, e, tk.web, leaving.UserID)
 			for _, env := range []*apitest.Env{e, e2} {
 				asWorks(t, env, tid, ut.AccessToken, inspector)
 			}
@@ -179,34 +185,36 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 			// (its own commit empties its caches); the other within the
 			// second (NOTIFY).
 			asGone(t, e, e2, tid, ut.AccessToken, inspector)
-			asForm(t, e2, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ut.RefreshToken}})).
-				expectError(t, http.StatusBadRequest, "invalid_grant")
+			apitest.PostForm(t, e2, "/oauth/token", tk.web.PostCreds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ut.RefreshToken}})).
+				ExpectError(t, http.StatusBadRequest, "invalid_grant")
 			// Everybody else's tokens are untouched.
 			for _, env := range []*apitest.Env{e, e2} {
 				asWorks(t, env, tid, tk.cc, inspector)
 				asWorks(t, env, tid, tk.user, inspector)
 			}
-			if r := asForm(t, e, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})); r.Status != http.StatusOK {
+			if r := apitest.PostForm(t, e, "/oauth/token", tk.web.PostCreds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})); r.Status != http.StatusOK {
 				t.Fatalf("another user's refresh: %d %s", r.Status, r.Raw)
 			}
 		})
 	}
 
 	t.Run("RFC 7009 refresh token", func(t *testing.T) {
+		e := e.For(t)
+		e2 := e2.For(t)
 		tk := fresh(t)
 		// Another client's revoke of it does nothing.
-		thief := asWebApp(t, e, tid, "tenants.oauth_clients.get")
-		if r := asForm(t, e, "/oauth/revoke", thief.creds(url.Values{"token": {tk.userRT}})); r.Status != http.StatusOK {
+		thief := apitest.WebAppClient(t, e, tid, "tenants.oauth_clients.get")
+		if r := apitest.PostForm(t, e, "/oauth/revoke", thief.PostCreds(url.Values{"token": {tk.userRT}})); r.Status != http.StatusOK {
 			t.Fatalf("revoke as another client: %d %s", r.Status, r.Raw)
 		}
 		asWorks(t, e, tid, tk.user, inspector)
-		r := asForm(t, e, "/oauth/revoke", tk.web.creds(url.Values{"token": {tk.userRT}, "token_type_hint": {"refresh_token"}}))
+		r := apitest.PostForm(t, e, "/oauth/revoke", tk.web.PostCreds(url.Values{"token": {tk.userRT}, "token_type_hint": {"refresh_token"}}))
 		if r.Status != http.StatusOK {
 			t.Fatalf("revoke refresh token: %d %s", r.Status, r.Raw)
 		}
 		asGone(t, e, e2, tid, tk.user, inspector)
-		asForm(t, e2, "/oauth/token", tk.web.creds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})).
-			expectError(t, http.StatusBadRequest, "invalid_grant")
+		apitest.PostForm(t, e2, "/oauth/token", tk.web.PostCreds(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.userRT}})).
+			ExpectError(t, http.StatusBadRequest, "invalid_grant")
 		// The client-credentials token of another client is untouched.
 		asWorks(t, e2, tid, tk.cc, inspector)
 	})
@@ -216,20 +224,20 @@ func TestIntrospection(t *testing.T) {
 	e := apitest.New(t)
 	tid, tidB := newTenant(t, e), newTenant(t, e)
 	user := newMember(t, e, tid, []string{"viewer"}, nil)
-	machine := asMachine(t, e, tid, "viewer")
-	web := asWebApp(t, e, tid, "tenants.oauth_clients.get")
-	cc := asCC(t, e, machine)
-	ut := asUserToken(t, e, web, user.UserID)
+	machine := apitest.MachineClient(t, e, tid, "viewer")
+	web := apitest.WebAppClient(t, e, tid, "tenants.oauth_clients.get")
+	cc := apitest.ClientCredentialsToken(t, e, machine)
+	ut := apitest.UserToken(t, e, web, user.UserID)
 
 	// A confidential client of the same tenant (any client, not only the
 	// token's own) sees the claims.
-	r := asIntrospect(t, e, web, cc)
+	r := apitest.Introspect(t, e, web, cc)
 	if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("introspect: %d %s", r.Status, r.Raw)
 	}
 	now := float64(time.Now().Unix())
-	if r.JSON["active"] != true || r.str("scope") != "role:viewer" || r.str("client_id") != machine.C.ClientID ||
-		r.str("sub") != machine.C.ClientID || r.str("iss") != e.App.Issuer || r.str("token_type") != "Bearer" {
+	if r.JSON["active"] != true || r.Str("scope") != "role:viewer" || r.Str("client_id") != machine.Client.ClientID ||
+		r.Str("sub") != machine.Client.ClientID || r.Str("iss") != e.App.Issuer || r.Str("token_type") != "Bearer" {
 		t.Fatalf("introspection %s", r.Raw)
 	}
 	exp, _ := r.JSON["exp"].(float64)
@@ -237,28 +245,28 @@ func TestIntrospection(t *testing.T) {
 	if iat < now-60 || iat > now+1 || exp-iat != 3600 {
 		t.Fatalf("iat %v exp %v", iat, exp)
 	}
-	r = asIntrospect(t, e, machine, ut.AccessToken)
-	if r.JSON["active"] != true || r.str("sub") != user.UserID || r.str("client_id") != web.C.ClientID ||
-		r.str("scope") != "tenants.oauth_clients.get" {
+	r = apitest.Introspect(t, e, machine, ut.AccessToken)
+	if r.JSON["active"] != true || r.Str("sub") != user.UserID || r.Str("client_id") != web.Client.ClientID ||
+		r.Str("scope") != "tenants.oauth_clients.get" {
 		t.Fatalf("user token introspection %s", r.Raw)
 	}
 	// A refresh token is not an access token: inactive.
-	if r := asIntrospect(t, e, web, ut.RefreshToken); r.JSON["active"] != false {
+	if r := apitest.Introspect(t, e, web, ut.RefreshToken); r.JSON["active"] != false {
 		t.Fatalf("refresh token introspected %s", r.Raw)
 	}
 
 	// Another tenant's confidential client: inactive, nothing leaked.
-	foreign := asMachine(t, e, tidB, "viewer")
-	if r := asIntrospect(t, e, foreign, cc); r.Status != http.StatusOK || r.JSON["active"] != false || len(r.JSON) != 1 {
+	foreign := apitest.MachineClient(t, e, tidB, "viewer")
+	if r := apitest.Introspect(t, e, foreign, cc); r.Status != http.StatusOK || r.JSON["active"] != false || len(r.JSON) != 1 {
 		t.Fatalf("foreign introspection %d %s", r.Status, r.Raw)
 	}
 	// A public client cannot authenticate, so it may not introspect.
-	pub := asNewClient(t, e, tid, apiclients.NewClient{ClientType: apiclients.TypePublic,
+	pub := apitest.NewAPIClient(t, e, tid, apiclients.NewClient{ClientType: apiclients.TypePublic,
 		GrantTypes: []string{apiclients.GrantDeviceCode}, Scopes: []string{"tenants.oauth_clients.get"}})
-	asIntrospect(t, e, pub, cc).expectError(t, http.StatusBadRequest, "unauthorized_client")
+	apitest.Introspect(t, e, pub, cc).ExpectError(t, http.StatusBadRequest, "unauthorized_client")
 	// No or wrong client authentication.
-	asForm(t, e, "/oauth/introspect", url.Values{"token": {cc}}).expectError(t, http.StatusUnauthorized, "invalid_client")
-	asForm(t, e, "/oauth/introspect", url.Values{"token": {cc}, "client_id": {machine.C.ClientID}, "client_secret": {machine.Secret + "x"}}).
-		expectError(t, http.StatusUnauthorized, "invalid_client")
-	asForm(t, e, "/oauth/introspect", machine.creds(url.Values{})).expectError(t, http.StatusBadRequest, "invalid_request")
+	apitest.PostForm(t, e, "/oauth/introspect", url.Values{"token": {cc}}).ExpectError(t, http.StatusUnauthorized, "invalid_client")
+	apitest.PostForm(t, e, "/oauth/introspect", url.Values{"token": {cc}, "client_id": {machine.Client.ClientID}, "client_secret": {machine.Secret + "x"}}).
+		ExpectError(t, http.StatusUnauthorized, "invalid_client")
+	apitest.PostForm(t, e, "/oauth/introspect", machine.PostCreds(url.Values{})).ExpectError(t, http.StatusBadRequest, "invalid_request")
 }

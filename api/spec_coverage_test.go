@@ -123,6 +123,7 @@ func TestSpecCommonResponses(t *testing.T) {
 		}
 		path := f.fill(tmpl)
 		t.Run(route, func(t *testing.T) {
+			e := e.For(t)
 			r := e.Do(apitest.Request{Method: method, Path: path})
 			specExpectError(t, r, http.StatusUnauthorized, "unauthenticated")
 			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Basic realm="oauthd"`) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/internal/changes"
@@ -38,17 +39,16 @@ func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.D
 		apiclients.Options{Bounds: testBounds, Changes: feed}), db
 }
 
-// eventually polls for up to a second: the bound docs/DESIGN.md sets for a change
-// to reach every instance.
+// eventually waits up to a second, the bound docs/DESIGN.md sets for a
+// change to reach every instance, for ok to hold.
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 1 s", what)
+	apitest.Eventually(t, time.Second, func() error {
+		if !ok() {
+			return errors.New(what)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // Cached credentials never outlive a change: a deleted secret fails at once

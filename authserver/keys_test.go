@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/keyring"
@@ -513,10 +515,12 @@ func TestRunPublishesSuccessorBeforeItSigns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); in.keys.Run(ctx, slog.New(slog.DiscardHandler)) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(in.keys.JWKS().Keys) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	apitest.Eventually(t, 20*time.Second, func() error {
+		if n := len(in.keys.JWKS().Keys); n < 2 {
+			return fmt.Errorf("JWKS has %d keys, want the successor too", n)
+		}
+		return nil
+	})
 	cancel()
 	<-done
 

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/testdb"
 	"github.com/oauthd/oauthd/policy"
@@ -178,16 +180,12 @@ func TestEnforcerWatchSeesOtherInstancesChanges(t *testing.T) {
 
 	waitFor := func(want bool, what string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if idAllowed(t, watcher, user, tenant, policy.OAuthClientsEdit) == want {
-				return
+		apitest.Eventually(t, 5*time.Second, func() error {
+			if idAllowed(t, watcher, user, tenant, policy.OAuthClientsEdit) != want {
+				return fmt.Errorf("the watching instance does not see %s", what)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the watching instance did not see %s within 5 s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 
 	idGrant(t, db1, writer, tenant, user, policy.Grants{Roles: []string{"admin"}})

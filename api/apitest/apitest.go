@@ -6,7 +6,9 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/internal/app"
@@ -38,8 +39,16 @@ type Creds struct {
 }
 
 // Env is one running oauthd with its own database.
+//
+// An Env reports the problems of its requests (a response that does not
+// match openapi.yaml, a request that could not be sent) to one test: the
+// one that made it, or the one For names. A subtest takes its own view
+// with e := e.For(t), so its failures are charged to it; a goroutine gets
+// its reporter from Race or Go. An Env never stops a test (no FailNow):
+// a request that could not be sent is reported and answers status 0, which
+// the caller's own checks then reject, so an Env is safe in any goroutine.
 type Env struct {
-	T           testing.TB
+	t           testing.TB
 	App         *app.App
 	Server      *httptest.Server
 	DatabaseURL string
@@ -108,7 +117,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	go a.Maintain(ctx)
 	srv.Config.Handler = a.Server.Handler()
 	srv.Start()
-	e := &Env{T: t, App: a, Server: srv, DatabaseURL: o.databaseURL, Logs: logs, spec: loadSpec(t)}
+	e := &Env{t: t, App: a, Server: srv, DatabaseURL: o.databaseURL, Logs: logs, spec: loadSpec(t)}
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
@@ -126,8 +135,19 @@ func New(t testing.TB, opts ...Option) *Env {
 	return e
 }
 
+// randomSuffix is 12 random hex digits for unique names and keys.
 func randomSuffix() string {
-	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// For is a view of the same running oauthd that reports to t: a subtest's
+// or a goroutine's own reporter. The server, database and logs are shared.
+func (e *Env) For(t testing.TB) *Env {
+	view := *e
+	view.t = t
+	return &view
 }
 
 // URL is the server's base URL joined with path.
@@ -151,9 +171,11 @@ type Response struct {
 	Body   []byte
 }
 
-// Do sends r and checks the response against openapi.yaml.
+// Do sends r and checks the response against openapi.yaml. A request that
+// cannot be sent or read is reported to the Env's test and answers status
+// 0 with the error as its body.
 func (e *Env) Do(r Request) *Response {
-	e.T.Helper()
+	e.t.Helper()
 	var body io.Reader
 	var raw []byte
 	switch b := r.Body.(type) {
@@ -165,7 +187,7 @@ func (e *Env) Do(r Request) *Response {
 	default:
 		var err error
 		if raw, err = json.Marshal(b); err != nil {
-			e.T.Fatalf("encode body: %v", err)
+			return e.failed("encode body", err)
 		}
 	}
 	if raw != nil {
@@ -173,7 +195,7 @@ func (e *Env) Do(r Request) *Response {
 	}
 	req, err := http.NewRequest(r.Method, e.URL(r.Path), body)
 	if err != nil {
-		e.T.Fatalf("build request: %v", err)
+		return e.failed("build request", err)
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/vnd.api+json")
@@ -189,22 +211,30 @@ func (e *Env) Do(r Request) *Response {
 	}
 	resp, err := noRedirects.Do(req)
 	if err != nil {
-		e.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
+		return e.failed(r.Method+" "+r.Path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.T.Fatalf("read response: %v", err)
+		return e.failed("read response of "+r.Method+" "+r.Path, err)
 	}
 	res := &Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
 	if !r.NoCheck {
 		checkReq, _ := http.NewRequest(r.Method, e.URL(r.Path), bytes.NewReader(raw))
 		checkReq.Header = req.Header.Clone()
 		if err := e.spec.check(checkReq, res); err != nil {
-			e.T.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", r.Method, r.Path, res.Status, err, truncate(out))
+			e.t.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", r.Method, r.Path, res.Status, err, truncate(out))
 		}
 	}
 	return res
+}
+
+// failed reports a request that got no answer and returns the status-0
+// response that stands for it.
+func (e *Env) failed(what string, err error) *Response {
+	e.t.Helper()
+	e.t.Errorf("%s: %v", what, err)
+	return &Response{Header: http.Header{}, Body: []byte(err.Error())}
 }
 
 func truncate(b []byte) string {
@@ -221,25 +251,25 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 
 // Get, Post, Patch and Delete are shorthands for Do with auth.
 func (e *Env) Get(path string, auth *Creds) *Response {
-	e.T.Helper()
+	e.t.Helper()
 	return e.Do(Request{Method: http.MethodGet, Path: path, Auth: auth})
 }
 
 // Post sends body as JSON:API.
 func (e *Env) Post(path string, auth *Creds, body any) *Response {
-	e.T.Helper()
+	e.t.Helper()
 	return e.Do(Request{Method: http.MethodPost, Path: path, Auth: auth, Body: body})
 }
 
 // Patch sends body as JSON:API.
 func (e *Env) Patch(path string, auth *Creds, body any) *Response {
-	e.T.Helper()
+	e.t.Helper()
 	return e.Do(Request{Method: http.MethodPatch, Path: path, Auth: auth, Body: body})
 }
 
 // Delete sends a DELETE.
 func (e *Env) Delete(path string, auth *Creds) *Response {
-	e.T.Helper()
+	e.t.Helper()
 	return e.Do(Request{Method: http.MethodDelete, Path: path, Auth: auth})
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 
 	"golang.org/x/oauth2"
 )
@@ -45,16 +44,10 @@ func (e *Env) OAuth2Context(ctx context.Context) context.Context {
 // follows redirects within this server and stops at the first one that
 // leaves it (a client's callback, which nothing serves), or after ten.
 func (e *Env) Browser() *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	server, err := url.Parse(e.Server.URL)
-	if err != nil {
-		e.T.Fatal(err)
-	}
+	jar, _ := cookiejar.New(nil) // never fails without options
+	host := e.Server.Listener.Addr().String()
 	return &http.Client{Transport: e.Transport(), Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != server.Host || len(via) > 10 {
+		if req.URL.Host != host || len(via) > 10 {
 			return http.ErrUseLastResponse
 		}
 		return nil
@@ -94,7 +87,7 @@ func (t *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		checkReq.Header = req.Header.Clone()
 		res := &Response{Status: resp.StatusCode, Header: resp.Header, Body: got}
 		if err := t.env.spec.check(checkReq, res); err != nil {
-			t.env.T.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.URL.RequestURI(), res.Status, err, truncate(got))
+			t.env.t.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.URL.RequestURI(), res.Status, err, truncate(got))
 		}
 	}
 	return resp, nil

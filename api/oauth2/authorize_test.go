@@ -174,6 +174,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		"two redirect URIs":         base(map[string]string{"redirect_url": "https://evil.example/cb"}),
 	} {
 		t.Run(name, func(t *testing.T) {
+			e := e.For(t)
 			p := newBrowser(t, e).get(u)
 			expectStatus(t, p, http.StatusBadRequest)
 			expectPageHeaders(t, p)
@@ -198,6 +199,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		"unknown scope":            {map[string]string{"scope": "tenants.nothing.get"}, "invalid_scope"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			e := e.For(t)
 			q := redirected(t, newBrowser(t, e).get(base(tc.extra)))
 			if q.Get("error") != tc.code || q.Get("state") != "st" || q.Get("error_description") == "" || q.Has("code") {
 				t.Fatalf("callback query %v, want error %s with state", q, tc.code)
@@ -231,6 +233,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		}
 	})
 	t.Run("csrf of another session", func(t *testing.T) {
+		e := e.For(t)
 		other := newBrowser(t, e)
 		consent(t, other, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), w.email)
 		p := other.submit(f, nil, "decision", "approve") // b's token, other's session
@@ -248,6 +251,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		expectStatus(t, p, http.StatusBadRequest)
 	})
 	t.Run("not a member", func(t *testing.T) {
+		e := e.For(t)
 		createUser(t, e, "outsider@else.test")
 		ob := newBrowser(t, e)
 		p := ob.signIn(ob.get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier))), "outsider@else.test")
@@ -261,6 +265,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		}
 	})
 	t.Run("superuser who is no member", func(t *testing.T) {
+		e := e.For(t)
 		// Tokens are per membership (authserver's Check): a superuser
 		// outside the tenant is refused like anyone else (membership_test.go).
 		superEmail := "boss@oauthd.test"

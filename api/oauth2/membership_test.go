@@ -95,11 +95,13 @@ func TestConsentNeedsMembership(t *testing.T) {
 		}
 	})
 	t.Run("plain user who is no member", func(t *testing.T) {
+		e := e.For(t)
 		createUser(t, e, "outsider@else.test")
 		ob := newBrowser(t, e)
 		expectNotMemberPage(t, ob.signIn(ob.get(authURL), "outsider@else.test"), false)
 	})
 	t.Run("consent posted after the membership ended", func(t *testing.T) {
+		e := e.For(t)
 		addMember(t, e, w.tenantID, superID)
 		p := sb.get(authURL)
 		expectStatus(t, p, http.StatusOK)
@@ -113,6 +115,7 @@ func TestConsentNeedsMembership(t *testing.T) {
 		}
 	})
 	t.Run("superuser who is a member", func(t *testing.T) {
+		e := e.For(t)
 		addMember(t, e, w.tenantID, superID)
 		p := sb.get(authURL)
 		expectStatus(t, p, http.StatusOK)
@@ -161,6 +164,7 @@ func TestDeviceApprovalNeedsMembership(t *testing.T) {
 		expectPending(t)
 	})
 	t.Run("plain user who is no member", func(t *testing.T) {
+		e := e.For(t)
 		createUser(t, e, "outsider@else.test")
 		ob := newBrowser(t, e)
 		p := ob.signIn(ob.get(da.VerificationURIComplete), "outsider@else.test")
@@ -168,6 +172,7 @@ func TestDeviceApprovalNeedsMembership(t *testing.T) {
 		expectPending(t)
 	})
 	t.Run("decision posted after the membership ended", func(t *testing.T) {
+		e := e.For(t)
 		addMember(t, e, w.tenantID, superID)
 		p := sb.submit(codeForm, nil)
 		expectStatus(t, p, http.StatusOK)
@@ -179,6 +184,7 @@ func TestDeviceApprovalNeedsMembership(t *testing.T) {
 		expectPending(t)
 	})
 	t.Run("superuser who is a member", func(t *testing.T) {
+		e := e.For(t)
 		addMember(t, e, w.tenantID, superID)
 		p := sb.submit(codeForm, nil)
 		expectStatus(t, p, http.StatusOK)

@@ -451,6 +451,7 @@ func TestSignIn(t *testing.T) {
 	_ = w
 
 	t.Run("wrong password and unknown email look alike", func(t *testing.T) {
+		e := e.For(t)
 		b := newBrowser(t, e)
 		p := b.get(e.URL("/oauth/sign-in"))
 		expectStatus(t, p, http.StatusOK)
@@ -473,6 +474,7 @@ func TestSignIn(t *testing.T) {
 	})
 
 	t.Run("session cookie", func(t *testing.T) {
+		e := e.For(t)
 		b := newBrowser(t, e)
 		f := b.get(e.URL("/oauth/sign-in")).form(t, "/oauth/sign-in")
 		f.values.Set("email", strings.ToUpper(w.email)) // emails match whatever their case
@@ -529,6 +531,7 @@ func TestSignIn(t *testing.T) {
 	})
 
 	t.Run("missing csrf", func(t *testing.T) {
+		e := e.For(t)
 		b := newBrowser(t, e)
 		f := b.get(e.URL("/oauth/sign-in")).form(t, "/oauth/sign-in")
 		f.values.Del("csrf")
@@ -542,6 +545,7 @@ func TestSignIn(t *testing.T) {
 	})
 
 	t.Run("return_to stays on this site", func(t *testing.T) {
+		e := e.For(t)
 		for _, target := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
 			b := newBrowser(t, e)
 			f := b.get(e.URL("/oauth/sign-in")).form(t, "/oauth/sign-in")

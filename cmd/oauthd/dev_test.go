@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oauthd/oauthd/api/apitest"
 )
 
 // welcome is what `oauthd dev` printed for its user.
@@ -233,13 +235,12 @@ func expectPostgresGone(t *testing.T, dataDir string) {
 	t.Helper()
 	// The server has exited when dev returns; allow the kernel a moment to
 	// reap it.
-	deadline := time.Now().Add(10 * time.Second)
-	for postgresOf(t, dataDir) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("a postgres process for %s is still running after oauthd dev exited", dataDir)
+	apitest.Eventually(t, 10*time.Second, func() error {
+		if postgresOf(t, dataDir) != 0 {
+			return fmt.Errorf("a postgres process for %s is still running after oauthd dev exited", dataDir)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); err == nil {
 		t.Errorf("postmaster.pid left behind: the server was not shut down cleanly")
 	}
@@ -290,7 +291,7 @@ func TestDevEndToEnd(t *testing.T) {
 		// started, by its pid.
 		if pid := postgresOf(t, dataDir); pid != 0 {
 			_ = syscall.Kill(pid, syscall.SIGINT)
-			time.Sleep(2 * time.Second)
+			expectPostgresGone(t, dataDir)
 		}
 		_ = os.RemoveAll(dir)
 	})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/keyring"
@@ -31,18 +32,14 @@ import (
 // listenerClosed waits until nothing accepts connections at addr any more.
 func listenerClosed(t *testing.T, addr string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	apitest.Eventually(t, within, func() error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
-			return
+			return nil
 		}
 		_ = c.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections %s after shutdown began", addr, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("%s still accepts connections after shutdown began", addr)
+	})
 }
 
 // TestRunDrainsInFlightRequests cancels run's context (what SIGTERM does)
