@@ -114,13 +114,15 @@ func New(t testing.TB, opts ...Option) *Env {
 		srv.Close()
 		t.Fatalf("start oauthd: %v", err)
 	}
-	go a.Maintain(ctx)
+	maintained := make(chan struct{})
+	go func() { a.Maintain(ctx); close(maintained) }()
 	srv.Config.Handler = a.Server.Handler()
 	srv.Start()
 	e := &Env{t: t, App: a, Server: srv, DatabaseURL: o.databaseURL, Logs: logs, spec: loadSpec(t)}
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
+		<-maintained
 		_ = a.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())

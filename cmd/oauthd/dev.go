@@ -81,6 +81,11 @@ func dev(ctx context.Context) error {
 	if cfg.BootstrapSuperuser == "" {
 		cfg.BootstrapSuperuser = state.Email + ":" + state.APIKey
 	}
+	// Webhook receivers and providers on this machine are the point of
+	// development; an explicit OAUTHD_OUTBOUND_ALLOW_PRIVATE=false wins.
+	if _, set := os.LookupEnv("OAUTHD_OUTBOUND_ALLOW_PRIVATE"); !set {
+		cfg.OutboundAllowPrivate = true
+	}
 	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err

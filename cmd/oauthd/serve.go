@@ -13,6 +13,7 @@ import (
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/jobs"
 )
 
 func serve(ctx context.Context) error {
@@ -41,7 +42,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	life := cfg.Lifetimes()
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
 		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
-		TrustedProxies: trusted})
+		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
+		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}})
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +61,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 // run serves until ctx ends, then drains in-flight requests.
 func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, ready func(addr string)) error {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	go a.Maintain(watchCtx)
+	maintained := make(chan struct{})
+	go func() { a.Maintain(watchCtx); close(maintained) }()
+	// Background work stops after the requests have drained (a request may
+	// still enqueue a job), and before the caller closes the database.
+	defer func() { stopWatch(); <-maintained }()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

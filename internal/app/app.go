@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -23,7 +24,9 @@ import (
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/internal/outbound"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
@@ -43,6 +46,14 @@ type Options struct {
 	// TrustedProxies: requests from these networks take their client
 	// address from X-Forwarded-For (OAUTHD_TRUSTED_PROXIES).
 	TrustedProxies []*net.IPNet
+	// Clock is the background jobs' time (nil: the system clock); tests
+	// move it instead of sleeping.
+	Clock jobs.Clock
+	// Jobs tunes this instance's job workers.
+	Jobs jobs.RunOptions
+	// OutboundAllowPrivate lifts the outbound client's address rule
+	// (OAUTHD_OUTBOUND_ALLOW_PRIVATE).
+	OutboundAllowPrivate bool
 }
 
 // App is a wired oauthd.
@@ -58,6 +69,13 @@ type App struct {
 	Grants       *authserver.Grants
 	Issuer       string
 	Server       *api.Server
+	// Jobs is the durable queue every instance's workers share.
+	Jobs        *jobs.Queue
+	jobsOptions jobs.RunOptions
+	// Outbound is the client for every call to the outside world, and
+	// OutboundURLs validates the URLs it will be aimed at.
+	Outbound     *http.Client
+	OutboundURLs outbound.URLChecker
 	databaseURL  string
 	log          *slog.Logger
 	changes      *changes.Feed // empties this instance's caches on changes
@@ -81,7 +99,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs}
+	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Registry})
+	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
+	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate}
 	a.changes = changes.NewFeed()
 	// Memberships decide whether a user's token is still good: a removal
 	// must reach this instance's caches at once, not with the NOTIFY.
@@ -117,15 +141,21 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 // Maintain runs this instance's background work until ctx ends: keeping the
 // permission policy in step with other instances, reloading and rotating
-// signing keys, and purging expired codes and tokens.
+// signing keys, purging expired codes and tokens, and the job workers. It
+// returns once the workers have stopped (running jobs finish or are put
+// back), so the caller may close the database after it.
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
 	go a.Policy.ReloadPeriodically(ctx, a.log)
 	go changes.Every(ctx, 10*time.Minute, a.log, "purge of expired grants", a.Grants.Purge)
-	// One connection listens for both the policy's and the caches' news.
+	workersDone := make(chan struct{})
+	go func() { a.Jobs.Run(ctx, a.jobsOptions); close(workersDone) }()
+	// One connection listens for the policy's, the caches' and the queue's news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())
+	maps.Copy(handlers, a.Jobs.Handlers())
 	changes.Listen(ctx, a.databaseURL, a.log, handlers)
+	<-workersDone
 }
 
 // Close releases the database pool.

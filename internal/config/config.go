@@ -43,6 +43,13 @@ type Config struct {
 	// addresses) whose X-Forwarded-For is believed; empty means the peer
 	// address is the client's.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+
+	// OutboundAllowPrivate lets outbound calls (providers, webhooks) reach
+	// loopback, private and link-local addresses and plain http URLs; for
+	// development only (`oauthd dev` sets it).
+	OutboundAllowPrivate bool `env:"OUTBOUND_ALLOW_PRIVATE"`
+	// JobWorkers is how many background jobs this instance runs at once.
+	JobWorkers int `env:"JOB_WORKERS" envDefault:"10"`
 }
 
 // Load reads the environment. required lists the variables that must be set
@@ -89,6 +96,9 @@ func Load(required ...string) (*Config, error) {
 	}
 	if c.MaxDBConns < 1 {
 		problems = append(problems, "OAUTHD_MAX_DB_CONNS must be at least 1")
+	}
+	if c.JobWorkers < 1 {
+		problems = append(problems, "OAUTHD_JOB_WORKERS must be at least 1")
 	}
 	if c.ShutdownGraceSeconds < 0 {
 		problems = append(problems, "OAUTHD_SHUTDOWN_GRACE_SECONDS must not be negative")

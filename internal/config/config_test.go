@@ -64,6 +64,33 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name: "outbound calls refuse private addresses unless allowed; job workers default to 10",
+			check: func(t *testing.T, c *Config) {
+				if c.OutboundAllowPrivate || c.JobWorkers != 10 {
+					t.Errorf("outbound allow private %v, job workers %d", c.OutboundAllowPrivate, c.JobWorkers)
+				}
+			},
+		},
+		{
+			name: "outbound private addresses allowed explicitly",
+			env:  map[string]string{"OUTBOUND_ALLOW_PRIVATE": "true", "JOB_WORKERS": "3"},
+			check: func(t *testing.T, c *Config) {
+				if !c.OutboundAllowPrivate || c.JobWorkers != 3 {
+					t.Errorf("outbound allow private %v, job workers %d", c.OutboundAllowPrivate, c.JobWorkers)
+				}
+			},
+		},
+		{
+			name:    "a malformed allow-private flag and no job workers are named",
+			env:     map[string]string{"OUTBOUND_ALLOW_PRIVATE": "yes please", "JOB_WORKERS": "0"},
+			wantErr: []string{"OAUTHD_OUTBOUND_ALLOW_PRIVATE"},
+		},
+		{
+			name:    "zero job workers",
+			env:     map[string]string{"JOB_WORKERS": "0"},
+			wantErr: []string{"OAUTHD_JOB_WORKERS must be at least 1"},
+		},
+		{
 			name:    "malformed and too short lifetimes are named",
 			env:     map[string]string{"ACCESS_TOKEN_TTL": "soon"},
 			wantErr: []string{"ACCESS_TOKEN_TTL"},

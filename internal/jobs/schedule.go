@@ -1,0 +1,101 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Schedule is a periodic job: every Every, one job of Kind is enqueued
+// across all instances (a row per schedule in job_schedules, claimed with
+// SKIP LOCKED by whichever instance finds it due).
+type Schedule struct {
+	Name    string
+	Kind    string
+	Payload any
+	Every   time.Duration
+	// First delays the first run after the schedule's row is created
+	// (default 0: due at once on a new database).
+	First time.Duration
+}
+
+// Every registers a periodic job. Its first run is due at once on a new
+// database; a schedule's row keeps its next time across restarts.
+func (q *Queue) Every(s Schedule) {
+	if s.Name == "" || s.Kind == "" || s.Every <= 0 {
+		panic("jobs: a schedule needs a name, a kind and a period")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.schedules = append(q.schedules, s)
+}
+
+// enqueueDueSchedules enqueues the runs of due schedules. Each due row is
+// claimed with SKIP LOCKED and moved on in the same transaction as the
+// enqueue, so one instance enqueues each run. The job's unique key is the
+// schedule's name, so a run still pending (a slow or failing job) is not
+// queued again.
+func (q *Queue) enqueueDueSchedules(ctx context.Context, workerID string) {
+	q.mu.RLock()
+	schedules := append([]Schedule(nil), q.schedules...)
+	q.mu.RUnlock()
+	if len(schedules) == 0 {
+		return
+	}
+	now := q.clock.Now()
+	names := make([]string, len(schedules))
+	for i, s := range schedules {
+		names[i] = s.Name
+	}
+	err := q.db.InTx(ctx, func(ctx context.Context) error {
+		conn := q.db.Conn(ctx)
+		// New schedules start due after First; existing rows keep their time.
+		for _, s := range schedules {
+			if err := conn.Exec(`INSERT INTO job_schedules (name, next_run_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+				s.Name, now.Add(s.First)).Error; err != nil {
+				return err
+			}
+		}
+		var due []string
+		if err := conn.Raw(`SELECT name FROM job_schedules WHERE name IN ? AND next_run_at <= ? FOR UPDATE SKIP LOCKED`,
+			names, now).Scan(&due).Error; err != nil {
+			return err
+		}
+		for _, name := range due {
+			s := scheduleNamed(schedules, name)
+			if _, err := q.Enqueue(ctx, Spec{Kind: s.Kind, Payload: s.Payload, UniqueKey: "schedule:" + s.Name}); err != nil {
+				return err
+			}
+			if err := conn.Exec(`UPDATE job_schedules SET next_run_at = ? WHERE name = ?`, now.Add(s.Every), name).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		q.log.Warn("jobs: enqueuing periodic jobs failed", "worker", workerID, "err", fmt.Errorf("schedules: %w", err))
+	}
+}
+
+func scheduleNamed(all []Schedule, name string) Schedule {
+	for _, s := range all {
+		if s.Name == name {
+			return s
+		}
+	}
+	return Schedule{}
+}
+
+// purgeKind is the queue's own periodic job: finished jobs are kept a week
+// for inspection, then deleted.
+const purgeKind = "jobs.purge"
+
+// FinishedRetention is how long done and failed jobs stay in the table.
+const FinishedRetention = 7 * 24 * time.Hour
+
+func purgeHandler(q *Queue) Handler {
+	return Handler{Kind: purgeKind, MaxAttempts: 3, Timeout: 5 * time.Minute, Run: func(ctx context.Context, _ *Job) error {
+		cutoff := q.clock.Now().Add(-FinishedRetention)
+		return q.db.Conn(ctx).Exec(`DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?`, cutoff).Error
+	}}
+}
