@@ -114,7 +114,10 @@ func TestTwoWorkersRacingRunEachJobOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, q := range []*jobs.Queue{a, b} {
 		wg.Add(1)
-		go func() { defer wg.Done(); q.Run(ctx, jobs.RunOptions{Concurrency: 4, PollInterval: 5 * time.Millisecond}) }()
+		go func() {
+			defer wg.Done()
+			q.Run(ctx, jobs.RunOptions{Concurrency: 4, PollInterval: 5 * time.Millisecond})
+		}()
 	}
 	waitFor(t, "every job done", func() bool { return e.count(t, "state = 'done'") == total })
 	cancel()

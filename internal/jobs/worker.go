@@ -75,7 +75,6 @@ func (w *worker) loop(ctx context.Context) {
 			w.q.enqueueDueSchedules(ctx, w.id)
 		}
 		if more && running < w.opts.Concurrency {
-			more = false
 			n := w.opts.Concurrency - running
 			claimed, err := w.q.claim(ctx, w.id, n)
 			if err != nil && ctx.Err() == nil {

@@ -58,7 +58,8 @@ var (
 )
 
 func embeddedIPv4(a netip.Addr) netip.Addr {
-	if !a.Is6() || !(nat64.Contains(a) || compatIPv4.Contains(a)) || a.IsUnspecified() || a.IsLoopback() {
+	embeds := nat64.Contains(a) || compatIPv4.Contains(a)
+	if !a.Is6() || !embeds || a.IsUnspecified() || a.IsLoopback() {
 		return a
 	}
 	b := a.As16()
