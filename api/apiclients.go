@@ -12,7 +12,6 @@ import (
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
-	"github.com/oauthd/oauthd/policy"
 )
 
 var apiClientSchema = schema{
@@ -114,20 +113,6 @@ func (d *resourceDoc) timestamp(attr string) *time.Time {
 	return &t
 }
 
-// grantableRoles refuses roles that cover a permission the caller does not
-// hold: a client-credentials token acts with its client's roles, so
-// otherwise a member could mint rights they lack.
-func (s *Server) grantableRoles(c echo.Context, roles *[]string) error {
-	if roles == nil {
-		return nil
-	}
-	ps, err := s.deps.Policy.Exceeding(policy.Grants{Roles: *roles}, s.allowance(c), "")
-	if err != nil {
-		return err
-	}
-	return ps.Err()
-}
-
 // createAPIClient returns the client's first secret this once; only its
 // bcrypt hash is kept.
 func (s *Server) createAPIClient(c echo.Context) error {
@@ -157,14 +142,11 @@ func (s *Server) createAPIClient(c echo.Context) error {
 	if err := doc.err(); err != nil {
 		return err
 	}
-	if err := s.grantableRoles(c, &in.Roles); err != nil {
-		return err
-	}
 	var createdBy *uuid.UUID
 	if u := principalOf(c).User; u != nil {
 		createdBy = &u.ID
 	}
-	ac, secret, err := s.deps.APIClients.Create(c.Request().Context(), tenantOf(c), createdBy, in)
+	ac, secret, err := s.deps.APIClients.Create(c.Request().Context(), tenantOf(c), createdBy, in, s.allowance(c))
 	if err != nil {
 		return err
 	}
@@ -217,10 +199,7 @@ func (s *Server) updateAPIClient(c echo.Context) error {
 	if err := doc.err(); err != nil {
 		return err
 	}
-	if err := s.grantableRoles(c, p.Roles); err != nil {
-		return err
-	}
-	ac, err := s.deps.APIClients.Update(c.Request().Context(), tenantOf(c), id, p)
+	ac, err := s.deps.APIClients.Update(c.Request().Context(), tenantOf(c), id, p, s.allowance(c))
 	if err != nil {
 		return err
 	}
@@ -235,7 +214,7 @@ func (s *Server) deleteAPIClient(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	if err := s.deps.APIClients.Delete(c.Request().Context(), tenantOf(c), id); err != nil {
+	if err := s.deps.APIClients.Delete(c.Request().Context(), tenantOf(c), id, s.allowance(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -257,7 +236,7 @@ func (s *Server) revokeAPIClientTokens(c echo.Context) error {
 	if b := bytes.TrimSpace(body); len(b) > 0 && string(b) != "{}" {
 		return malformed("", "body_not_allowed", "revoke-tokens takes no request document; send an empty body")
 	}
-	if err := s.deps.APIClients.RevokeTokens(c.Request().Context(), tenantOf(c), id); err != nil {
+	if err := s.deps.APIClients.RevokeTokens(c.Request().Context(), tenantOf(c), id, s.allowance(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -294,7 +273,7 @@ func (s *Server) createAPIClientSecret(c echo.Context) error {
 	if err := doc.err(); err != nil {
 		return err
 	}
-	sec, plain, err := s.deps.APIClients.CreateSecret(c.Request().Context(), tenantOf(c), id, expiresAt)
+	sec, plain, err := s.deps.APIClients.CreateSecret(c.Request().Context(), tenantOf(c), id, expiresAt, s.allowance(c))
 	if err != nil {
 		return err
 	}
@@ -317,7 +296,7 @@ func (s *Server) deleteAPIClientSecret(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	if err := s.deps.APIClients.DeleteSecret(c.Request().Context(), tenantOf(c), id, sid); err != nil {
+	if err := s.deps.APIClients.DeleteSecret(c.Request().Context(), tenantOf(c), id, sid, s.allowance(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

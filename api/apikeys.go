@@ -28,7 +28,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	uid := userParam(c)
-	k, plain, err := s.deps.Tenants.CreateAPIKey(c.Request().Context(), uid, name)
+	k, plain, err := s.deps.Tenants.CreateAPIKey(c.Request().Context(), actingOf(c), uid, name)
 	if err != nil {
 		return err
 	}

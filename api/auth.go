@@ -156,6 +156,16 @@ func (s *Server) bearer(c echo.Context, raw string) (*principal, error) {
 	return p, nil
 }
 
+// actingOf is the caller as the identity service judges it.
+func actingOf(c echo.Context) *tenants.Acting {
+	p := principalOf(c)
+	a := &tenants.Acting{Superuser: p.superuser(), Scoped: p.Token != nil}
+	if p.User != nil {
+		a.UserID = p.User.ID
+	}
+	return a
+}
+
 // superuserOnly guards the administration endpoints.
 func superuserOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

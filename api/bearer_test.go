@@ -70,14 +70,14 @@ func TestBearerClientToken(t *testing.T) {
 
 	// A role removed from the client is gone from its live tokens at once.
 	none := []string{}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &none}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &none}, nil); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodGet, clients, tok, http.StatusForbidden, "permission_denied")
 	// ...and a role added again (admin) does not widen what the token's
 	// scope (role:viewer) says.
 	admin := []string{"admin"}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &admin}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Roles: &admin}, nil); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodGet, clients, tok, http.StatusOK, "")
@@ -116,7 +116,7 @@ func TestBearerUserTokenIntersection(t *testing.T) {
 
 	// The client's allowed scopes narrowed: live tokens narrow with them.
 	narrow := []string{"tenants.oauth_clients.get"}
-	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Scopes: &narrow}); err != nil {
+	if _, err := e.App.APIClients.Update(context.Background(), cl.Client.TenantID, cl.Client.ID, apiclients.Patch{Scopes: &narrow}, nil); err != nil {
 		t.Fatal(err)
 	}
 	asExpect(t, e, http.MethodDelete, missing, both.AccessToken, http.StatusForbidden, "permission_denied")

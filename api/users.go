@@ -71,10 +71,7 @@ func (s *Server) updateUser(c echo.Context) error {
 	if err := doc.err(); err != nil {
 		return err
 	}
-	if patch.Superuser != nil && !principalOf(c).superuser() {
-		return pointerError(http.StatusForbidden, "/data/attributes/superuser", "superuser_required", "only a superuser may change superuser")
-	}
-	u, err := s.deps.Tenants.UpdateUser(c.Request().Context(), id, patch)
+	u, err := s.deps.Tenants.UpdateUser(c.Request().Context(), actingOf(c), id, patch)
 	if err != nil {
 		return err
 	}

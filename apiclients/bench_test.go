@@ -40,7 +40,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	svc := apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
 		apiclients.Options{Bounds: testBounds})
 	c, secret, err := svc.Create(ctx, tenant, nil, apiclients.NewClient{Name: "bench", ClientType: apiclients.TypeConfidential,
-		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}})
+		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestCredentialsCacheFollowsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, secret, err := a.Create(ctx, tenant, nil, apiclients.NewClient{Name: "bot", ClientType: apiclients.TypeConfidential,
-		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}})
+		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestCredentialsCacheFollowsChanges(t *testing.T) {
 	}
 
 	// A second secret works at once on both (it is a change like any other).
-	_, second, err := a.CreateSecret(ctx, tenant, c.ID, nil)
+	_, second, err := a.CreateSecret(ctx, tenant, c.ID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestCredentialsCacheFollowsChanges(t *testing.T) {
 			first = s.ID
 		}
 	}
-	if err := a.DeleteSecret(ctx, tenant, c.ID, first); err != nil {
+	if err := a.DeleteSecret(ctx, tenant, c.ID, first, nil); err != nil {
 		t.Fatal(err)
 	}
 	if works(a, secret) {

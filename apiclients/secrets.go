@@ -9,6 +9,7 @@ import (
 
 	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/policy"
 )
 
 // newSecretRow makes a secret for c: the plain secret, shown once, and the
@@ -27,8 +28,9 @@ func (s *Service) newSecretRow(c *Client, expiresAt *time.Time) (string, *secret
 
 // CreateSecret adds a secret to a confidential client, for rotation
 // without downtime: the old secrets keep working until deleted or expired.
-// The secret is returned this once.
-func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID, expiresAt *time.Time) (*Secret, string, error) {
+// The secret is returned this once. A secret yields tokens with the
+// client's rights, so the acting member (may) must hold them all.
+func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID, expiresAt *time.Time, may policy.Allowance) (*Secret, string, error) {
 	if expiresAt != nil {
 		if !expiresAt.After(time.Now()) {
 			return nil, "", fmt.Errorf("create api client secret: %w",
@@ -43,6 +45,9 @@ func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID
 	if err != nil {
 		return nil, "", fmt.Errorf("create api client secret: %w", err)
 	}
+	if err := s.mayActOn(c, may); err != nil {
+		return nil, "", fmt.Errorf("create api client secret: %w", err)
+	}
 	if c.Public() {
 		return nil, "", fmt.Errorf("create api client secret: %w", ErrPublicClient)
 	}
@@ -51,8 +56,14 @@ func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID
 		return nil, "", fmt.Errorf("create api client secret: %w", err)
 	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		// The row lock serialises concurrent creates, so the count holds.
-		if _, err := s.store.get(ctx, tenantID, clientPK, true); err != nil {
+		// The row lock serialises concurrent creates, so the count holds,
+		// and a concurrent change of the client's roles cannot slip
+		// between the check of the member's rights and the insert.
+		locked, err := s.store.get(ctx, tenantID, clientPK, true)
+		if err != nil {
+			return err
+		}
+		if err := s.mayActOn(locked, may); err != nil {
 			return err
 		}
 		n, err := s.store.activeSecretCount(ctx, tenantID, clientPK)
@@ -91,11 +102,15 @@ func (s *Service) Secrets(ctx context.Context, tenantID, clientPK uuid.UUID) ([]
 
 // DeleteSecret removes a secret; it stops working at once, on every
 // instance, because authentication only ever compares against the rows it
-// has just loaded.
-func (s *Service) DeleteSecret(ctx context.Context, tenantID, clientPK, secretID uuid.UUID) error {
+// has just loaded. The acting member (may) must hold everything the
+// client can do.
+func (s *Service) DeleteSecret(ctx context.Context, tenantID, clientPK, secretID uuid.UUID, may policy.Allowance) error {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := s.store.get(ctx, tenantID, clientPK, false)
+		c, err := s.store.get(ctx, tenantID, clientPK, true)
 		if err != nil {
+			return err
+		}
+		if err := s.mayActOn(c, may); err != nil {
 			return err
 		}
 		if err := s.store.deleteSecret(ctx, tenantID, clientPK, secretID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
+	"github.com/oauthd/oauthd/policy"
 )
 
 // Transactor runs a function in one database transaction carried by ctx.
@@ -20,9 +21,13 @@ type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
-// RoleLister tells which role names exist; the policy enforcer is one.
-type RoleLister interface {
+// Policy is what the service asks of the permission policy (the
+// enforcer): which roles exist, and whether a client's rights are within
+// the acting member's own.
+type Policy interface {
 	Roles() []string
+	ExceedingClientGrant(r policy.ClientRights, may policy.Allowance) (fault.Problems, error)
+	ExceedingClient(r policy.ClientRights, may policy.Allowance) (fault.Problems, error)
 }
 
 // Recorder writes audit events in the caller's transaction.
@@ -34,7 +39,7 @@ type Recorder interface {
 type Service struct {
 	tx       Transactor
 	store    *Store
-	roles    RoleLister
+	policy   Policy
 	audit    Recorder
 	opts     Options
 	verified *verifiedCache
@@ -46,11 +51,11 @@ type Service struct {
 }
 
 // NewService wires the service.
-func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o Options) *Service {
+func NewService(tx Transactor, store *Store, pol Policy, audit Recorder, o Options) *Service {
 	if o.Changes != nil {
 		tx = changes.BumpAfterCommit(tx, o.Changes)
 	}
-	s := &Service{tx: tx, store: store, roles: roles, audit: audit, opts: o,
+	s := &Service{tx: tx, store: store, policy: pol, audit: audit, opts: o,
 		verified: newVerifiedCache(verifiedCacheSize),
 		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
 	s.dummyHash = sync.OnceValue(func() string {
@@ -63,7 +68,7 @@ func NewService(tx Transactor, store *Store, roles RoleLister, audit Recorder, o
 const resourceType = "api-client"
 
 func (s *Service) validate(c *Client) error {
-	v := validator{roles: s.roles.Roles(), bounds: s.opts.Bounds}
+	v := validator{roles: s.policy.Roles(), bounds: s.opts.Bounds}
 	v.client(c)
 	return v.ps.Err()
 }
@@ -81,15 +86,35 @@ func normalize(c *Client) {
 	}
 }
 
+// rightsOf is what c can do, for the rule that nobody grants a right they
+// lack.
+func rightsOf(c *Client) policy.ClientRights {
+	return policy.ClientRights{Roles: c.Roles, Scopes: c.Scopes}
+}
+
+// mayActOn refuses (403 client_exceeds_own) when c can do something that
+// may does not hold: a member who could mint its secrets, widen its grant
+// types or redirect URIs, or revoke its tokens would wield, or take away,
+// rights they lack.
+func (s *Service) mayActOn(c *Client, may policy.Allowance) error {
+	ps, err := s.policy.ExceedingClient(rightsOf(c), may)
+	if err != nil {
+		return err
+	}
+	return ps.Err()
+}
+
 // Create adds a client. A confidential client gets its first secret, which
-// is returned this once ("" for a public client).
-func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, createdBy *uuid.UUID, in NewClient) (*Client, string, error) {
+// is returned this once ("" for a public client). The client's roles and
+// scopes (its template's included) must be within may, the acting
+// member's rights (nil: no limit).
+func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, createdBy *uuid.UUID, in NewClient, may policy.Allowance) (*Client, string, error) {
 	var ps fault.Problems
 	if in.Template != "" {
 		t, ok := templateByID(in.Template)
 		if !ok {
 			ps.Add(fault.InvalidAttribute("template", "unknown_template",
-				fmt.Sprintf("unknown template %q; GET /v2/api-client-templates lists them", shorten(in.Template))))
+				fmt.Sprintf("unknown template %q; GET /v2/api-client-templates lists them", fault.Short(in.Template))))
 		} else {
 			in = t.apply(in)
 		}
@@ -105,19 +130,23 @@ func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, createdBy *uui
 		ps2, _ := fault.List(err)
 		ps = append(ps, ps2...)
 	}
+	beyond, err := s.policy.ExceedingClientGrant(rightsOf(c), may)
+	if err != nil {
+		return nil, "", fmt.Errorf("create api client: %w", err)
+	}
+	ps = append(ps, beyond...)
 	if err := ps.Err(); err != nil {
 		return nil, "", fmt.Errorf("create api client: %w", err)
 	}
 	var plain string
 	var secret *secretRow
 	if !c.Public() {
-		var err error
 		// bcrypt is slow: hash before the transaction, not inside it.
 		if plain, secret, err = s.newSecretRow(c, nil); err != nil {
 			return nil, "", fmt.Errorf("create api client: %w", err)
 		}
 	}
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.create(ctx, c); err != nil {
 			return err
 		}
@@ -165,16 +194,35 @@ func (s *Service) List(ctx context.Context, tenantID uuid.UUID, p listing.Params
 
 // Update changes any subset of a client's settings; the client as it would
 // be is checked as a whole, every problem reported at once. The type and
-// the client id never change.
-func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, p Patch) (*Client, error) {
+// the client id never change. The acting member (may) must hold every
+// right the client has now and every role and scope the patch gives it.
+func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, p Patch, may policy.Allowance) (*Client, error) {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.store.get(ctx, tenantID, id, true)
 		if err != nil {
 			return err
 		}
+		if err := s.mayActOn(c, may); err != nil {
+			return err
+		}
 		changed := applyPatch(c, p)
 		normalize(c)
+		var given policy.ClientRights
+		if p.Roles != nil {
+			given.Roles = c.Roles
+		}
+		if p.Scopes != nil {
+			given.Scopes = c.Scopes
+		}
+		ps, err := s.policy.ExceedingClientGrant(given, may)
+		if err != nil {
+			return err
+		}
 		if err := s.validate(c); err != nil {
+			more, _ := fault.List(err)
+			ps = append(ps, more...)
+		}
+		if err := ps.Err(); err != nil {
 			return err
 		}
 		if len(changed) == 0 {
@@ -242,11 +290,15 @@ func sameTTL(a, b *int) bool {
 }
 
 // Delete removes a client, its secrets and its grants. Every token it
-// issued stops working, because validation finds no client.
-func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
+// issued stops working, because validation finds no client. The acting
+// member (may) must hold everything the client can do.
+func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID, may policy.Allowance) error {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.store.get(ctx, tenantID, id, true)
 		if err != nil {
+			return err
+		}
+		if err := s.mayActOn(c, may); err != nil {
 			return err
 		}
 		if err := s.store.delete(ctx, tenantID, id); err != nil {
@@ -263,10 +315,14 @@ func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
 
 // RevokeTokens makes every token the client has issued so far invalid
 // (tokens_valid_after = now, and its grants revoked) but keeps the client.
-func (s *Service) RevokeTokens(ctx context.Context, tenantID, id uuid.UUID) error {
+// The acting member (may) must hold everything the client can do.
+func (s *Service) RevokeTokens(ctx context.Context, tenantID, id uuid.UUID, may policy.Allowance) error {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.store.get(ctx, tenantID, id, true)
 		if err != nil {
+			return err
+		}
+		if err := s.mayActOn(c, may); err != nil {
 			return err
 		}
 		if err := s.store.revokeTokens(ctx, tenantID, id); err != nil {

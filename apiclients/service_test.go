@@ -53,7 +53,7 @@ func (e *acEnv) confidential(t *testing.T, tenant uuid.UUID) (*apiclients.Client
 	t.Helper()
 	c, secret, err := e.svc.Create(context.Background(), tenant, nil, apiclients.NewClient{
 		Name: "bot-" + uuid.NewString()[:8], ClientType: apiclients.TypeConfidential,
-		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}})
+		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestAuthenticateCachesVerifiedSecrets(t *testing.T) {
 	if err != nil || len(secrets) != 1 {
 		t.Fatalf("secrets: %v %v", secrets, err)
 	}
-	if err := e.svc.DeleteSecret(ctx, e.a, c.ID, secrets[0].ID); err != nil {
+	if err := e.svc.DeleteSecret(ctx, e.a, c.ID, secrets[0].ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Authenticate(ctx, c.ClientID, secret); !errors.Is(err, apiclients.ErrInvalidClient) {
@@ -140,7 +140,7 @@ func TestAuthenticateFailuresLookAlike(t *testing.T) {
 	e := acSetup(t)
 	ctx := context.Background()
 	conf, secret := e.confidential(t, e.a)
-	pub, plain, err := e.svc.Create(ctx, e.a, nil, apiclients.NewClient{Template: "oauthd-cli"})
+	pub, plain, err := e.svc.Create(ctx, e.a, nil, apiclients.NewClient{Template: "oauthd-cli"}, nil)
 	if err != nil || plain != "" {
 		t.Fatalf("public client: secret %q, %v", plain, err)
 	}
@@ -239,23 +239,23 @@ func TestTenantScoping(t *testing.T) {
 	if _, err := e.svc.Get(ctx, e.b, c.ID); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("get from B: %v", err)
 	}
-	if _, err := e.svc.Update(ctx, e.b, c.ID, apiclients.Patch{Name: &name}); !errors.Is(err, apiclients.ErrNotFound) {
+	if _, err := e.svc.Update(ctx, e.b, c.ID, apiclients.Patch{Name: &name}, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("update from B: %v", err)
 	}
-	if err := e.svc.RevokeTokens(ctx, e.b, c.ID); !errors.Is(err, apiclients.ErrNotFound) {
+	if err := e.svc.RevokeTokens(ctx, e.b, c.ID, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("revoke from B: %v", err)
 	}
-	if _, _, err := e.svc.CreateSecret(ctx, e.b, c.ID, nil); !errors.Is(err, apiclients.ErrNotFound) {
+	if _, _, err := e.svc.CreateSecret(ctx, e.b, c.ID, nil, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("create secret from B: %v", err)
 	}
 	if _, err := e.svc.Secrets(ctx, e.b, c.ID); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("secrets from B: %v", err)
 	}
 	secrets, _ := e.svc.Secrets(ctx, e.a, c.ID)
-	if err := e.svc.DeleteSecret(ctx, e.b, c.ID, secrets[0].ID); !errors.Is(err, apiclients.ErrNotFound) {
+	if err := e.svc.DeleteSecret(ctx, e.b, c.ID, secrets[0].ID, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("delete secret from B: %v", err)
 	}
-	if err := e.svc.Delete(ctx, e.b, c.ID); !errors.Is(err, apiclients.ErrNotFound) {
+	if err := e.svc.Delete(ctx, e.b, c.ID, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("delete from B: %v", err)
 	}
 	page, err := e.svc.List(ctx, e.b, listing.Default())
@@ -288,7 +288,7 @@ func TestRevokeTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(-time.Second)
-	if err := e.svc.RevokeTokens(ctx, e.a, c.ID); err != nil {
+	if err := e.svc.RevokeTokens(ctx, e.a, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.svc.Get(ctx, e.a, c.ID)
@@ -315,7 +315,7 @@ func TestCreateSecretLimitUnderConcurrency(t *testing.T) {
 	errs := make(chan error, tries)
 	for range tries {
 		go func() {
-			_, _, err := e.svc.CreateSecret(ctx, e.a, c.ID, nil)
+			_, _, err := e.svc.CreateSecret(ctx, e.a, c.ID, nil, nil)
 			errs <- err
 		}()
 	}
@@ -370,7 +370,7 @@ func TestCreateValidation(t *testing.T) {
 	_, _, err := e.svc.Create(ctx, e.a, nil, apiclients.NewClient{
 		Name: " ", ClientType: "secretive", GrantTypes: []string{"password", apiclients.GrantAuthorizationCode},
 		RedirectURIs: []string{}, Roles: []string{"emperor"}, Scopes: []string{"tenants.nothing", "role:emperor"},
-		AccessTokenTTL: &ttl, RefreshTokenTTL: &ttl, Template: "nope"})
+		AccessTokenTTL: &ttl, RefreshTokenTTL: &ttl, Template: "nope"}, nil)
 	ps, ok := fault.List(err)
 	if !ok {
 		t.Fatalf("not problems: %v", err)

@@ -59,9 +59,9 @@ func (v *validator) grantTypes(c *Client) {
 	for _, g := range c.GrantTypes {
 		switch {
 		case !slices.Contains(grantTypes, g):
-			v.add("grant_types", "unknown_grant_type", fmt.Sprintf("unknown grant type %q; grant types are %s", g, strings.Join(grantTypes, ", ")))
+			v.add("grant_types", "unknown_grant_type", fmt.Sprintf("unknown grant type %q; grant types are %s", fault.Short(g), strings.Join(grantTypes, ", ")))
 		case seen[g]:
-			v.add("grant_types", "duplicate", fmt.Sprintf("grant type %q is listed twice", g))
+			v.add("grant_types", "duplicate", fmt.Sprintf("grant type %q is listed twice", fault.Short(g)))
 		case g == GrantClientCredentials && c.ClientType == TypePublic:
 			v.add("grant_types", "public_client_credentials",
 				"a public client cannot use client_credentials: it has no secret to prove it is itself")
@@ -78,9 +78,9 @@ func (v *validator) redirectURIs(uris []string) {
 	seen := map[string]bool{}
 	for _, u := range uris {
 		if problem := redirectURIProblem(u); problem != "" {
-			v.add("redirect_uris", "invalid_redirect_uri", fmt.Sprintf("redirect URI %q %s", shorten(u), problem))
+			v.add("redirect_uris", "invalid_redirect_uri", fmt.Sprintf("redirect URI %q %s", fault.Short(u), problem))
 		} else if seen[u] {
-			v.add("redirect_uris", "duplicate", fmt.Sprintf("redirect URI %q is listed twice", u))
+			v.add("redirect_uris", "duplicate", fmt.Sprintf("redirect URI %q is listed twice", fault.Short(u)))
 		}
 		seen[u] = true
 	}
@@ -158,9 +158,9 @@ func (v *validator) roleList(roles []string) {
 	for _, r := range roles {
 		switch {
 		case !slices.Contains(v.roles, r):
-			v.add("roles", "unknown_role", fmt.Sprintf("unknown role %q; roles are %s", shorten(r), strings.Join(v.roles, ", ")))
+			v.add("roles", "unknown_role", fmt.Sprintf("unknown role %q; roles are %s", fault.Short(r), strings.Join(v.roles, ", ")))
 		case seen[r]:
-			v.add("roles", "duplicate", fmt.Sprintf("role %q is listed twice", r))
+			v.add("roles", "duplicate", fmt.Sprintf("role %q is listed twice", fault.Short(r)))
 		}
 		seen[r] = true
 	}
@@ -178,12 +178,12 @@ func (v *validator) scopes(scopes []string) {
 		role, isRole := strings.CutPrefix(s, policy.RoleScopePrefix)
 		switch {
 		case isRole && !slices.Contains(v.roles, role):
-			v.add("scopes", "unknown_role", fmt.Sprintf("scope %q names no role; roles are %s", shorten(s), strings.Join(v.roles, ", ")))
+			v.add("scopes", "unknown_role", fmt.Sprintf("scope %q names no role; roles are %s", fault.Short(s), strings.Join(v.roles, ", ")))
 		case !isRole && !policy.ValidPermission(s):
 			v.add("scopes", "unknown_scope", fmt.Sprintf(
-				"unknown scope %q; a scope is a permission (tenants.flows.get), a pattern (tenants.flows.*) or role:<name>", shorten(s)))
+				"unknown scope %q; a scope is a permission (tenants.flows.get), a pattern (tenants.flows.*) or role:<name>", fault.Short(s)))
 		case seen[s]:
-			v.add("scopes", "duplicate", fmt.Sprintf("scope %q is listed twice", s))
+			v.add("scopes", "duplicate", fmt.Sprintf("scope %q is listed twice", fault.Short(s)))
 		}
 		seen[s] = true
 	}
@@ -198,13 +198,4 @@ func (v *validator) ttl(attr string, seconds *int, lo, hi time.Duration) {
 		v.add(attr, "out_of_bounds", fmt.Sprintf("%s must be from %d to %d seconds (this deployment's bounds), or null for the default",
 			attr, int(lo.Seconds()), int(hi.Seconds())))
 	}
-}
-
-// shorten keeps an echoed value short in an error detail.
-func shorten(s string) string {
-	const maxEcho = 100
-	if len(s) > maxEcho {
-		return s[:maxEcho] + "…"
-	}
-	return s
 }

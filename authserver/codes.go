@@ -23,11 +23,17 @@ type CodeRequest struct {
 	CodeChallenge string // S256 challenge; "" when the client sent none
 }
 
-// CreateCode stores a single-use authorization code and returns it.
+// CreateCode stores a single-use authorization code and returns it. The
+// code carries what the user can grant of r.Scopes (ConsentFor), never
+// more.
 func (g *Grants) CreateCode(ctx context.Context, c Client, r CodeRequest) (string, error) {
+	consent, err := g.ConsentFor(c.TenantID, r.UserID, r.Scopes)
+	if err != nil {
+		return "", err
+	}
 	code := credential.Random("oac_", 32)
-	raw, _ := json.Marshal(nonNil(r.Scopes))
-	err := g.db.Conn(ctx).Exec(`INSERT INTO authorization_codes
+	raw, _ := json.Marshal(consent.Granted)
+	err = g.db.Conn(ctx).Exec(`INSERT INTO authorization_codes
 		(digest, tenant_id, client_pk, user_id, redirect_uri, scopes, code_challenge, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		credential.DigestOf(code), c.TenantID, c.PK, r.UserID, r.RedirectURI, string(raw), r.CodeChallenge, g.now().Add(g.life.CodeTTL)).Error

@@ -106,7 +106,9 @@ func (g *Grants) LookupUserCode(ctx context.Context, typed string) (*DeviceReque
 	return &r, nil
 }
 
-// DecideDevice records the signed-in user's approval or denial.
+// DecideDevice records the signed-in user's approval or denial. An
+// approval grants what the user can grant of the scopes asked for
+// (ConsentFor), never more.
 func (g *Grants) DecideDevice(ctx context.Context, typed string, userID uuid.UUID, approve bool) error {
 	code, ok := NormalizeUserCode(typed)
 	if !ok {
@@ -116,15 +118,22 @@ func (g *Grants) DecideDevice(ctx context.Context, typed string, userID uuid.UUI
 	if approve {
 		status = "approved"
 	}
-	res := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = ?, user_id = ?
-		WHERE user_code = ? AND status = 'pending' AND expires_at > now()`, status, userID, code)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrUnknownUserCode
-	}
-	return nil
+	return g.db.InTx(ctx, func(ctx context.Context) error {
+		if approve {
+			if err := g.narrowDeviceScopes(ctx, code, userID); err != nil {
+				return err
+			}
+		}
+		res := g.db.Conn(ctx).Exec(`UPDATE device_codes SET status = ?, user_id = ?
+			WHERE user_code = ? AND status = 'pending' AND expires_at > now()`, status, userID, code)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrUnknownUserCode
+		}
+		return nil
+	})
 }
 
 type deviceRow struct {

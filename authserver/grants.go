@@ -14,11 +14,15 @@ import (
 	"github.com/oauthd/oauthd/internal/database"
 )
 
-// ScopeRule decides whether one scope list covers a scope (the policy
-// enforcer): refreshing may narrow a grant's scope under the same rule the
-// token endpoint and authorize use.
+// ScopeRule is what the grant layer asks of the permission policy (the
+// enforcer): whether one scope list covers a scope (refreshing may narrow
+// a grant's scope under the same rule the token endpoint and authorize
+// use), which permissions a scope covers, and whether a user holds one
+// (a consent grants only what its user holds).
 type ScopeRule interface {
 	Covers(allowed []string, scope string) bool
+	PermissionsOf(scope string) []string
+	Allowed(userID, tenantID uuid.UUID, perm string) (bool, error)
 }
 
 // Signer signs access tokens (the Keys).

@@ -19,9 +19,10 @@ import (
 )
 
 type grantsEnv struct {
-	in     *instance
-	grants *authserver.Grants
-	tenant uuid.UUID
+	in       *instance
+	grants   *authserver.Grants
+	enforcer *policy.Enforcer
+	tenant   uuid.UUID
 }
 
 func newGrantsEnv(t *testing.T) *grantsEnv {
@@ -31,7 +32,8 @@ func newGrantsEnv(t *testing.T) *grantsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &grantsEnv{in: in, grants: authserver.NewGrants(in.db, in.keys, enforcer, issuer, authserver.DefaultLifetimes()), tenant: uuid.New()}
+	g := &grantsEnv{in: in, grants: authserver.NewGrants(in.db, in.keys, enforcer, issuer, authserver.DefaultLifetimes()),
+		enforcer: enforcer, tenant: uuid.New()}
 	exec(t, in.db, `INSERT INTO tenants (id, name) VALUES ($1, $2)`, g.tenant, "t-"+g.tenant.String())
 	return g
 }
@@ -45,13 +47,24 @@ func (g *grantsEnv) client(t *testing.T) authserver.Client {
 	return c
 }
 
-// member inserts a user who is a member of the tenant: a user's tokens are
-// good only while that lasts.
+// member inserts a user who is an owner of the tenant: a user's tokens are
+// good only while the membership lasts, and carry no more than the user
+// holds.
 func (g *grantsEnv) member(t *testing.T) uuid.UUID {
+	t.Helper()
+	return g.memberWithRole(t, "owner")
+}
+
+func (g *grantsEnv) memberWithRole(t *testing.T, role string) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
 	exec(t, g.in.db, `INSERT INTO users (id, email) VALUES ($1, $2)`, id, id.String()+"@example.test")
 	exec(t, g.in.db, `INSERT INTO memberships (tenant_id, user_id) VALUES ($1, $2)`, g.tenant, id)
+	exec(t, g.in.db, `INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES ('g', $1, $2, $3)`,
+		"user:"+id.String(), "role:"+role, "tenant:"+g.tenant.String())
+	if err := g.enforcer.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 

@@ -12,5 +12,13 @@ var (
 	ErrEmailTaken      = &fault.Problem{Kind: fault.Conflict, Code: "email_taken", Detail: "a user with this email already exists", Attribute: "email"}
 	ErrTenantNameTaken = &fault.Problem{Kind: fault.Conflict, Code: "tenant_name_taken", Detail: "a tenant with this name already exists", Attribute: "name"}
 	ErrAlreadyMember   = &fault.Problem{Kind: fault.Conflict, Code: "already_member", Detail: "the user is already a member of this tenant", Relationship: "user"}
-	ErrTenantInUse     = fault.New(fault.Conflict, "tenant_in_use", "other tenants use this tenant's global components; delete or move their OAuth clients and flows first")
+	// ErrAPIKeyExceedsOwn: an API key carries every right of its user in
+	// every tenant, so only that user (with their own API key, not a
+	// token) or a superuser may mint one.
+	ErrAPIKeyExceedsOwn = fault.New(fault.Forbidden, "api_key_exceeds_own",
+		"an API key carries all of its user's rights; only that user, signed in with an API key, or a superuser may create one")
+	// ErrSuperuserRequired: only a superuser may make or unmake one.
+	ErrSuperuserRequired = &fault.Problem{Kind: fault.Forbidden, Code: "superuser_required",
+		Detail: "only a superuser may change superuser", Attribute: "superuser"}
+	ErrTenantInUse = fault.New(fault.Conflict, "tenant_in_use", "other tenants use this tenant's global components; delete or move their OAuth clients and flows first")
 )

@@ -52,6 +52,16 @@ type Membership struct {
 	Grants policy.Grants `gorm:"-"`
 }
 
+// Acting is who calls a method that mints a credential or changes a user;
+// nil stands for the admin commands, which have no limit.
+type Acting struct {
+	UserID    uuid.UUID
+	Superuser bool
+	// Scoped: the caller acts through an access token, whose rights are
+	// narrower than its user's.
+	Scoped bool
+}
+
 // NewUser is the input for creating a user.
 type NewUser struct {
 	Email     string

@@ -109,8 +109,22 @@ func (s *Service) Users(ctx context.Context, p listing.Params) (listing.Page[Use
 	return s.store.users(ctx, p)
 }
 
-// UpdateUser changes a user.
-func (s *Service) UpdateUser(ctx context.Context, id uuid.UUID, patch UserPatch) (*User, error) {
+// mayAct reports whether by may act for the user id with all of that
+// user's rights: the user themself, not through a token, or a superuser
+// (nil, the admin commands, too).
+func mayAct(by *Acting, id uuid.UUID) bool {
+	return by == nil || (!by.Scoped && (by.Superuser || by.UserID == id))
+}
+
+// UpdateUser changes a user: their own email and password (or a
+// superuser's doing), and only a superuser makes or unmakes superusers.
+func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patch UserPatch) (*User, error) {
+	if !mayAct(by, id) {
+		return nil, ErrUserNotFound
+	}
+	if patch.Superuser != nil && by != nil && !by.Superuser {
+		return nil, ErrSuperuserRequired
+	}
 	var ps fault.Problems
 	if patch.Email != nil {
 		validateEmail(&ps, *patch.Email)
@@ -164,8 +178,13 @@ func (s *Service) DeleteUser(ctx context.Context, id uuid.UUID) error {
 }
 
 // CreateAPIKey issues a new key for a user and returns it with the plain
-// key, which is never available again.
-func (s *Service) CreateAPIKey(ctx context.Context, userID uuid.UUID, name string) (*APIKey, string, error) {
+// key, which is never available again. A key carries all of the user's
+// rights, so only the user themself (not through a token) or a superuser
+// may mint one: nobody grants a right they lack.
+func (s *Service) CreateAPIKey(ctx context.Context, by *Acting, userID uuid.UUID, name string) (*APIKey, string, error) {
+	if !mayAct(by, userID) {
+		return nil, "", ErrAPIKeyExceedsOwn
+	}
 	var ps fault.Problems
 	ValidateName(&ps, "name", name)
 	if err := ps.Err(); err != nil {

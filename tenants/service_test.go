@@ -42,7 +42,7 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, key, err := svc.CreateAPIKey(ctx, u.ID, "ci")
+	k, key, err := svc.CreateAPIKey(ctx, nil, u.ID, "ci")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,5 +178,43 @@ func TestMembershipsGrantRights(t *testing.T) {
 	page, err := svc.Tenants(ctx, &u.ID, listing.Default())
 	if err != nil || page.Total != 0 {
 		t.Errorf("tenants of a former member: %+v, %v", page, err)
+	}
+}
+
+// An API key carries every right of its user, and a user row's superuser
+// flag every right there is: only the user themself (not through a token)
+// or a superuser mints a key, and only a superuser changes the flag. The
+// services apply this whoever calls them.
+func TestCredentialsOnlyFromWhoHoldsTheRights(t *testing.T) {
+	_, svc, _ := idService(t)
+	ctx := context.Background()
+	ada, err := svc.CreateUser(ctx, tenants.NewUser{Email: "ada@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := svc.CreateUser(ctx, tenants.NewUser{Email: "bob@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, by := range []*tenants.Acting{
+		{UserID: bob.ID},                                // someone else
+		{UserID: ada.ID, Scoped: true},                  // ada, through a token
+		{UserID: bob.ID, Superuser: true, Scoped: true}, // a token never has superuser powers
+	} {
+		if _, _, err := svc.CreateAPIKey(ctx, by, ada.ID, "k"); !errors.Is(err, tenants.ErrAPIKeyExceedsOwn) {
+			t.Errorf("CreateAPIKey by %+v: %v", by, err)
+		}
+	}
+	for _, by := range []*tenants.Acting{{UserID: ada.ID}, {UserID: bob.ID, Superuser: true}, nil} {
+		if _, _, err := svc.CreateAPIKey(ctx, by, ada.ID, "k"); err != nil {
+			t.Errorf("CreateAPIKey by %+v: %v", by, err)
+		}
+	}
+	yes := true
+	if _, err := svc.UpdateUser(ctx, &tenants.Acting{UserID: ada.ID}, ada.ID, tenants.UserPatch{Superuser: &yes}); !errors.Is(err, tenants.ErrSuperuserRequired) {
+		t.Errorf("a user made themself superuser: %v", err)
+	}
+	if u, err := svc.User(ctx, ada.ID); err != nil || u.Superuser {
+		t.Errorf("after the refusal: %+v %v", u, err)
 	}
 }

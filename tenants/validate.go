@@ -73,17 +73,17 @@ func validateGrants(ps *fault.Problems, roles roleChecker, g policy.Grants) {
 	seen := map[string]bool{}
 	for _, r := range g.Roles {
 		if !contains(known, r) {
-			ps.Add(fault.InvalidAttribute("roles", "unknown_role", fmt.Sprintf("unknown role %q; roles are %s", r, strings.Join(known, ", "))))
+			ps.Add(fault.InvalidAttribute("roles", "unknown_role", fmt.Sprintf("unknown role %q; roles are %s", fault.Short(r), strings.Join(known, ", "))))
 		} else if seen["r:"+r] {
-			ps.Add(fault.InvalidAttribute("roles", "duplicate", fmt.Sprintf("role %q is listed twice", r)))
+			ps.Add(fault.InvalidAttribute("roles", "duplicate", fmt.Sprintf("role %q is listed twice", fault.Short(r))))
 		}
 		seen["r:"+r] = true
 	}
 	for _, p := range g.Permissions {
 		if !policy.ValidPermission(p) {
-			ps.Add(fault.InvalidAttribute("permissions", "unknown_permission", fmt.Sprintf("unknown permission %q", p)))
+			ps.Add(fault.InvalidAttribute("permissions", "unknown_permission", fmt.Sprintf("unknown permission %q", fault.Short(p))))
 		} else if seen["p:"+p] {
-			ps.Add(fault.InvalidAttribute("permissions", "duplicate", fmt.Sprintf("permission %q is listed twice", p)))
+			ps.Add(fault.InvalidAttribute("permissions", "duplicate", fmt.Sprintf("permission %q is listed twice", fault.Short(p))))
 		}
 		seen["p:"+p] = true
 	}

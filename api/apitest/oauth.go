@@ -61,7 +61,7 @@ func NewAPIClient(t testing.TB, e *Env, tid string, in apiclients.NewClient) API
 	if in.ClientType == "" {
 		in.ClientType = apiclients.TypeConfidential
 	}
-	c, secret, err := e.App.APIClients.Create(context.Background(), uuid.MustParse(tid), nil, in)
+	c, secret, err := e.App.APIClients.Create(context.Background(), uuid.MustParse(tid), nil, in, nil)
 	if err != nil {
 		t.Fatalf("create api client: %v", err)
 	}

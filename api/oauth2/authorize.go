@@ -234,11 +234,15 @@ func (h *Handler) Authorize(c echo.Context) error {
 	if err != nil {
 		return h.pageError(c, err)
 	}
+	granted, withheld, ok, err := h.consentWords(c, s, u, r.client.TenantID, r.scopes, r.returnTo())
+	if !ok {
+		return err
+	}
 	return h.renderWith(c, http.StatusOK, "consent.html", consentPage{
 		basePage:   basePage{Title: "Authorize " + r.client.Name, Email: u.Email},
 		Action:     PathAuthorize,
 		ClientName: r.client.Name, TenantName: tenant,
-		Scopes: h.describeScopes(r.scopes),
+		Scopes: granted, Withheld: withheld,
 		CSRF:   h.csrfToken(sessionCSRFID(s), purposeAuthorize),
 		Hidden: r.hidden(), SignOut: h.signOutForm(s, r.returnTo()),
 	}, formActionSource(r.target))
@@ -288,7 +292,7 @@ func (h *Handler) AuthorizeDecision(c echo.Context) error {
 		UserID: u.ID, RedirectURI: r.redirectURI, Scopes: r.scopes, CodeChallenge: r.challenge,
 	})
 	if err != nil {
-		return h.pageError(c, err)
+		return h.consentRefused(c, s, u, err, r.returnTo())
 	}
 	return r.redirectBack(c, url.Values{"code": {code}})
 }

@@ -121,11 +121,15 @@ func (h *Handler) DeviceCode(c echo.Context) error {
 	if err != nil {
 		return h.pageError(c, err)
 	}
+	granted, withheld, ok, err := h.consentWords(c, s, u, req.TenantID, req.Scopes, PathDevice)
+	if !ok {
+		return err
+	}
 	return h.render(c, http.StatusOK, "consent.html", consentPage{
 		basePage:   basePage{Title: "Authorize " + client.Name, Email: u.Email},
 		Action:     PathDevice + "/decision",
 		ClientName: client.Name, TenantName: tenant,
-		Scopes: h.describeScopes(req.Scopes),
+		Scopes: granted, Withheld: withheld,
 		CSRF:   h.csrfToken(sessionCSRFID(s), purposeDeviceDecision),
 		Hidden: []hiddenField{{"user_code", authserver.FormatUserCode(req.UserCode)}},
 		Device: authserver.FormatUserCode(req.UserCode), SignOut: h.signOutForm(s, PathDevice),
@@ -152,7 +156,7 @@ func (h *Handler) DeviceDecision(c echo.Context) error {
 		return h.showDeviceForm(c, http.StatusBadRequest, s, u, "", msgUnknownUserCode)
 	}
 	if err != nil {
-		return h.pageError(c, err)
+		return h.consentRefused(c, s, u, err, PathDevice)
 	}
 	title := "Device connected"
 	if !approve {

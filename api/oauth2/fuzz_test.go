@@ -144,7 +144,7 @@ func fuzzServer(f *testing.F) (http.Handler, machine) {
 	}
 	c, secret, err := a.APIClients.Create(ctx, tenant.ID, nil, apiclients.NewClient{Name: "fuzz-bot",
 		ClientType: apiclients.TypeConfidential, GrantTypes: []string{apiclients.GrantClientCredentials},
-		Roles: []string{"viewer"}, RedirectURIs: []string{}, Scopes: []string{}})
+		Roles: []string{"viewer"}, RedirectURIs: []string{}, Scopes: []string{}}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
@@ -106,6 +107,7 @@ type consentPage struct {
 	ClientName string
 	TenantName string
 	Scopes     []scopeWords
+	Withheld   []string // what was asked for that the user cannot grant, in words
 	CSRF       string
 	Hidden     []hiddenField
 	Device     string // the user code, on the device flow's consent
@@ -250,6 +252,40 @@ func (h *Handler) tenantName(ctx context.Context, id uuid.UUID) (string, error) 
 		return "", err
 	}
 	return t.Name, nil
+}
+
+// consentWords is what the consent page says the user grants (of scopes,
+// the user's consent: authserver's ConsentFor, which issuing a code or
+// approving a device applies again) and withholds. A user who holds none
+// of it gets the nothing-to-grant page (403) instead: ok is false and the
+// page has been answered.
+func (h *Handler) consentWords(c echo.Context, s session, u *tenants.User, tenantID uuid.UUID, scopes []string,
+	returnTo string) (granted []scopeWords, withheld []string, ok bool, err error) {
+	consent, err := h.d.Grants.ConsentFor(tenantID, u.ID, scopes)
+	if err != nil {
+		return nil, nil, false, h.consentRefused(c, s, u, err, returnTo)
+	}
+	for _, p := range consent.Withheld {
+		withheld = append(withheld, permissionWords(p)+" ("+p+")")
+	}
+	return h.describeScopes(consent.Granted), withheld, true, nil
+}
+
+// consentRefused answers a consent that cannot be given: the user holds
+// none of what the application asks for (403, naming a permission they
+// lack), or any other error.
+func (h *Handler) consentRefused(c echo.Context, s session, u *tenants.User, err error, returnTo string) error {
+	missing, ok := authserver.IsNothingToGrant(err)
+	if !ok {
+		return h.pageError(c, err)
+	}
+	return h.render(c, http.StatusForbidden, "error.html", errorPage{
+		basePage: basePage{Title: "Nothing you can grant", Email: u.Email},
+		Message: "This application asks only for access your account does not have in the tenant (for example " +
+			missing + "), and nobody can grant a right they do not hold. Ask a tenant owner for the access, " +
+			"or sign in with another account.",
+		SignOut: h.signOutForm(s, returnTo),
+	})
 }
 
 // scopeWords is a scope as the consent page shows it.

@@ -121,7 +121,7 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		if name == "" {
 			name = "cli"
 		}
-		_, key, err := a.Tenants.CreateAPIKey(ctx, u.ID, name)
+		_, key, err := a.Tenants.CreateAPIKey(ctx, nil, u.ID, name)
 		if err != nil {
 			return err
 		}
@@ -136,12 +136,12 @@ func adminCreateSuperuser(ctx context.Context, a *app.App, email string, out io.
 		u, err = a.Tenants.CreateUser(ctx, tenants.NewUser{Email: email, Superuser: true})
 	} else if err == nil && !u.Superuser {
 		su := true
-		u, err = a.Tenants.UpdateUser(ctx, u.ID, tenants.UserPatch{Superuser: &su})
+		u, err = a.Tenants.UpdateUser(ctx, nil, u.ID, tenants.UserPatch{Superuser: &su})
 	}
 	if err != nil {
 		return err
 	}
-	_, key, err := a.Tenants.CreateAPIKey(ctx, u.ID, "admin-cli")
+	_, key, err := a.Tenants.CreateAPIKey(ctx, nil, u.ID, "admin-cli")
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 		return nil, err
 	}
 	if !u.CheckPassword(s.Password) {
-		if _, err := a.Tenants.UpdateUser(ctx, u.ID, tenants.UserPatch{Password: &s.Password}); err != nil {
+		if _, err := a.Tenants.UpdateUser(ctx, nil, u.ID, tenants.UserPatch{Password: &s.Password}); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +197,7 @@ func seedDemoClient(ctx context.Context, a *app.App, tenantID uuid.UUID, s *devS
 	}
 	c, secret, err := a.APIClients.Create(ctx, tenantID, nil, apiclients.NewClient{Name: "demo-bot",
 		ClientType: apiclients.TypeConfidential, GrantTypes: []string{apiclients.GrantClientCredentials},
-		Roles: []string{"viewer"}, RedirectURIs: []string{}, Scopes: []string{}})
+		Roles: []string{"viewer"}, RedirectURIs: []string{}, Scopes: []string{}}, nil)
 	if err != nil {
 		return err
 	}

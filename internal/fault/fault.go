@@ -114,3 +114,20 @@ func List(err error) (Problems, bool) {
 	}
 	return nil, false
 }
+
+// maxEchoed bounds a name or value echoed back in a problem's detail: a
+// request may send a long one, and the answer must not grow with it.
+const maxEchoed = 64
+
+// Short is s cut to at most 64 bytes on a rune boundary, the cut marked
+// with "…": the one rule for text a problem echoes from the request.
+func Short(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	cut := maxEchoed
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // not the first byte of a rune
+		cut--
+	}
+	return s[:cut] + "…"
+}
