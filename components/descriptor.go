@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,13 +24,12 @@ const maxDescriptorDepth = 32
 // Descriptor is the part of component.json oauthd reads.
 type Descriptor struct {
 	UseOAuthClient bool
-	OAuth2         *OAuth2Block
-}
-
-// OAuth2Block is component.json's oauth2 object.
-type OAuth2Block struct {
-	ClientID     string
-	ClientSecret string
+	// OAuth2 is the oauth2 block, read at the top level (elastic.io's OAuth
+	// clients management docs) or under credentials (where elastic.io's
+	// component.json files keep it); nil when there is none.
+	OAuth2 *OAuth2Block
+	// EnvVars are the names the envVars object declares, sorted.
+	EnvVars []string
 }
 
 // ParseDescriptor validates a component.json document. Every field is
@@ -75,10 +75,13 @@ func ParseDescriptor(raw json.RawMessage, global bool) (Descriptor, fault.Proble
 		d.UseOAuthClient = b
 	}
 	if v, ok := top["envVars"]; ok {
-		checkEnvVars(&ps, v)
+		d.EnvVars = checkEnvVars(&ps, v)
 	}
-	if v, ok := top["oauth2"]; ok {
-		d.OAuth2 = checkOAuth2(&ps, v, global)
+	d.OAuth2 = readOAuth2(&ps, top, d.EnvVars, global)
+	if d.UseOAuthClient && len(ps) == 0 {
+		if _, p := d.Link(); p != nil {
+			ps.Add(p)
+		}
 	}
 	return d, ps
 }
@@ -151,12 +154,15 @@ func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-func checkEnvVars(ps *fault.Problems, v any) {
+// checkEnvVars validates the envVars object and returns the names it
+// declares, sorted.
+func checkEnvVars(ps *fault.Problems, v any) []string {
 	vars, ok := v.(map[string]any)
 	if !ok {
 		ps.Add(fault.InvalidAttribute("descriptor/envVars", "wrong_type", "descriptor.envVars must be an object of variable name to definition"))
-		return
+		return nil
 	}
+	names := slices.Sorted(maps.Keys(vars))
 	for name, def := range vars {
 		path := "descriptor/envVars/" + escapePointer(name)
 		obj, ok := def.(map[string]any)
@@ -175,46 +181,5 @@ func checkEnvVars(ps *fault.Problems, v any) {
 			}
 		}
 	}
-}
-
-func checkOAuth2(ps *fault.Problems, v any, global bool) *OAuth2Block {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		ps.Add(fault.InvalidAttribute("descriptor/oauth2", "wrong_type", "descriptor.oauth2 must be an object with client_id, client_secret, auth_uri and token_uri"))
-		return nil
-	}
-	block := &OAuth2Block{}
-	for _, field := range []string{"client_id", "client_secret", "auth_uri", "token_uri"} {
-		raw, present := obj[field]
-		if !present {
-			continue
-		}
-		s, isStr := raw.(string)
-		if !isStr {
-			ps.Add(fault.InvalidAttribute("descriptor/oauth2/"+field, "wrong_type", "descriptor.oauth2."+field+" must be a string"))
-			continue
-		}
-		switch field {
-		case "client_id":
-			block.ClientID = s
-		case "client_secret":
-			block.ClientSecret = s
-			// The point of tenant OAuth clients (elastic.io's OAuth clients management docs): a component other
-			// tenants can see must not carry a secret.
-			if global && s != "" {
-				ps.Add(fault.InvalidAttribute("descriptor/oauth2/client_secret", "secret_in_global_component",
-					"a global component must not carry descriptor.oauth2.client_secret; leave it empty and let each tenant define an OAuth client"))
-			}
-		case "auth_uri", "token_uri":
-			if s != "" && !absoluteHTTPURL(s) {
-				ps.Add(fault.InvalidAttribute("descriptor/oauth2/"+field, "invalid_url", "descriptor.oauth2."+field+" must be an absolute http(s) URL"))
-			}
-		}
-	}
-	return block
-}
-
-func absoluteHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	return names
 }

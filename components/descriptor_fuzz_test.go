@@ -19,6 +19,8 @@ func FuzzParseDescriptor(f *testing.F) {
 	for _, seed := range []string{
 		elasticioEnvVars,
 		elasticioPizzaVan,
+		elasticioOutlook,
+		`{"useOAuthClient": true, "envVars": {"A_KEY": {}, "B_ID": {}, "A_SECRET": {}}, "credentials": {"oauth2": {"client_id": "{{A_KEY}}", "scopes": ["x"], "client_auth": "basic", "refresh_token_uri": "http://127.0.0.1/r"}}}`,
 		`{}`,
 		``,
 		`{"useOAuthClient": true}`,
