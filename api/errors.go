@@ -76,6 +76,8 @@ var statusOfKind = map[fault.Kind]int{
 	fault.Conflict:  http.StatusConflict,
 	fault.Forbidden: http.StatusForbidden,
 	fault.Malformed: http.StatusBadRequest,
+	// The domain can say "not now": 503 with Retry-After.
+	fault.Unavailable: http.StatusServiceUnavailable,
 }
 
 // pointerOf places a problem in the request document.
@@ -121,6 +123,9 @@ func fromProblems(ps fault.Problems) *apiError {
 			Status: strconv.Itoa(status), Code: p.Code, Title: http.StatusText(status),
 			Detail: p.Detail, Source: pointerOf(p), Meta: p.Meta,
 		})
+		if p.Kind == fault.Unavailable {
+			e.headers = map[string]string{"Retry-After": strconv.Itoa(max(p.RetryAfter, 1))}
+		}
 	}
 	return e
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oauthd/oauthd/api/oauth2"
+	"github.com/oauthd/oauthd/connections"
 	"github.com/oauthd/oauthd/policy"
 )
 
@@ -28,6 +29,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/device", s.oauth.DevicePage)
 	e.POST("/device", s.oauth.DeviceCode)
 	e.POST("/device/decision", s.oauth.DeviceDecision)
+	// The connection pages: a connection's authorize_url, and where the
+	// provider sends the browser back.
+	e.GET(connections.CallbackPath, s.oauth.ConnectCallback)
+	e.GET(connections.LinkPathPrefix+":capability", s.oauth.ConnectStart)
 	e.GET(oauth2.PathMetadata, echo.WrapHandler(oauth2.MetadataHandler(s.deps.Issuer)))
 	e.GET(oauth2.PathJWKS, echo.WrapHandler(oauth2.JWKSHandler(s.deps.Keys)))
 
@@ -98,6 +103,17 @@ func (s *Server) routes(e *echo.Echo) {
 	t.GET("/api-clients/:id/secrets", s.listAPIClientSecrets, can(policy.APIClientsGet)...)
 	t.POST("/api-clients/:id/secrets", s.createAPIClientSecret, can(policy.APIClientsEdit)...)
 	t.DELETE("/api-clients/:id/secrets/:sid", s.deleteAPIClientSecret, can(policy.APIClientsEdit)...)
+
+	// The legacy envVars link: a reveal of the client's secret.
+	t.GET("/components/:id/oauth-config", s.componentOAuthConfig, can(policy.OAuthClientsRevealSecret)...)
+
+	t.GET("/connections", s.listConnections, can(policy.ConnectionsGet)...)
+	t.POST("/connections", s.createConnection, can(policy.ConnectionsCreate)...)
+	t.GET("/connections/:id", s.getConnection, can(policy.ConnectionsGet)...)
+	t.DELETE("/connections/:id", s.deleteConnection, can(policy.ConnectionsDelete)...)
+	t.POST("/connections/:id/access-token", s.connectionAccessToken, can(policy.ConnectionsToken)...)
+	t.POST("/connections/:id/refresh", s.refreshConnection, can(policy.ConnectionsEdit)...)
+	t.POST("/connections/:id/reconnect", s.reconnectConnection, can(policy.ConnectionsEdit)...)
 
 	t.GET("/audit-events", s.listAuditEvents, can(policy.AuditGet)...)
 }

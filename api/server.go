@@ -19,6 +19,7 @@ import (
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
+	"github.com/oauthd/oauthd/connections"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
@@ -34,6 +35,7 @@ type Deps struct {
 	Components   *components.Service
 	OAuthClients *oauthclients.Service
 	APIClients   *apiclients.Service
+	Connections  *connections.Service
 	Log          *slog.Logger
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
@@ -73,7 +75,8 @@ func New(d Deps) *Server {
 	e.IPExtractor = clientIPExtractor(d.TrustedProxies)
 	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
-		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey})
+		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey,
+		Connections: d.Connections})
 
 	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())

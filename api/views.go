@@ -180,3 +180,46 @@ type apiClientTemplateView struct {
 	Scopes       []string `jsonapi:"attr,scopes"`
 	RequirePKCE  bool     `jsonapi:"attr,require_pkce"`
 }
+
+type oauthClientRef struct {
+	ID string `jsonapi:"primary,oauth-client"`
+}
+
+type connectionView struct {
+	ID           string          `jsonapi:"primary,connection"`
+	Name         string          `jsonapi:"attr,name"`
+	State        string          `jsonapi:"attr,state"`
+	AuthorizeURL *string         `jsonapi:"attr,authorize_url"` // only in the create and reconnect responses
+	Scopes       []string        `jsonapi:"attr,scopes"`
+	ExpiresAt    *time.Time      `jsonapi:"attr,expires_at,rfc3339"`
+	Error        map[string]any  `jsonapi:"attr,error"`
+	CreatedAt    time.Time       `jsonapi:"attr,created_at,rfc3339"`
+	UpdatedAt    time.Time       `jsonapi:"attr,updated_at,rfc3339"`
+	Component    *componentRef   `jsonapi:"relation,component"`
+	OAuthClient  *oauthClientRef `jsonapi:"relation,oauth-client"`
+	tenantID     string
+}
+
+func (v connectionView) JSONAPILinks() *jsonapi.Links {
+	return &jsonapi.Links{"self": "/v2/tenants/" + v.tenantID + "/connections/" + v.ID}
+}
+
+type connectionTokenView struct {
+	ID          string     `jsonapi:"primary,connection-token"`
+	AccessToken string     `jsonapi:"attr,access_token"`
+	TokenType   string     `jsonapi:"attr,token_type"`
+	ExpiresAt   *time.Time `jsonapi:"attr,expires_at,rfc3339"`
+	Scope       string     `jsonapi:"attr,scope"`
+}
+
+type componentOAuthConfigView struct {
+	ID              string            `jsonapi:"primary,component-oauth-config"`
+	ClientID        string            `jsonapi:"attr,client_id"`
+	ClientSecret    string            `jsonapi:"attr,client_secret"`
+	AuthURI         *string           `jsonapi:"attr,auth_uri"`
+	TokenURI        *string           `jsonapi:"attr,token_uri"`
+	RefreshTokenURI *string           `jsonapi:"attr,refresh_token_uri"`
+	Scopes          []string          `jsonapi:"attr,scopes"`
+	ClientAuth      string            `jsonapi:"attr,client_auth"`
+	Env             map[string]string `jsonapi:"attr,env"`
+}

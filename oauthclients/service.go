@@ -43,6 +43,13 @@ type Components interface {
 // nothing the tenant can see.
 var ErrNoComponent = errors.New("no visible component")
 
+// Dependents are told, inside the transaction, when a component loses the
+// tenant's OAuth client (deleted, or moved to another component), so that
+// what was built on it (connections) can say so in the same commit.
+type Dependents interface {
+	OAuthClientReleased(ctx context.Context, tenantID, componentID uuid.UUID) error
+}
+
 // Service applies elastic.io's rules.
 type Service struct {
 	tx         Transactor
@@ -50,6 +57,19 @@ type Service struct {
 	components Components
 	sealer     Sealer
 	audit      Recorder
+	dependents Dependents
+}
+
+// SetDependents wires what must hear of released clients; the wiring calls
+// it once, before the service is used.
+func (s *Service) SetDependents(d Dependents) { s.dependents = d }
+
+// released tells the dependents that the component has no client now.
+func (s *Service) released(ctx context.Context, tenantID, componentID uuid.UUID) error {
+	if s.dependents == nil {
+		return nil
+	}
+	return s.dependents.OAuthClientReleased(ctx, tenantID, componentID)
 }
 
 // NewService wires the service.
@@ -165,6 +185,9 @@ func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, patch Patc
 			if err := s.refuseInUse(ctx, c, "the OAuth client cannot move off its component"); err != nil {
 				return err
 			}
+			if err := s.released(ctx, tenantID, c.ComponentID); err != nil {
+				return err
+			}
 			c.ComponentTenantID, c.ComponentID = moveTo.TenantID, moveTo.ID
 			changed = append(changed, "component")
 		}
@@ -227,6 +250,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
 		if err := s.store.delete(ctx, tenantID, id); err != nil {
 			return err
 		}
+		if err := s.released(ctx, tenantID, c.ComponentID); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, tenantID, "oauth_client.delete", "oauth-client", id.String(),
 			map[string]any{"component_id": c.ComponentID, "client_id": c.ClientID})
 	})
@@ -256,4 +282,40 @@ func (s *Service) RevealSecret(ctx context.Context, tenantID, id uuid.UUID) (*Cl
 		return nil, "", fmt.Errorf("reveal oauth client secret: %w", err)
 	}
 	return c, string(secret), nil
+}
+
+// ForComponent finds the tenant's OAuth client for a component and opens
+// its secret, for oauthd's own use at the provider (connecting and
+// refreshing accounts): the secret goes to the provider, not to a caller,
+// so this is not a reveal. ErrNotFound when the tenant has none.
+func (s *Service) ForComponent(ctx context.Context, tenantID, componentID uuid.UUID) (*Client, string, error) {
+	c, err := s.store.forComponent(ctx, tenantID, componentID)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, err := s.sealer.Open(c.SecretCiphertext, c.SecretKeyID, aad(c.TenantID, c.ID))
+	if err != nil {
+		return nil, "", fmt.Errorf("open oauth client secret: %w", err)
+	}
+	return c, string(secret), nil
+}
+
+// RevealForComponent is ForComponent for a caller who reads the secret
+// (the legacy envVars link): audited as a reveal, in the same transaction,
+// with via saying which endpoint revealed it.
+func (s *Service) RevealForComponent(ctx context.Context, tenantID, componentID uuid.UUID, via string) (*Client, string, error) {
+	var c *Client
+	var secret string
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if c, secret, err = s.ForComponent(ctx, tenantID, componentID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tenantID, "oauth_client.reveal_secret", "oauth-client", c.ID.String(),
+			map[string]any{"component_id": c.ComponentID, "client_id": c.ClientID, "via": via})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("reveal oauth client secret: %w", err)
+	}
+	return c, secret, nil
 }

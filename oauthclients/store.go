@@ -104,3 +104,16 @@ func (s *Store) delete(ctx context.Context, tenantID, id uuid.UUID) error {
 	}
 	return res.Error
 }
+
+// forComponent finds the tenant's client for a component.
+func (s *Store) forComponent(ctx context.Context, tenantID, componentID uuid.UUID) (*Client, error) {
+	var c Client
+	err := s.scoped(ctx, tenantID).Select(clientColumns).Where("oauth_clients.component_id = ?", componentID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

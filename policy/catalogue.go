@@ -33,6 +33,13 @@ const (
 	MembersEdit              = "tenants.members.edit"
 	MembersDelete            = "tenants.members.delete"
 	AuditGet                 = "tenants.audit.get"
+	// Connections: tenants' accounts at providers. token is the right to
+	// take a connection's access token (the platform backend's).
+	ConnectionsGet    = "tenants.connections.get"
+	ConnectionsCreate = "tenants.connections.create"
+	ConnectionsEdit   = "tenants.connections.edit"
+	ConnectionsDelete = "tenants.connections.delete"
+	ConnectionsToken  = "tenants.connections.token"
 )
 
 // Catalogue lists every permission, in a stable order.
@@ -43,6 +50,7 @@ var Catalogue = []string{
 	APIClientsGet, APIClientsCreate, APIClientsEdit, APIClientsDelete,
 	MembersGet, MembersCreate, MembersEdit, MembersDelete,
 	AuditGet,
+	ConnectionsGet, ConnectionsCreate, ConnectionsEdit, ConnectionsDelete, ConnectionsToken,
 }
 
 // ValidPermission reports whether p names a catalogue permission, or is a

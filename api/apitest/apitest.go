@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/internal/app"
@@ -61,10 +62,20 @@ type Env struct {
 type Option func(*options)
 
 type options struct {
-	databaseURL    string
-	issuer         string
-	trustedProxies []*net.IPNet
+	databaseURL     string
+	issuer          string
+	trustedProxies  []*net.IPNet
+	providerTimeout time.Duration
+	allowPrivate    bool
 }
+
+// WithOutboundAllowPrivate lets the instance call providers on loopback and
+// private addresses (OAUTHD_OUTBOUND_ALLOW_PRIVATE), as tests whose fake
+// providers listen on 127.0.0.1 need.
+func WithOutboundAllowPrivate() Option { return func(o *options) { o.allowPrivate = true } }
+
+// WithProviderTimeout bounds each call the instance makes to a provider.
+func WithProviderTimeout(d time.Duration) Option { return func(o *options) { o.providerTimeout = d } }
 
 // WithIssuer makes the instance sign and accept tokens as issuer instead of
 // its own URL: instances behind one load balancer share OAUTHD_ISSUER, so a
@@ -108,7 +119,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		issuer = o.issuer
 	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
-		TrustedProxies: o.trustedProxies})
+		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout,
+		OutboundAllowPrivate: o.allowPrivate})
 	if err != nil {
 		cancel()
 		srv.Close()

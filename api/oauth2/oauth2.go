@@ -53,6 +53,9 @@ type Deps struct {
 	// SessionKey (32 bytes, the same on every instance) signs session
 	// cookies and CSRF tokens.
 	SessionKey []byte
+
+	// Connections runs the connection pages' dance.
+	Connections Connections
 }
 
 // Handler serves the protocol endpoints.

@@ -54,7 +54,7 @@ type pageState struct {
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pageNames = []string{"signin.html", "signed_in.html", "consent.html", "device.html", "device_done.html", "error.html"}
+var pageNames = []string{"signin.html", "signed_in.html", "consent.html", "device.html", "device_done.html", "error.html", "connected.html"}
 
 func newPageState() *pageState {
 	ps := &pageState{templates: map[string]*template.Template{}, signInLimiter: newFailureLimiter(10, time.Minute),
@@ -297,12 +297,13 @@ type scopeWords struct {
 
 var resourceWords = map[string]string{
 	"oauth_clients": "OAuth clients", "components": "components", "flows": "flows",
-	"api_clients": "API clients", "members": "members", "audit": "audit log",
+	"api_clients": "API clients", "members": "members", "audit": "audit log", "connections": "connections",
 }
 
 var actionWords = map[string]string{
 	"get": "Read the tenant's %s", "create": "Create %s in the tenant", "edit": "Change the tenant's %s",
 	"delete": "Delete the tenant's %s", "reveal_secret": "Read the stored secrets of the tenant's %s",
+	"token": "Take access tokens of the tenant's %s",
 }
 
 // permissionWords says what a catalogue permission allows, in words;

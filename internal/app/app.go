@@ -22,6 +22,7 @@ import (
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
+	"github.com/oauthd/oauthd/connections"
 	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/jobs"
@@ -54,6 +55,8 @@ type Options struct {
 	// OutboundAllowPrivate lifts the outbound client's address rule
 	// (OAUTHD_OUTBOUND_ALLOW_PRIVATE).
 	OutboundAllowPrivate bool
+	// ProviderTimeout bounds one call to a provider (0: 15 s).
+	ProviderTimeout time.Duration
 }
 
 // App is a wired oauthd.
@@ -65,6 +68,7 @@ type App struct {
 	Components   *components.Service
 	OAuthClients *oauthclients.Service
 	APIClients   *apiclients.Service
+	Connections  *connections.Service
 	Keys         *authserver.Keys
 	Grants       *authserver.Grants
 	Issuer       string
@@ -112,9 +116,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Tenants = tenants.NewService(changes.BumpAfterCommit(db, a.changes), tenants.NewStore(db), enforcer, a.Audit)
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
+	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
+	a.Connections = connections.NewService(db, connections.NewStore(db), a.Components, a.OAuthClients, o.Keyring, a.Audit,
+		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, URLs: a.OutboundURLs, ProviderTimeout: o.ProviderTimeout})
+	// A deleted or moved OAuth client leaves its connections in state error.
+	a.OAuthClients.SetDependents(a.Connections)
 	clientOpts := apiClientOptions(a.changes)
 	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
-	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	life := authserver.DefaultLifetimes()
 	if o.Lifetimes != nil {
 		life = *o.Lifetimes
@@ -132,7 +140,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes)
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
-		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Log: o.Log, Registry: o.Registry,
+		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Registry: o.Registry,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
 		TrustedProxies: o.TrustedProxies,
 	})

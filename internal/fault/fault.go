@@ -19,6 +19,9 @@ const (
 	Conflict                  // the request clashes with the current state
 	Forbidden                 // the caller may see the thing but not do this
 	Malformed                 // the request cannot be understood
+	// Unavailable: the thing cannot be done now but may be later
+	// (RetryAfter says when); nothing about the request is wrong.
+	Unavailable
 )
 
 // Problem is one thing wrong with a request.
@@ -33,6 +36,9 @@ type Problem struct {
 	// Parameter names the query parameter at fault.
 	Parameter string
 	Meta      map[string]any
+	// RetryAfter is when an Unavailable problem may clear, in whole
+	// seconds from now (at least 1).
+	RetryAfter int
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
