@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -58,10 +59,14 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			m.duration.WithLabelValues(c.Request().Method, route).Observe(elapsed.Seconds())
 			// Typed attributes (LogAttrs) spare slog boxing and converting
 			// each value on every request.
+			path := c.Request().URL.Path
+			if strings.Contains(route, ":capability") {
+				path = route // a connection's authorize_url is a secret until spent
+			}
 			attrs := make([]slog.Attr, 0, 11)
 			attrs = append(attrs,
 				slog.String("request_id", requestID(c)), slog.String("method", c.Request().Method),
-				slog.String("path", c.Request().URL.Path), slog.String("route", route), slog.Int("status", status),
+				slog.String("path", path), slog.String("route", route), slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes_out", c.Response().Size), slog.String("remote_ip", c.RealIP()))
 			if p := principalOf(c); p != nil {

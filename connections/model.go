@@ -69,7 +69,7 @@ type Connection struct {
 
 	// OAuthClientID is the row id of the tenant's current OAuth client for
 	// the component (nil when it has none), read with the connection.
-	OAuthClientID *uuid.UUID `gorm:"->;-:migration"`
+	OAuthClientID *uuid.UUID `gorm:"column:oauth_client_id;->;-:migration"`
 
 	// AuthorizeURL is the capability that starts the browser dance. Only its
 	// digest is stored, so it is set only on the value that created it
