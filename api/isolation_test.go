@@ -118,6 +118,17 @@ var isoRoutes = []isoRoute{
 
 	{http.MethodGet, "/v2/tenants/:tid/audit-events", policy.AuditGet, nil},
 
+	{http.MethodGet, "/v2/tenants/:tid/components/:id/oauth-config", policy.OAuthClientsRevealSecret, nil},
+	{http.MethodGet, "/v2/tenants/:tid/connections", policy.ConnectionsGet, nil},
+	{http.MethodPost, "/v2/tenants/:tid/connections", policy.ConnectionsCreate, func(_ *isoWorld, tt *isoTenant) any {
+		return doc("connection", map[string]any{"name": "iso-" + uniq()}, map[string]any{"component": rel("component", tt.component)})
+	}},
+	{http.MethodGet, "/v2/tenants/:tid/connections/:id", policy.ConnectionsGet, nil},
+	{http.MethodDelete, "/v2/tenants/:tid/connections/:id", policy.ConnectionsDelete, nil},
+	{http.MethodPost, "/v2/tenants/:tid/connections/:id/access-token", policy.ConnectionsToken, nil},
+	{http.MethodPost, "/v2/tenants/:tid/connections/:id/refresh", policy.ConnectionsEdit, nil},
+	{http.MethodPost, "/v2/tenants/:tid/connections/:id/reconnect", policy.ConnectionsEdit, nil},
+
 	{http.MethodGet, "/v2/api-client-templates", isoAnyUser, nil},
 	{http.MethodGet, "/v2/tenants/:tid/api-clients", policy.APIClientsGet, nil},
 	{http.MethodPost, "/v2/tenants/:tid/api-clients", policy.APIClientsCreate, func(*isoWorld, *isoTenant) any {
@@ -147,6 +158,7 @@ type isoTenant struct {
 	oauthClient    string
 	apiClient      string // a confidential API client
 	apiSecret      string // one of its secrets
+	connection     string // a pending connection through the OAuth client
 }
 
 // isoWorld is two tenants, A and B, a member of A who holds nothing and a
@@ -182,25 +194,28 @@ func isoNewTenant(t *testing.T, e *apitest.Env) *isoTenant {
 	tt.flow = newFlow(t, e, tt.id, &e.Super, "flow-"+uniq(), tt.component)
 	tt.apiClient, _ = mustAPIClient(t, e, tt.id, &e.Super, nil)
 	tt.apiSecret, _ = mustAPIClientSecret(t, e, tt.id, &e.Super, tt.apiClient, nil)
+	tt.connection = e.Post(tenantPath(tt.id, "/connections"), &e.Super, doc("connection", map[string]any{"name": "conn-" + uniq()},
+		map[string]any{"component": rel("component", tt.component)})).ExpectStatus(t, http.StatusCreated).ID(t)
 	return tt
 }
 
 // isoIDs are the values a route's path parameters are filled with.
 type isoIDs struct {
 	tid, uid, kid, component, flow, oauthClient, member string
-	apiClient, apiSecret                                string
+	apiClient, apiSecret, connection                    string
 }
 
 func (tt *isoTenant) ids() isoIDs {
 	return isoIDs{tid: tt.id, uid: tt.owner.UserID, kid: tt.ownerKeyID, component: tt.component, flow: tt.flow,
-		oauthClient: tt.oauthClient, member: tt.owner.UserID, apiClient: tt.apiClient, apiSecret: tt.apiSecret}
+		oauthClient: tt.oauthClient, member: tt.owner.UserID, apiClient: tt.apiClient, apiSecret: tt.apiSecret,
+		connection: tt.connection}
 }
 
 // isoRandomIDs name nothing.
 func isoRandomIDs() isoIDs {
 	r := uuid.NewString
 	return isoIDs{tid: r(), uid: r(), kid: r(), component: r(), flow: r(), oauthClient: r(), member: r(),
-		apiClient: r(), apiSecret: r()}
+		apiClient: r(), apiSecret: r(), connection: r()}
 }
 
 // fill puts ids into an Echo path; each :id takes its meaning from the
@@ -229,6 +244,8 @@ func (ids isoIDs) fill(path string) string {
 			segs[i] = ids.oauthClient
 		case prev == "api-clients":
 			segs[i] = ids.apiClient
+		case prev == "connections":
+			segs[i] = ids.connection
 		case s == ":sid":
 			segs[i] = ids.apiSecret
 		default:
@@ -293,7 +310,7 @@ func isoExpectUnchanged(t *testing.T, e *apitest.Env, before map[string]int) {
 func isoErrors(t *testing.T, r *apitest.Response, ids isoIDs) string {
 	t.Helper()
 	body := string(r.Body)
-	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret} {
+	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret, ids.connection} {
 		body = strings.ReplaceAll(body, id, "{id}")
 	}
 	var d struct {
@@ -433,6 +450,11 @@ func TestIsolationRelationshipsToOtherTenants(t *testing.T) {
 		{"create flow", http.MethodPost, tenantPath(a.id, "/flows"),
 			func(id string) any { return flowDoc("f-"+uniq(), a.component, id) },
 			"component_not_found", "/data/relationships/components/data/1/id"},
+		{"create connection", http.MethodPost, tenantPath(a.id, "/connections"),
+			func(id string) any {
+				return doc("connection", map[string]any{"name": "c-" + uniq()}, map[string]any{"component": rel("component", id)})
+			},
+			"component_not_found", "/data/relationships/component/data/id"},
 		{"change flow", http.MethodPatch, tenantPath(a.id, "/flows/"+a.flow),
 			func(id string) any { return doc("flow", nil, map[string]any{"components": rels("component", id)}) },
 			"component_not_found", "/data/relationships/components/data/0/id"},

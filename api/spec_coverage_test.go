@@ -189,7 +189,7 @@ const specNobody = "00000000-0000-4000-8000-000000000000"
 // specFixture holds one of everything, to fill route templates with.
 type specFixture struct {
 	tid, componentID, flowID, clientID, memberID, keyID string
-	apiClientID, apiSecretID                            string
+	apiClientID, apiSecretID, connectionID              string
 	bare, stranger                                      apitest.Creds
 }
 
@@ -204,6 +204,7 @@ func (f *specFixture) fill(tmpl string) string {
 		"/oauth-clients/{id}", "/oauth-clients/"+f.clientID,
 		"/api-clients/{id}/secrets/{sid}", "/api-clients/"+f.apiClientID+"/secrets/"+f.apiSecretID,
 		"/api-clients/{id}", "/api-clients/"+f.apiClientID,
+		"/connections/{id}", "/connections/"+f.connectionID,
 	)
 	return r.Replace(tmpl)
 }
@@ -222,7 +223,7 @@ func specSeed(t *testing.T, e *apitest.Env) *specFixture {
 	f.tid = data(e.Post("/v2/tenants", su, doc("tenant", map[string]any{"name": "spec-" + uniq()}, nil)))
 	base := "/v2/tenants/" + f.tid
 	f.componentID = data(e.Post(base+"/components", su, doc("component",
-		map[string]any{"name": "sf", "descriptor": map[string]any{"useOAuthClient": true}}, nil)))
+		map[string]any{"name": "sf", "descriptor": oauthDescriptor()}, nil)))
 	compRel := map[string]any{"data": map[string]any{"type": "component", "id": f.componentID}}
 	f.clientID = data(e.Post(base+"/oauth-clients", su, doc("oauth-client",
 		map[string]any{"client_id": "abc", "client_secret": "a-secret-of-some-length"}, map[string]any{"component": compRel})))
@@ -237,6 +238,8 @@ func specSeed(t *testing.T, e *apitest.Env) *specFixture {
 	f.apiClientID = data(e.Post(base+"/api-clients", su, doc("api-client", map[string]any{"name": "spec",
 		"client_type": "confidential", "grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}}, nil)))
 	f.apiSecretID = data(e.Post(base+"/api-clients/"+f.apiClientID+"/secrets", su, doc("api-client-secret", nil, nil)))
+	f.connectionID = data(e.Post(base+"/connections", su, doc("connection", map[string]any{"name": "acme"},
+		map[string]any{"component": compRel})))
 	return f
 }
 

@@ -52,12 +52,6 @@ type OAuthClients interface {
 	RevealForComponent(ctx context.Context, tenantID, componentID uuid.UUID, via string) (*oauthclients.Client, string, error)
 }
 
-// URLChecker says what is wrong with a URL oauthd would call ("" if
-// nothing): outbound.URLChecker.
-type URLChecker interface {
-	CheckURL(ctx context.Context, raw string) string
-}
-
 // Options are the deployment's settings for connections.
 type Options struct {
 	// Issuer is oauthd's public URL: authorize_url is Issuer/connect/…, and
@@ -66,9 +60,6 @@ type Options struct {
 	// HTTPClient makes every call to providers (the outbound client:
 	// timeouts, size limit, no redirects, no private addresses).
 	HTTPClient *http.Client
-	// URLs checks the provider endpoints oauthd will call (token and
-	// refresh URIs) against the outbound rule, when a connection is made.
-	URLs URLChecker
 	// ProviderTimeout bounds one call to a provider (default 15 s).
 	ProviderTimeout time.Duration
 	// LinkTTL is how long an authorize_url, and then the provider's answer
@@ -224,14 +215,6 @@ func (s *Service) resolveComponent(ctx context.Context, tenantID uuid.UUID, raw 
 	}
 	if !connectable(d) {
 		return uuid.Nil, ErrComponentNotConnectable
-	}
-	if s.opts.URLs != nil {
-		for field, u := range map[string]string{"token_uri": d.OAuth2.TokenURI, "refresh_token_uri": d.OAuth2.RefreshURI()} {
-			if why := s.opts.URLs.CheckURL(ctx, u); why != "" {
-				return uuid.Nil, ErrComponentNotConnectable.With(fmt.Sprintf("the component's %s %s: oauthd would call it; %s",
-					strings.ReplaceAll(d.OAuth2.Pointer, "/", ".")+"."+field, u, why))
-			}
-		}
 	}
 	if _, _, err := s.clients.ForComponent(ctx, tenantID, id); errors.Is(err, oauthclients.ErrNotFound) {
 		p := ErrOAuthClientRequired.With(fmt.Sprintf(

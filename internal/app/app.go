@@ -118,7 +118,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	a.Connections = connections.NewService(db, connections.NewStore(db), a.Components, a.OAuthClients, o.Keyring, a.Audit,
-		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, URLs: a.OutboundURLs, ProviderTimeout: o.ProviderTimeout})
+		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout})
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
 	clientOpts := apiClientOptions(a.changes)
