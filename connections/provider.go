@@ -20,7 +20,6 @@ import (
 type provider struct {
 	componentID  uuid.UUID
 	block        *components.OAuth2Block
-	link         components.EnvLink
 	clientID     string
 	clientSecret string
 }
