@@ -86,7 +86,7 @@ func TestEnforcerRolesAndGrants(t *testing.T) {
 			t.Errorf("owner lacks %s", perm)
 		}
 		wantViewer := slices.Contains([]string{"tenants.oauth_clients.get", "tenants.components.get", "tenants.flows.get",
-			"tenants.api_clients.get", "tenants.members.get"}, perm)
+			"tenants.api_clients.get", "tenants.members.get", "tenants.connections.get"}, perm)
 		if got := idAllowed(t, e, viewer, tenantA, perm); got != wantViewer {
 			t.Errorf("viewer %s = %v, want %v", perm, got, wantViewer)
 		}
@@ -198,5 +198,30 @@ func TestEnforcerWatchSeesOtherInstancesChanges(t *testing.T) {
 	waitFor(false, "the downgrade")
 	if !idAllowed(t, watcher, user, tenant, policy.OAuthClientsGet) {
 		t.Error("watcher lost the viewer role")
+	}
+}
+
+// The connection permissions: owner all; admin all but the token; the
+// platform backend reads, connects and takes tokens; viewer reads.
+func TestEnforcerConnectionRoles(t *testing.T) {
+	_, db := idOpen(t)
+	e := idEnforcer(t, db)
+	tenant := uuid.New()
+	want := map[string][]string{
+		"owner":     {policy.ConnectionsGet, policy.ConnectionsCreate, policy.ConnectionsEdit, policy.ConnectionsDelete, policy.ConnectionsToken},
+		"admin":     {policy.ConnectionsGet, policy.ConnectionsCreate, policy.ConnectionsEdit, policy.ConnectionsDelete},
+		"platform":  {policy.ConnectionsGet, policy.ConnectionsCreate, policy.ConnectionsToken},
+		"viewer":    {policy.ConnectionsGet},
+		"developer": {},
+	}
+	all := []string{policy.ConnectionsGet, policy.ConnectionsCreate, policy.ConnectionsEdit, policy.ConnectionsDelete, policy.ConnectionsToken}
+	for role, perms := range want {
+		u := uuid.New()
+		idGrant(t, db, e, tenant, u, policy.Grants{Roles: []string{role}})
+		for _, perm := range all {
+			if got := idAllowed(t, e, u, tenant, perm); got != slices.Contains(perms, perm) {
+				t.Errorf("%s %s = %v", role, perm, got)
+			}
+		}
 	}
 }
