@@ -518,3 +518,22 @@ func TestAPIClientListPaging(t *testing.T) {
 	}
 	expectError(t, e.Get(tenantPath(tid, "/api-clients?sort=secret"), &e.Super), http.StatusBadRequest, "unknown_sort_field", "sort")
 }
+
+// A redirect URI's port is 1..65535: anything else names no endpoint a
+// browser could be sent to, and URL parsers disagree on it.
+func TestAPIClientRedirectURIPorts(t *testing.T) {
+	e := apitest.New(t)
+	tid := newTenant(t, e)
+	base := tenantPath(tid, "/api-clients")
+	web := func(uri string) map[string]any {
+		return apiClientDoc(map[string]any{"grant_types": []string{"authorization_code"}, "roles": []string{},
+			"redirect_uris": []string{uri}})
+	}
+	for _, uri := range []string{"https://app.example.test:0/cb", "https://app.example.test:65536/cb",
+		"http://127.0.0.1:99999999999/cb", "https://app.example.test:00000/cb"} {
+		expectError(t, e.Post(base, &e.Super, web(uri)), http.StatusUnprocessableEntity, "invalid_redirect_uri", "/data/attributes/redirect_uris")
+	}
+	for _, uri := range []string{"https://app.example.test:1/cb", "https://app.example.test:65535/cb", "http://127.0.0.1:8080/cb"} {
+		e.Post(base, &e.Super, web(uri)).ExpectStatus(t, http.StatusCreated)
+	}
+}

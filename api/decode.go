@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/jsontext"
@@ -40,6 +39,13 @@ func malformed(pointer, code, detail string) *apiError {
 	return pointerError(http.StatusBadRequest, pointer, code, detail)
 }
 
+// documentLimits bound a request document before it is decoded into maps
+// (a component descriptor has its own, tighter depth rule, a 422):
+// no JSON:API document of this API comes near them, and within them a
+// 1 MiB body costs a bounded amount of work and memory however it is
+// shaped (the error answer is capped too, see capObjects).
+var documentLimits = jsontext.Limits{Depth: 64, Members: 1000}
+
 // decodeDocument reads a JSON:API request document holding one resource of
 // the schema's type. It reports, at once, every unknown member; a wrong type
 // is a 409 naming the expected type.
@@ -47,35 +53,40 @@ func decodeDocument(body []byte, s schema) (*resourceDoc, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, malformed("", "body_required", "the request needs a JSON:API document with a data member")
 	}
+	// Syntax first, without building anything: a RawMessage is one copy.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	var top map[string]json.RawMessage
-	if err := dec.Decode(&top); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return nil, malformed("", "invalid_json", "the body is not a JSON object: "+jsonErrorText(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, malformed("", "trailing_data", "the body has data after the JSON document")
 	}
-	if top == nil {
-		return nil, malformed("", "invalid_json", "the body must be a JSON object, not null")
+	if kind := jsonKind(raw); kind != "object" {
+		return nil, malformed("", "invalid_json", "the body must be a JSON object, not "+kind)
 	}
-	if e := checkText(body); e != nil {
-		return nil, e
+	if is := jsontext.Check(raw, documentLimits); is != nil {
+		return nil, malformed(is.Pointer, is.Code, is.Detail)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, malformed("", "invalid_json", "the body is not a JSON object: "+jsonErrorText(err))
 	}
 	var e apiError
 	for k := range top {
 		if k != "data" && k != "meta" && k != "jsonapi" {
-			e.objects = append(e.objects, badMember("/"+k, "unknown_member", fmt.Sprintf("%q is not a member this API accepts at the top level", k)))
+			e.add(badMember("/"+jsontext.PointerToken(fault.Short(k)), "unknown_member", fmt.Sprintf("%q is not a member this API accepts at the top level", fault.Short(k))))
 		}
 	}
 	rawData, ok := top["data"]
 	if !ok || isNull(rawData) {
-		e.objects = append(e.objects, badMember("/data", "data_required", "the document needs a data member holding one resource object"))
+		e.add(badMember("/data", "data_required", "the document needs a data member holding one resource object"))
 		e.status = http.StatusBadRequest
 		return nil, &e
 	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(rawData, &data); err != nil {
-		e.objects = append(e.objects, badMember("/data", "invalid_data", "data must be a resource object"))
+		e.add(badMember("/data", "invalid_data", "data must be a resource object"))
 		e.status = http.StatusBadRequest
 		return nil, &e
 	}
@@ -84,40 +95,40 @@ func decodeDocument(body []byte, s schema) (*resourceDoc, error) {
 		switch k {
 		case "type":
 			if json.Unmarshal(v, &doc.Type) != nil {
-				e.objects = append(e.objects, badMember("/data/type", "wrong_type", "type must be a string"))
+				e.add(badMember("/data/type", "wrong_type", "type must be a string"))
 			}
 		case "id":
 			var id string
 			if json.Unmarshal(v, &id) != nil {
-				e.objects = append(e.objects, badMember("/data/id", "wrong_type", "id must be a string"))
+				e.add(badMember("/data/id", "wrong_type", "id must be a string"))
 			}
 			doc.ID = &id
 		case "attributes":
 			if json.Unmarshal(v, &doc.attributes) != nil || isNull(v) {
-				e.objects = append(e.objects, badMember("/data/attributes", "wrong_type", "attributes must be an object"))
+				e.add(badMember("/data/attributes", "wrong_type", "attributes must be an object"))
 			}
 		case "relationships":
 			if json.Unmarshal(v, &doc.relationships) != nil || isNull(v) {
-				e.objects = append(e.objects, badMember("/data/relationships", "wrong_type", "relationships must be an object"))
+				e.add(badMember("/data/relationships", "wrong_type", "relationships must be an object"))
 			}
 		case "meta", "links":
 		default:
-			e.objects = append(e.objects, badMember("/data/"+k, "unknown_member", fmt.Sprintf("%q is not a member of a resource object", k)))
+			e.add(badMember("/data/"+jsontext.PointerToken(fault.Short(k)), "unknown_member", fmt.Sprintf("%q is not a member of a resource object", fault.Short(k))))
 		}
 	}
 	if _, ok := data["type"]; !ok {
-		e.objects = append(e.objects, badMember("/data/type", "type_required", fmt.Sprintf("data.type is required and must be %q", s.Type)))
+		e.add(badMember("/data/type", "type_required", fmt.Sprintf("data.type is required and must be %q", s.Type)))
 	}
 	for k := range doc.attributes {
 		if !slices.Contains(s.Attributes, k) {
-			e.objects = append(e.objects, badMember("/data/attributes/"+k, "unknown_attribute",
-				fmt.Sprintf("%q is not an attribute of %s; accepted: %s", k, s.Type, listOrNone(s.Attributes))))
+			e.add(badMember("/data/attributes/"+jsontext.PointerToken(fault.Short(k)), "unknown_attribute",
+				fmt.Sprintf("%q is not an attribute of %s; accepted: %s", fault.Short(k), s.Type, listOrNone(s.Attributes))))
 		}
 	}
 	for k := range doc.relationships {
 		if !slices.Contains(s.Relationships, k) {
-			e.objects = append(e.objects, badMember("/data/relationships/"+k, "unknown_relationship",
-				fmt.Sprintf("%q is not a relationship of %s; accepted: %s", k, s.Type, listOrNone(s.Relationships))))
+			e.add(badMember("/data/relationships/"+jsontext.PointerToken(fault.Short(k)), "unknown_relationship",
+				fmt.Sprintf("%q is not a relationship of %s; accepted: %s", fault.Short(k), s.Type, listOrNone(s.Relationships))))
 		}
 	}
 	if len(e.objects) > 0 {
@@ -126,7 +137,7 @@ func decodeDocument(body []byte, s schema) (*resourceDoc, error) {
 	}
 	if doc.Type != s.Type {
 		return nil, pointerError(http.StatusConflict, "/data/type", "type_mismatch",
-			fmt.Sprintf("type is %q but this endpoint takes %q", doc.Type, s.Type))
+			fmt.Sprintf("type is %q but this endpoint takes %q", fault.Short(doc.Type), s.Type))
 	}
 	return doc, nil
 }
@@ -299,102 +310,23 @@ func (d *resourceDoc) toMany(rel, want string) *[]string {
 // err returns what reading the values found wrong, nil if nothing.
 func (d *resourceDoc) err() error { return d.problems.Err() }
 
-// checkText finds strings that JSON parsers disagree on and that Go would
-// silently change: bytes that are not UTF-8 (RFC 8259 requires it) and \u
-// escapes of lone UTF-16 surrogates (RFC 7493 forbids them; Go turns them
-// into U+FFFD, Postgres' jsonb rejects them). It names the first one found.
-// The body is already known to be one well-formed JSON document.
-func checkText(body []byte) *apiError {
-	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) {
-		return nil // the common case: nothing to look at
+// jsonKind names the kind of a JSON value by its first byte.
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "empty"
 	}
-	type frame struct {
-		object  bool
-		wantKey bool
-		key     string
-		index   int
+	switch v[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
 	}
-	var stack []*frame
-	pointer := func(withTop bool) string {
-		var b strings.Builder
-		for i, f := range stack {
-			if i == len(stack)-1 && !withTop {
-				break
-			}
-			if f.object {
-				b.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(f.key, "~", "~0"), "/", "~1"))
-			} else {
-				b.WriteString("/" + strconv.Itoa(f.index))
-			}
-		}
-		return b.String()
-	}
-	advance := func() {
-		if len(stack) == 0 {
-			return
-		}
-		if top := stack[len(stack)-1]; top.object {
-			top.wantKey = true
-		} else {
-			top.index++
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // a number like 1e999 must not end the walk early
-	var prev int64
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // io.EOF; syntax errors were reported before
-		}
-		end := dec.InputOffset()
-		raw := body[prev:end]
-		prev = end
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				stack = append(stack, &frame{object: d == '{', wantKey: d == '{'})
-			default:
-				stack = stack[:len(stack)-1]
-				advance()
-			}
-			continue
-		}
-		isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
-		if s, ok := tok.(string); ok {
-			if problem := textProblem(raw); problem != "" {
-				where := pointer(!isKey)
-				return malformed(where, "invalid_text", fmt.Sprintf("the string at %q %s", displayPointer(where), problem))
-			}
-			if isKey {
-				top := stack[len(stack)-1]
-				top.key, top.wantKey = s, false
-				continue
-			}
-		}
-		advance()
-	}
-}
-
-func displayPointer(p string) string {
-	if p == "" {
-		return "/"
-	}
-	return p
-}
-
-// textProblem says what is wrong with the raw bytes of one JSON string
-// token (with any delimiters before it), or "" when nothing is.
-func textProblem(raw []byte) string {
-	if !utf8.Valid(raw) {
-		return "is not valid UTF-8"
-	}
-	at, high := jsontext.LoneSurrogate(raw)
-	switch {
-	case at < 0:
-		return ""
-	case high:
-		return "holds a lone high surrogate escape (\\u" + string(raw[at+2:at+6]) + ")"
-	}
-	return "holds a lone low surrogate escape (\\u" + string(raw[at+2:at+6]) + ")"
+	return "a number"
 }

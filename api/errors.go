@@ -51,6 +51,33 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
 }
 
+// add appends one error object (the answer is capped when written).
+func (e *apiError) add(o errorObject) { e.objects = append(e.objects, o) }
+
+// maxErrorObjects is how many error objects one answer lists. Past it, one
+// last object (code more_errors, meta.more) counts the problems left out,
+// so an answer stays small however many problems a request holds.
+const maxErrorObjects = 20
+
+// capObjects cuts objects to maxErrorObjects and the summary.
+func capObjects(objects []errorObject, status int) []errorObject {
+	if len(objects) <= maxErrorObjects+1 {
+		return objects
+	}
+	more := 0
+	for _, o := range objects[maxErrorObjects:] {
+		if n, ok := o.Meta["more"].(int); ok && o.Code == "more_errors" {
+			more += n
+		} else {
+			more++
+		}
+	}
+	out := append([]errorObject(nil), objects[:maxErrorObjects]...)
+	return append(out, errorObject{Status: strconv.Itoa(status), Code: "more_errors", Title: http.StatusText(status),
+		Detail: fmt.Sprintf("%d more problems in this request are not listed; fix those above and send it again to see the rest", more),
+		Meta:   map[string]any{"more": more}})
+}
+
 // newError is one error object. A source that names nothing (the problem is
 // the whole document or request) is left out, as JSON:API asks.
 func newError(status int, code, detail string, src *errorSource) *apiError {
@@ -62,8 +89,10 @@ func newError(status int, code, detail string, src *errorSource) *apiError {
 	}}}
 }
 
+// paramError is a 400 naming a query parameter (cut to 64 bytes: the name
+// comes from the request).
 func paramError(param, code, detail string) *apiError {
-	return newError(http.StatusBadRequest, code, detail, &errorSource{Parameter: param})
+	return newError(http.StatusBadRequest, code, detail, &errorSource{Parameter: fault.Short(param)})
 }
 
 func pointerError(status int, pointer, code, detail string) *apiError {
@@ -226,6 +255,6 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			_ = c.NoContent(ae.status)
 			return
 		}
-		_ = writeJSON(c, ae.status, errorDocument{Errors: ae.objects})
+		_ = writeJSON(c, ae.status, errorDocument{Errors: capObjects(ae.objects, ae.status)})
 	}
 }

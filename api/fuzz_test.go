@@ -130,7 +130,8 @@ func checkClientError(t *testing.T, err error, allowed ...int) {
 		if err != nil || n < 400 || n > 499 {
 			t.Fatalf("error object status %q is not a 4xx", o.Status)
 		}
-		wholeDocument := o.Code == "body_required" || o.Code == "invalid_json" || o.Code == "trailing_data" || o.Code == "invalid_text"
+		wholeDocument := o.Code == "body_required" || o.Code == "invalid_json" || o.Code == "trailing_data" || o.Code == "invalid_text" ||
+			o.Code == "too_many_members" || o.Code == "too_deep"
 		if o.Source == nil {
 			if !wholeDocument {
 				t.Fatalf("error object %s names no member: %+v", o.Code, o)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
 )
 
@@ -58,7 +59,7 @@ func parseList(c echo.Context, spec listSpec) (listQuery, error) {
 // read takes one query parameter into q.
 func (q *listQuery) read(key string, vals []string, spec listSpec) *apiError {
 	if len(vals) > 1 {
-		return paramError(key, "repeated_parameter", key+" is given more than once")
+		return paramError(key, "repeated_parameter", fault.Short(key)+" is given more than once")
 	}
 	v := vals[0]
 	switch {
@@ -83,12 +84,12 @@ func (q *listQuery) read(key string, vals []string, spec listSpec) *apiError {
 	case strings.HasPrefix(key, "filter[") && strings.HasSuffix(key, "]"):
 		name := key[len("filter[") : len(key)-1]
 		if !slices.Contains(spec.Filters, name) {
-			return paramError(key, "unknown_filter", fmt.Sprintf("%s is not a filter here; accepted: %s", key, filterList(spec.Filters)))
+			return paramError(key, "unknown_filter", fmt.Sprintf("%s is not a filter here; accepted: %s", fault.Short(key), filterList(spec.Filters)))
 		}
 		// Filter values reach the database, whose text holds neither NUL
 		// nor bytes that are not UTF-8.
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-			return paramError(key, "invalid_filter", key+" must be UTF-8 text without NUL characters")
+			return paramError(key, "invalid_filter", fault.Short(key)+" must be UTF-8 text without NUL characters")
 		}
 		q.Filters[name] = v
 	default:
@@ -114,7 +115,7 @@ func queryValues(c echo.Context) (url.Values, *apiError) {
 		value, verr := url.QueryUnescape(rawValue)
 		if kerr != nil || verr != nil || strings.Contains(pair, ";") {
 			return nil, paramError(key, "malformed_parameter",
-				fmt.Sprintf("%s is not a well-formed query parameter (bad %%-escape or a semicolon)", key))
+				fmt.Sprintf("%s is not a well-formed query parameter (bad %%-escape or a semicolon)", fault.Short(key)))
 		}
 		values[key] = append(values[key], value)
 	}
@@ -142,10 +143,10 @@ func parseSort(v string, allowed []string) ([]listing.Sort, *apiError) {
 		}
 		if !slices.Contains(allowed, s.Field) {
 			return nil, paramError("sort", "unknown_sort_field",
-				fmt.Sprintf("cannot sort by %q; sortable fields: %s (prefix - for descending)", s.Field, listOrNone(allowed)))
+				fmt.Sprintf("cannot sort by %q; sortable fields: %s (prefix - for descending)", fault.Short(s.Field), listOrNone(allowed)))
 		}
 		if seen[s.Field] {
-			return nil, paramError("sort", "repeated_sort_field", fmt.Sprintf("sort names %q twice", s.Field))
+			return nil, paramError("sort", "repeated_sort_field", fmt.Sprintf("sort names %q twice", fault.Short(s.Field)))
 		}
 		seen[s.Field] = true
 		out = append(out, s)
@@ -154,9 +155,9 @@ func parseSort(v string, allowed []string) ([]listing.Sort, *apiError) {
 }
 
 func unknownParam(key string) *apiError {
-	detail := fmt.Sprintf("%s is not a query parameter this endpoint understands", key)
+	detail := fmt.Sprintf("%s is not a query parameter this endpoint understands", fault.Short(key))
 	if strings.HasPrefix(key, "include") || strings.HasPrefix(key, "fields[") {
-		detail = fmt.Sprintf("%s is not supported: relationships carry ids only", key)
+		detail = fmt.Sprintf("%s is not supported: relationships carry ids only", fault.Short(key))
 	}
 	return paramError(key, "unknown_parameter", detail)
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,6 +114,11 @@ func redirectURIProblem(raw string) string {
 	}
 	if u.User != nil {
 		return "must not carry user information"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "has a port outside 1..65535"
+		}
 	}
 	switch u.Scheme {
 	case "https":
