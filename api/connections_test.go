@@ -421,3 +421,37 @@ func TestConnectionListFilters(t *testing.T) {
 		expectError(t, r, http.StatusBadRequest, "", strings.SplitN(q, "=", 2)[0])
 	}
 }
+
+// The background job refreshes a token that expires within 10 minutes,
+// from the durable queue, so a caller gets a fresh token without waiting.
+func TestConnectionRefreshedAheadByTheQueue(t *testing.T) {
+	w := newConnWorld(t, false)
+	id := w.connect(t, "ahead")
+	fresh := w.connect(t, "fresh")
+	sqlExec(t, w.e, "UPDATE connections SET expires_at = now() + interval '8 minutes' WHERE id = $1", id)
+	n, err := w.e.App.Connections.EnqueueDue(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("EnqueueDue = %d, %v; want the one connection that expires soon", n, err)
+	}
+	apitest.Eventually(t, 10*time.Second, func() error {
+		if c := w.p.calls(); c != 3 { // two exchanges and the one refresh
+			return fmt.Errorf("the provider has %d token calls", c)
+		}
+		return nil
+	})
+	apitest.Eventually(t, 5*time.Second, func() error {
+		exp, _ := time.Parse(time.RFC3339, fmt.Sprint(attrOf(w.get(t, id), "expires_at")))
+		if exp.Before(time.Now().Add(50 * time.Minute)) {
+			return fmt.Errorf("expires_at %v", exp)
+		}
+		return nil
+	})
+	calls := w.p.calls()
+	if got := w.accessToken(t, w.e, id).ExpectStatus(t, http.StatusOK).Attr(t, "access_token"); got != w.p.lastIssued() || w.p.calls() != calls {
+		t.Fatalf("after the job, access-token gave %v with %d more provider calls", got, w.p.calls()-calls)
+	}
+	if a := auditActions(t, w.e, w.tid, &w.owner, fresh); slices.Contains(a, "connection.refreshed") {
+		t.Fatal("a fresh connection was refreshed")
+	}
+	w.p.checkClean(t)
+}

@@ -41,7 +41,8 @@ type fakeProvider struct {
 	script     []http.HandlerFunc
 	challenges map[string]string // code → PKCE challenge
 	redirects  map[string]string // code → redirect_uri
-	refresh    string            // the refresh token that works now
+	refresh    string            // the newest refresh token issued
+	valid      map[string]bool   // refresh tokens that work (one per grant)
 	used       map[string]bool   // refresh tokens presented before
 	issued     []string          // access tokens, in order
 	tokenCalls int
@@ -52,7 +53,7 @@ type fakeProvider struct {
 
 func newFakeProvider(t testing.TB, basic bool) *fakeProvider {
 	p := &fakeProvider{t: t, id: "fake-client-" + uniq(), secret: "fake-secret-" + uniq(), basic: basic,
-		challenges: map[string]string{}, redirects: map[string]string{}, used: map[string]bool{}}
+		challenges: map[string]string{}, redirects: map[string]string{}, used: map[string]bool{}, valid: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authorize", p.authorize)
 	mux.HandleFunc("/token", p.token)
@@ -122,34 +123,35 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "bad code")
 			return
 		}
-		p.issue(w, !p.noRefresh)
+		p.issue(w, "", !p.noRefresh)
 	case "refresh_token":
 		rt := r.PostForm.Get("refresh_token")
 		if p.used[rt] {
 			p.reuse++
 		}
-		if rt != p.refresh || p.used[rt] {
+		if !p.valid[rt] || p.used[rt] {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token not valid")
 			return
 		}
 		p.refreshes++
-		p.issue(w, !p.keepRefresh)
+		p.issue(w, rt, !p.keepRefresh)
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 	}
 }
 
 // issue answers with a new access token and, with rotate, a new refresh
-// token (the one presented is then used up).
-func (p *fakeProvider) issue(w http.ResponseWriter, rotate bool) {
+// token (the one presented, presented, is then used up).
+func (p *fakeProvider) issue(w http.ResponseWriter, presented string, rotate bool) {
 	access := fmt.Sprintf("access-%d-%s", len(p.issued)+1, uniq())
 	p.issued = append(p.issued, access)
 	body := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": "read write"}
 	if rotate {
-		if p.refresh != "" {
-			p.used[p.refresh] = true
+		if presented != "" {
+			p.used[presented] = true
 		}
 		p.refresh = "refresh-" + uniq()
+		p.valid[p.refresh] = true
 		body["refresh_token"] = p.refresh
 	}
 	w.Header().Set("Content-Type", "application/json")

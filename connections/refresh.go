@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
+
+	"github.com/oauthd/oauthd/internal/fault"
 )
 
 // Refreshing. One refresh at a time per connection, across every
@@ -48,7 +50,16 @@ const (
 	ifStale refreshMode = iota
 	// always: unless a refresh completed after the caller asked (refresh).
 	always
+	// ahead: when the token lives less than RefreshAhead (the background job).
+	ahead
 )
+
+// isProblem reports whether err is an answer for the caller (a
+// fault.Problem), not a failure of oauthd.
+func isProblem(err error) bool {
+	_, ok := fault.List(err)
+	return ok
+}
 
 // usable refuses connections that cannot give tokens without a reconnect.
 func usable(c *Connection) error {
@@ -143,7 +154,7 @@ func (s *Service) refreshLocked(ctx context.Context, tenantID, id uuid.UUID, mod
 		}
 		now := s.now()
 		// The winner's result, for those who waited.
-		if mode == ifStale && c.validFor(now, MinValidity) ||
+		if mode == ifStale && c.validFor(now, MinValidity) || mode == ahead && c.validFor(now, RefreshAhead) ||
 			mode == always && c.RefreshedAt != nil && c.RefreshedAt.After(asked) {
 			return nil
 		}

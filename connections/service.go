@@ -16,6 +16,7 @@ import (
 
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/listing"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/tenants"
@@ -78,6 +79,8 @@ type Service struct {
 	sealer     Sealer
 	audit      Recorder
 	opts       Options
+	// queue runs the refresh-ahead jobs (RegisterJobs).
+	queue *jobs.Queue
 	// flights merges this instance's concurrent refreshes of one connection
 	// into one waiter on the row lock (which serialises instances).
 	flights singleflight.Group

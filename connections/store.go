@@ -127,3 +127,13 @@ func (s *Store) forComponent(ctx context.Context, tenantID, componentID uuid.UUI
 		Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Find(&out).Error
 	return out, err
 }
+
+// due lists ready connections whose access token expires before horizon
+// and that are not in backoff, soonest first (the index connections_due).
+func (s *Store) due(ctx context.Context, horizon, now time.Time, limit int) ([]Connection, error) {
+	var out []Connection
+	err := s.db.Conn(ctx).Model(&Connection{}).Select("tenant_id", "id").
+		Where("state = ? AND refresh_token IS NOT NULL AND expires_at < ? AND (retry_at IS NULL OR retry_at <= ?)", StateReady, horizon, now).
+		Order("expires_at").Limit(limit).Find(&out).Error
+	return out, err
+}

@@ -121,6 +121,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout})
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
+	a.Connections.RegisterJobs(a.Jobs)
 	clientOpts := apiClientOptions(a.changes)
 	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
 	life := authserver.DefaultLifetimes()
