@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/metrics"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
 )
@@ -111,6 +112,7 @@ func (s *Server) basic(c echo.Context) (*principal, error) {
 	}
 	u, err := s.deps.Tenants.Authenticate(c.Request().Context(), email, key)
 	if errors.Is(err, tenants.ErrUnauthenticated) {
+		s.deps.Metrics.AuthFailed(metrics.AuthAPIKey)
 		return nil, unauthorized("the email or API key is wrong")
 	}
 	if err != nil {
@@ -129,10 +131,12 @@ func (s *Server) bearer(c echo.Context, raw string) (*principal, error) {
 	ctx := c.Request().Context()
 	claims, err := s.deps.Keys.ParseAccessToken(ctx, raw, s.deps.Issuer)
 	if err != nil {
+		s.deps.Metrics.AuthFailed(metrics.AuthBearer)
 		return nil, invalidToken()
 	}
 	state, err := s.deps.Grants.Check(ctx, claims)
 	if errors.Is(err, authserver.ErrRevoked) {
+		s.deps.Metrics.AuthFailed(metrics.AuthBearer)
 		return nil, invalidToken()
 	}
 	if err != nil {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oauthd/oauthd/internal/metrics"
 )
 
 // maxBodyBytes is the request body limit (413 above it).
@@ -19,29 +19,9 @@ func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
-// metrics are the HTTP series exported at /metrics.
-type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "oauthd_http_requests_total", Help: "HTTP requests by method, route and status.",
-		}, []string{"method", "route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "oauthd_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"method", "route"}),
-	}
-	reg.MustRegister(m.requests, m.duration)
-	return m
-}
-
 // observe logs one line per request and records its metrics. It never logs
 // headers or bodies, so credentials and secrets stay out of the logs.
-func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
+func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -55,8 +35,7 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(c.Request().Method, route).Observe(elapsed.Seconds())
+			m.Request(c.Request().Method, route, status, elapsed)
 			// Typed attributes (LogAttrs) spare slog boxing and converting
 			// each value on every request.
 			path := c.Request().URL.Path

@@ -243,8 +243,7 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.Get("/v2/tenants/"+tid+"/oauth-clients", &e.Super).ExpectStatus(t, http.StatusOK)
 	}
-	r := e.Get("/metrics", nil).ExpectStatus(t, http.StatusOK)
-	body := string(r.Body)
+	body := e.Metrics()
 	want := `oauthd_http_requests_total{method="GET",route="/v2/tenants/:tid/oauth-clients",status="200"} 3`
 	if !strings.Contains(body, want) {
 		t.Fatalf("/metrics lacks %s\n%s", want, opsGrepLines(body, "oauthd_http_requests_total"))
@@ -261,7 +260,7 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	// number of series.
 	e.Do(apitest.Request{Method: http.MethodGet, Path: "/no/such/" + strings.Repeat("x", 20)}).ExpectStatus(t, http.StatusNotFound)
 	e.Do(apitest.Request{Method: http.MethodGet, Path: "/another/unknown/path"}).ExpectStatus(t, http.StatusNotFound)
-	body = string(e.Get("/metrics", nil).Body)
+	body = e.Metrics()
 	if strings.Contains(body, "/no/such") || strings.Contains(body, "/another/unknown") {
 		t.Errorf("unknown paths became metric labels:\n%s", opsGrepLines(body, "oauthd_http_requests_total"))
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/connections"
@@ -13,7 +12,6 @@ import (
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
 
 	// The OAuth 2.0 authorization server (RFC errors, not JSON:API).
 	e.POST("/oauth/token", s.oauth.Token)

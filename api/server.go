@@ -12,7 +12,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/apiclients"
@@ -21,6 +20,7 @@ import (
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/connections"
 	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/metrics"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
@@ -37,8 +37,9 @@ type Deps struct {
 	APIClients   *apiclients.Service
 	Connections  *connections.Service
 	Log          *slog.Logger
-	// Registry receives the HTTP metrics; nil uses a fresh registry.
-	Registry *prometheus.Registry
+	// Metrics receives the HTTP series, tokens issued and failed
+	// authentications; nil makes a fresh registry.
+	Metrics *metrics.Metrics
 
 	// The authorization server: its signing keys verify bearer tokens and
 	// are published in the JWKS; its grants say whether a token still holds.
@@ -55,10 +56,9 @@ type Deps struct {
 
 // Server is the HTTP face of oauthd.
 type Server struct {
-	deps    Deps
-	oauth   *oauth2.Handler
-	echo    *echo.Echo
-	metrics *metrics
+	deps  Deps
+	oauth *oauth2.Handler
+	echo  *echo.Echo
 }
 
 // New builds the server with every route.
@@ -66,17 +66,17 @@ func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.Registry == nil {
-		d.Registry = prometheus.NewRegistry()
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
 	e.IPExtractor = clientIPExtractor(d.TrustedProxies)
-	s := &Server{deps: d, echo: e, metrics: newMetrics(d.Registry)}
+	s := &Server{deps: d, echo: e}
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey,
-		Connections: d.Connections})
+		Connections: d.Connections, Metrics: d.Metrics})
 
 	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())
@@ -90,7 +90,7 @@ func New(d Deps) *Server {
 			}
 		},
 	}))
-	e.Use(observe(d.Log, s.metrics))
+	e.Use(observe(d.Log, d.Metrics))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

@@ -94,6 +94,7 @@ func (c *verifiedCache) digest(secretID uuid.UUID, presented, hash string) [sha2
 
 func (c *verifiedCache) has(d [sha256.Size]byte) bool {
 	_, ok := c.entries.Get(d)
+	c.entries.Stats().Record(ok)
 	return ok
 }
 

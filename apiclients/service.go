@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
@@ -335,4 +336,10 @@ func (s *Service) RevokeTokens(ctx context.Context, tenantID, id uuid.UUID, may 
 		return fmt.Errorf("revoke api client tokens: %w", err)
 	}
 	return nil
+}
+
+// Caches are this instance's caches by name, for the metrics: the loaded
+// credentials of clients and the secrets bcrypt has verified.
+func (s *Service) Caches() map[string]*bounded.Stats {
+	return map[string]*bounded.Stats{"api_client_credentials": s.creds.Stats(), "verified_client_secrets": s.verified.entries.Stats()}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/database"
@@ -182,4 +183,10 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// Caches are this instance's caches by name, for the metrics: the tokens'
+// revocation states (absent without WithChanges).
+func (g *Grants) Caches() map[string]*bounded.Stats {
+	return map[string]*bounded.Stats{"token_states": g.states.Stats()}
 }

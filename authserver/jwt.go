@@ -184,6 +184,7 @@ func newVerifiedTokens(limit int) *verifiedTokens {
 
 func (v *verifiedTokens) get(sum [sha256.Size]byte) (AccessClaims, string, bool) {
 	e, ok := v.entries.Get(sum)
+	v.entries.Stats().Record(ok)
 	if !ok {
 		return AccessClaims{}, "", false
 	}

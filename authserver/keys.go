@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/keyring"
 )
@@ -438,4 +439,10 @@ func (k *Keys) parseRow(r *keyRow, cached *signingKey, now time.Time) (*signingK
 	}
 	sk.signer = signer
 	return sk, nil
+}
+
+// Caches are this instance's caches by name, for the metrics: the access
+// tokens whose signature this instance has verified.
+func (k *Keys) Caches() map[string]*bounded.Stats {
+	return map[string]*bounded.Stats{"verified_access_tokens": k.verified.entries.Stats()}
 }

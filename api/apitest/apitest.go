@@ -381,3 +381,15 @@ func (b *LockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Metrics scrapes the instance's metrics as the metrics listener serves
+// them (they are not on the API's listener).
+func (e *Env) Metrics() string {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.App.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		e.t.Errorf("metrics: status %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/oauthd/oauthd/apiclients"
+	"github.com/oauthd/oauthd/internal/metrics"
 )
 
 // authenticateClient applies client_secret_basic, client_secret_post, or
@@ -31,12 +32,10 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		// readForm has already refused control characters and invalid UTF-8.
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
-	if id == "" {
-		return nil, errInvalidClient(basic)
-	}
-	if !apiclients.PlausibleClientID(id) {
-		// Cannot name a client: the unknown-client answer at once, so that
+	if id == "" || !apiclients.PlausibleClientID(id) {
+		// Names no client: the unknown-client answer at once, so that
 		// arbitrary strings never become the limiter's keys.
+		h.d.Metrics.AuthFailed(metrics.AuthClient)
 		return nil, errInvalidClient(basic)
 	}
 	key := id + "|" + c.RealIP()
@@ -46,6 +45,7 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 	client, err := h.d.Clients.Authenticate(r.Context(), id, secret)
 	if errors.Is(err, apiclients.ErrInvalidClient) {
 		h.limiter.fail(key)
+		h.d.Metrics.AuthFailed(metrics.AuthClient)
 		return nil, errInvalidClient(basic)
 	}
 	if err != nil {

@@ -56,7 +56,22 @@ type Deps struct {
 
 	// Connections runs the connection pages' dance.
 	Connections Connections
+	// Metrics counts tokens issued and failed authentications; nil
+	// counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the endpoints record for the operator.
+type Metrics interface {
+	TokenIssued(grantType string)
+	AuthFailed(method string)
+}
+
+// noMetrics records nothing.
+type noMetrics struct{}
+
+func (noMetrics) TokenIssued(string) {}
+func (noMetrics) AuthFailed(string)  {}
 
 // Handler serves the protocol endpoints.
 type Handler struct {
@@ -69,6 +84,9 @@ type Handler struct {
 func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
 	}
 	return &Handler{d: d, limiter: newFailureLimiter(10, time.Minute), pages: newPageState()}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/oauthd/oauthd/internal/metrics"
 	"github.com/oauthd/oauthd/tenants"
 )
 
@@ -256,6 +257,7 @@ func (h *Handler) SignIn(c echo.Context) error {
 	}
 	if !ok {
 		h.pages.signInLimiter.fail(key)
+		h.d.Metrics.AuthFailed(metrics.AuthSignIn)
 		return h.showSignIn(c, http.StatusUnauthorized, returnTo, email, msgWrongCredentials)
 	}
 	h.startSession(c, u.ID)

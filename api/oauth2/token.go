@@ -94,6 +94,7 @@ func (h *Handler) token(c echo.Context) error {
 	if err != nil {
 		return err // the grant layer's outcomes become RFC errors in writeOAuthError
 	}
+	h.d.Metrics.TokenIssued(grantType)
 	return writeToken(c, ts, client.ClientID)
 }
 

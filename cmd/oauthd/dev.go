@@ -26,6 +26,11 @@ import (
 // devDir holds everything `oauthd dev` keeps between runs.
 const devDir = ".oauthd-dev"
 
+// devMetricsListen is where dev serves /metrics unless
+// OAUTHD_METRICS_LISTEN says otherwise (set it empty to turn them off):
+// the port of OpenTelemetry's Prometheus exporter, on loopback only.
+const devMetricsListen = "127.0.0.1:9464"
+
 // devState is what dev generates once and reuses.
 type devState struct {
 	MasterKey string `json:"master_key"`
@@ -78,6 +83,9 @@ func dev(ctx context.Context) error {
 		}
 		cfg.DatabaseURL = pg.DatabaseURL("oauthd")
 	}
+	if _, set := os.LookupEnv("OAUTHD_METRICS_LISTEN"); !set {
+		cfg.MetricsListen = devMetricsListen
+	}
 	if cfg.BootstrapSuperuser == "" {
 		cfg.BootstrapSuperuser = state.Email + ":" + state.APIKey
 	}
@@ -95,7 +103,7 @@ func dev(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
-	return run(ctx, cfg, a, log, func(addr string) { printWelcome(addr, state, demo) })
+	return run(ctx, cfg, a, log, func(at listening) { printWelcome(at, state, demo) })
 }
 
 func loadDevState() (*devState, error) {
@@ -206,24 +214,27 @@ func seedDemoClient(ctx context.Context, a *app.App, tenantID uuid.UUID, s *devS
 	return os.WriteFile(filepath.Join(devDir, "credentials.json"), raw, 0o600)
 }
 
-func printWelcome(addr string, s *devState, d *demoData) {
-	base := "http://" + addr
+func printWelcome(at listening, s *devState, d *demoData) {
+	base := "http://" + at.API
 	var b strings.Builder
-	fmt.Fprintf(&b, "\noauthd dev is serving at %s\n\n", base)
-	fmt.Fprintf(&b, "  sign-in URL  %s/device (sign-in, then enter a device code)\n", base)
+	fmt.Fprintf(&b, "\noauthd dev is serving at %s\n", base)
+	if at.Metrics != "" {
+		fmt.Fprintf(&b, "metrics at http://%s/metrics\n", at.Metrics)
+	}
+	fmt.Fprintf(&b, "\n  sign-in URL  %s/oauth/sign-in\n", base)
 	fmt.Fprintf(&b, "  email        %s\n  password     %s\n  API key      %s\n", s.Email, s.Password, s.APIKey)
-	fmt.Fprintf(&b, "  tenant       demo  %s\n  component    pizzavan  %s (useOAuthClient: true)\n\n", d.TenantID, d.ComponentID)
-	fmt.Fprintf(&b, "Create an OAuth client for it (elastic.io's OAuth clients management docs), then list them:\n\n")
+	fmt.Fprintf(&b, "  tenant       demo  %s\n  component    pizzavan  %s (useOAuthClient: true)\n", d.TenantID, d.ComponentID)
+	fmt.Fprintf(&b, "  API client   demo-bot  %s (client credentials, role viewer)\n\n", s.ClientID)
+	fmt.Fprintf(&b, "Paste this into another shell; the README's walk-throughs start from it:\n\n")
+	fmt.Fprintf(&b, "export BASE=%s EMAIL=%s APIKEY=%s \\\n  TENANT_ID=%s COMPONENT_ID=%s \\\n  API_CLIENT_ID=%s API_CLIENT_SECRET=%s\n\n",
+		base, s.Email, s.APIKey, d.TenantID, d.ComponentID, s.ClientID, s.ClientSecret)
+	fmt.Fprintf(&b, "Create an OAuth client for the component (elastic.io's OAuth clients management docs), then list them:\n\n")
 	fmt.Fprintf(&b, "  curl %s/v2/tenants/%s/oauth-clients -X POST -u '%s:%s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"data\":{\"type\":\"oauth-client\",\"attributes\":{\"client_id\":\"pizza-id\",\"client_secret\":\"pizza-secret-123456\"},"+
 		"\"relationships\":{\"component\":{\"data\":{\"id\":\"%s\",\"type\":\"component\"}}}}}'\n\n",
 		base, d.TenantID, s.Email, s.APIKey, d.ComponentID)
 	fmt.Fprintf(&b, "  curl '%s/v2/tenants/%s/oauth-clients/?filter[component]=%s' -g -u '%s:%s'\n\n",
 		base, d.TenantID, d.ComponentID, s.Email, s.APIKey)
-	fmt.Fprintf(&b, "Get an access token as a machine would (Encore's OAuth clients), then call the API with it:\n\n")
-	fmt.Fprintf(&b, "    curl -d client_id=%s -d client_secret=%s -d grant_type=client_credentials %s/oauth/token\n",
-		s.ClientID, s.ClientSecret, base)
-	fmt.Fprintf(&b, "    curl %s/v2/tenants/%s/oauth-clients -H \"Authorization: Bearer <access_token>\"\n\n", base, d.TenantID)
 	fmt.Fprintf(&b, "Credentials are kept in %s/credentials.json; Ctrl-C stops the server and its Postgres.\n\n", devDir)
 	fmt.Print(b.String())
 }

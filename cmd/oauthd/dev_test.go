@@ -295,13 +295,21 @@ func TestDevEndToEnd(t *testing.T) {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	env := baseEnv("OAUTHD_LISTEN=127.0.0.1:0")
+	env := baseEnv("OAUTHD_LISTEN=127.0.0.1:0", "OAUTHD_METRICS_LISTEN=127.0.0.1:0")
 
 	// First run: a fresh folder.
 	p1 := startProc(t, dir, env, "dev")
 	w1 := readWelcome(t, p1)
 	if postgresOf(t, dataDir) == 0 {
 		t.Fatalf("no private postgres runs for %s", dataDir)
+	}
+	// dev serves the metrics on their own listener and says where.
+	if m := regexp.MustCompile(`metrics at (http://\S+/metrics)`).FindStringSubmatch(p1.output()); m == nil {
+		t.Errorf("dev did not print its metrics address:\n%s", p1.output())
+	} else if resp, err := http.Get(m[1]); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %v %v", m[1], err, resp)
+	} else {
+		_ = resp.Body.Close()
 	}
 	status, body := runCurl(t, w1.createCurl)
 	if status != http.StatusCreated {

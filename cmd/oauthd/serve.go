@@ -58,8 +58,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	return a, nil
 }
 
-// run serves until ctx ends, then drains in-flight requests.
-func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, ready func(addr string)) error {
+// listening are the addresses run serves on; Metrics is empty when the
+// metrics listener is off.
+type listening struct {
+	API, Metrics string
+}
+
+// run serves the API, and the metrics on their own listener when
+// OAUTHD_METRICS_LISTEN is set, until ctx ends; then it drains in-flight
+// requests.
+func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, ready func(listening)) error {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	maintained := make(chan struct{})
 	go func() { a.Maintain(watchCtx); close(maintained) }()
@@ -67,23 +75,25 @@ func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, 
 	// still enqueue a job), and before the caller closes the database.
 	defer func() { stopWatch(); <-maintained }()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	servers, err := listen(cfg, a, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s (OAUTHD_LISTEN): %w", cfg.Listen, err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	errc := make(chan error, len(servers))
+	var at listening
+	for i, s := range servers {
+		go func() { errc <- s.srv.Serve(s.ln) }()
+		addr := s.ln.Addr().String()
+		if i == 0 {
+			at.API = addr
+			log.Info("serving", "addr", addr)
+		} else {
+			at.Metrics = addr
+			log.Info("serving metrics", "addr", addr, "path", "/metrics")
+		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String())
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(at)
 	}
 	select {
 	case err := <-errc:
@@ -93,14 +103,56 @@ func run(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Logger, 
 	log.Info("shutting down: draining in-flight requests", "grace_seconds", cfg.ShutdownGraceSeconds)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownGraceSeconds)*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// server is one listener and what it serves.
+type server struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// listen opens the API listener and, when configured, the metrics
+// listener, which serves /metrics alone.
+func listen(cfg *config.Config, a *app.App, log *slog.Logger) ([]server, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (OAUTHD_LISTEN): %w", cfg.Listen, err)
+	}
+	servers := []server{{ln: ln, srv: httpServer(a.Server.Handler(), log)}}
+	if cfg.MetricsListen == "" {
+		return servers, nil
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen on %s (OAUTHD_METRICS_LISTEN): %w", cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	return append(servers, server{ln: mln, srv: httpServer(mux, log)}), nil
+}
+
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func migrate(ctx context.Context) error {

@@ -74,7 +74,7 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	runErr := make(chan error, 1)
 	var returnedAfterRequest atomic.Bool
 	go func() {
-		err := run(ctx, cfg, a, log, func(addr string) { addrc <- addr })
+		err := run(ctx, cfg, a, log, func(at listening) { addrc <- at.API })
 		returnedAfterRequest.Store(finished.Load())
 		runErr <- err
 	}()
@@ -302,5 +302,67 @@ func TestServeWithoutConfiguration(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMetricsListener: with OAUTHD_METRICS_LISTEN the metrics are served
+// there and only there; without it there is no metrics listener at all.
+func TestMetricsListener(t *testing.T) {
+	kr, _ := keyring.New(bytes.Repeat([]byte{9}, keyring.KeySize))
+	a, err := app.New(context.Background(), app.Options{DatabaseURL: testdb.New(t), Keyring: kr, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	serveWith := func(cfg *config.Config) listening {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		at, errc := make(chan listening, 1), make(chan error, 1)
+		go func() { errc <- run(ctx, cfg, a, slog.New(slog.DiscardHandler), func(l listening) { at <- l }) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+		select {
+		case l := <-at:
+			return l
+		case err := <-errc:
+			t.Fatalf("run: %v", err)
+		}
+		return listening{}
+	}
+
+	on := serveWith(&config.Config{Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0", ShutdownGraceSeconds: 5})
+	if on.Metrics == "" || on.Metrics == on.API {
+		t.Fatalf("listening %+v, want a metrics address of its own", on)
+	}
+	get("http://" + on.API + "/healthz")
+	status, body := get("http://" + on.Metrics + "/metrics")
+	if status != http.StatusOK || !strings.Contains(body, `oauthd_http_requests_total{method="GET",route="/healthz",status="200"}`) ||
+		!strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics listener: %d, without the expected series:\n%.2000s", status, body)
+	}
+	if status, _ := get("http://" + on.API + "/metrics"); status != http.StatusNotFound {
+		t.Errorf("/metrics on the API listener: %d, want 404", status)
+	}
+	if status, _ := get("http://" + on.Metrics + "/v2/tenants"); status != http.StatusNotFound {
+		t.Errorf("the API on the metrics listener: %d, want 404", status)
+	}
+
+	off := serveWith(&config.Config{Listen: "127.0.0.1:0", ShutdownGraceSeconds: 5})
+	if off.Metrics != "" {
+		t.Errorf("metrics listening at %s without OAUTHD_METRICS_LISTEN", off.Metrics)
 	}
 }

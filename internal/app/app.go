@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oauthd/oauthd/internal/metrics"
 
 	"github.com/oauthd/oauthd/api"
 	"github.com/oauthd/oauthd/apiclients"
@@ -39,7 +40,8 @@ type Options struct {
 	MaxDBConns  int
 	Keyring     *keyring.Keyring
 	Log         *slog.Logger
-	Registry    *prometheus.Registry
+	// Metrics receives every series; nil makes a fresh registry.
+	Metrics *metrics.Metrics
 	// Issuer is the authorization server's URL (iss of every token).
 	Issuer    string
 	Lifetimes *authserver.Lifetimes // nil: the design's defaults
@@ -73,6 +75,7 @@ type App struct {
 	Grants       *authserver.Grants
 	Issuer       string
 	Server       *api.Server
+	Metrics      *metrics.Metrics // served on the metrics listener
 	// Jobs is the durable queue every instance's workers share.
 	Jobs        *jobs.Queue
 	jobsOptions jobs.RunOptions
@@ -103,11 +106,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
 	}
-	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs}
-	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Registry})
+	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, Metrics: o.Metrics}
+	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Metrics.Registry})
 	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
 	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate}
 	a.changes = changes.NewFeed()
@@ -141,10 +144,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes)
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
-		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Registry: o.Registry,
+		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Metrics: o.Metrics,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
 		TrustedProxies: o.TrustedProxies,
 	})
+	a.Metrics.WatchDB(db.SQL())
+	caches := a.APIClients.Caches()
+	maps.Copy(caches, a.Grants.Caches())
+	maps.Copy(caches, a.Keys.Caches())
+	a.Metrics.WatchCaches(caches)
 	return a, nil
 }
 

@@ -4,14 +4,41 @@
 // one more load, and no add ever scans the map.
 package bounded
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Map holds at most limit entries.
 type Map[K comparable, V any] struct {
 	mu      sync.Mutex
 	entries map[K]V
 	limit   int
+	stats   Stats
 }
+
+// Stats counts a cache's lookups, for the metrics. The cache records each
+// lookup itself (Record), since only it knows whether an entry it found is
+// still good.
+type Stats struct{ hits, misses atomic.Uint64 }
+
+// Record counts one lookup.
+func (s *Stats) Record(hit bool) {
+	if hit {
+		s.hits.Add(1)
+	} else {
+		s.misses.Add(1)
+	}
+}
+
+// Hits is the number of lookups that found a good entry.
+func (s *Stats) Hits() uint64 { return s.hits.Load() }
+
+// Misses is the number of lookups that did not.
+func (s *Stats) Misses() uint64 { return s.misses.Load() }
+
+// Stats are the lookups recorded for this map.
+func (m *Map[K, V]) Stats() *Stats { return &m.stats }
 
 // New returns an empty map of at most limit entries.
 func New[K comparable, V any](limit int) *Map[K, V] {

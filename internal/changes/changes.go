@@ -162,10 +162,20 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 		return zero, false
 	}
 	e, ok := c.entries.Get(k)
-	if !ok || e.gen != c.feed.Generation() || time.Since(e.at) >= c.ttl {
+	ok = ok && e.gen == c.feed.Generation() && time.Since(e.at) < c.ttl
+	c.entries.Stats().Record(ok)
+	if !ok {
 		return zero, false
 	}
 	return e.value, true
+}
+
+// Stats are the cache's lookups (nil when the cache is disabled).
+func (c *Cache[K, V]) Stats() *bounded.Stats {
+	if c == nil || c.feed == nil {
+		return nil
+	}
+	return c.entries.Stats()
 }
 
 // Put stores a value loaded under generation gen.

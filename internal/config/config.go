@@ -21,7 +21,9 @@ import (
 type Config struct {
 	DatabaseURL string `env:"DATABASE_URL"`
 	Listen      string `env:"LISTEN" envDefault:"127.0.0.1:8080"`
-	Issuer      string `env:"ISSUER"`
+	// MetricsListen serves /metrics on a listener of its own; empty: off.
+	MetricsListen string `env:"METRICS_LISTEN"`
+	Issuer        string `env:"ISSUER"`
 	// MasterKey seals stored secrets (32 random bytes, base64 or hex).
 	MasterKey string `env:"MASTER_KEY"`
 	// PreviousMasterKeys still open secrets sealed before a key rotation.
