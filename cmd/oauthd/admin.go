@@ -1,14 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/listing"
@@ -19,10 +21,21 @@ import (
 const adminUsage = `usage: oauthd admin <task> [flags]   (needs OAUTHD_DATABASE_URL and OAUTHD_MASTER_KEY)
 
 tasks:
-  create-superuser -email E            create a superuser (or promote one) and print a new API key
-  create-tenant    -name N             create a tenant and print its id
-  add-member       -tenant ID -email E -roles owner,admin [-permissions p1,p2]
-  create-api-key   -email E [-name N]  print a new API key for a user
+  create-superuser  -email E            create a superuser (or promote one) and print a new API key
+  set-password      -email E            set a user's password for the sign-in pages, read from stdin
+  create-tenant     -name N             create a tenant and print its id
+  add-member        -tenant ID -email E -roles owner,admin [-permissions p1,p2]
+  create-api-key    -email E [-name N]  print a new API key for a user
+  create-api-client -tenant ID -name N [-type confidential|public] [-grant-types client_credentials]
+                    [-roles viewer] [-scopes s1,s2] [-redirect-uris u1,u2]
+                                        create an API client; prints its client_id and secret (shown once)
+  list-api-clients  -tenant ID          list a tenant's API clients
+  add-api-client-secret -tenant ID -client CLIENT_ID
+                                        print a new secret of the client (shown once; the old ones still work)
+  delete-api-client -tenant ID -client CLIENT_ID
+                                        delete the client; every token it was issued stops working
+
+Lists are comma-separated. Every task checks its flags before it touches the database.
 `
 
 func defaultPage() listing.Params { return listing.Params{Number: 1, Size: listing.MaxSize} }
@@ -39,19 +52,31 @@ func splitList(s string) []string {
 
 // adminFlags are the flags each task takes and must be given.
 var adminFlags = map[string]struct{ required, optional []string }{
-	"create-superuser": {required: []string{"email"}},
-	"create-tenant":    {required: []string{"name"}},
-	"add-member":       {required: []string{"tenant", "email"}, optional: []string{"roles", "permissions"}},
-	"create-api-key":   {required: []string{"email"}, optional: []string{"name"}},
+	"create-superuser":      {required: []string{"email"}},
+	"set-password":          {required: []string{"email"}},
+	"create-tenant":         {required: []string{"name"}},
+	"add-member":            {required: []string{"tenant", "email"}, optional: []string{"roles", "permissions"}},
+	"create-api-key":        {required: []string{"email"}, optional: []string{"name"}},
+	"create-api-client":     {required: []string{"tenant", "name"}, optional: []string{"type", "grant-types", "roles", "scopes", "redirect-uris"}},
+	"list-api-clients":      {required: []string{"tenant"}},
+	"add-api-client-secret": {required: []string{"tenant", "client"}},
+	"delete-api-client":     {required: []string{"tenant", "client"}},
 }
+
+// usageError is a mistake in the command line (exit status 2), found
+// before anything is done.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // parseAdminFlags reads a task's flags: every value by name ("" when not
 // given), or an error that names what is wrong.
 func parseAdminFlags(task string, args []string) (map[string]string, error) {
 	spec, known := adminFlags[task]
 	if !known {
-		fmt.Fprint(os.Stderr, adminUsage)
-		return nil, fmt.Errorf("unknown admin task %q", task)
+		return nil, usagef("unknown admin task %q (\"oauthd admin --help\" lists them)", task)
 	}
 	names := append(append([]string{}, spec.required...), spec.optional...)
 	fs := flag.NewFlagSet("admin "+task, flag.ContinueOnError)
@@ -61,10 +86,10 @@ func parseAdminFlags(task string, args []string) (map[string]string, error) {
 		ptrs[n] = fs.String(n, "", n)
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("admin %s: %w (takes -%s)", task, err, strings.Join(names, ", -"))
+		return nil, usagef("admin %s: %v (takes -%s)", task, err, strings.Join(names, ", -"))
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("admin %s: unexpected argument %q; give values as flags (-%s)", task, fs.Arg(0), strings.Join(spec.required, ", -"))
+		return nil, usagef("admin %s: unexpected argument %q; give values as flags (-%s)", task, fs.Arg(0), strings.Join(spec.required, ", -"))
 	}
 	vals := map[string]string{}
 	for n, p := range ptrs {
@@ -72,30 +97,41 @@ func parseAdminFlags(task string, args []string) (map[string]string, error) {
 	}
 	for _, n := range spec.required {
 		if strings.TrimSpace(vals[n]) == "" {
-			return nil, fmt.Errorf("admin %s: -%s is required", task, n)
+			return nil, usagef("admin %s: -%s is required", task, n)
 		}
 	}
 	return vals, nil
 }
 
-// admin runs one administration task, printing its result to out. The task
-// and its flags are checked before the database is touched, so a typo costs
-// nothing and says what is wrong.
-func admin(ctx context.Context, args []string, out io.Writer) error {
+// admin runs one administration task, printing its result to out (a
+// password is read from in). The task and its flags are checked before the
+// database is touched, so a typo costs nothing and says what is wrong.
+func admin(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, adminUsage)
-		return errors.New("admin needs a task")
+		return usagef("admin needs a task (\"oauthd admin --help\" lists them)")
 	}
 	task := args[0]
 	v, err := parseAdminFlags(task, args[1:])
 	if err != nil {
 		return err
 	}
+	var tenantID uuid.UUID
+	if v["tenant"] != "" {
+		if tenantID, err = parseID(v["tenant"]); err != nil {
+			return usagef("admin %s: -tenant: %v", task, err)
+		}
+	}
+	var password string
+	if task == "set-password" {
+		if password, err = readPassword(in); err != nil {
+			return err
+		}
+	}
 	cfg, err := config.Load("DATABASE_URL", "MASTER_KEY")
 	if err != nil {
 		return err
 	}
-	a, err := build(ctx, cfg, newLogger("warn"))
+	a, err := build(ctx, cfg, newLogger(slog.LevelWarn))
 	if err != nil {
 		return err
 	}
@@ -103,6 +139,8 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 	switch task {
 	case "create-superuser":
 		return adminCreateSuperuser(ctx, a, v["email"], out)
+	case "set-password":
+		return adminSetPassword(ctx, a, v["email"], password, out)
 	case "create-tenant":
 		t, err := a.Tenants.CreateTenant(ctx, v["name"])
 		if err != nil {
@@ -111,23 +149,56 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		_, err = fmt.Fprintln(out, t.ID)
 		return err
 	case "add-member":
-		return adminAddMember(ctx, a, v["tenant"], v["email"], splitList(v["roles"]), splitList(v["permissions"]), out)
-	default: // create-api-key
-		u, err := a.Tenants.UserByEmail(ctx, v["email"])
-		if err != nil {
-			return err
-		}
-		name := v["name"]
-		if name == "" {
-			name = "cli"
-		}
-		_, key, err := a.Tenants.CreateAPIKey(ctx, nil, u.ID, name)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, key)
+		return adminAddMember(ctx, a, tenantID, v["email"], splitList(v["roles"]), splitList(v["permissions"]), out)
+	case "create-api-key":
+		return adminCreateAPIKey(ctx, a, v["email"], v["name"], out)
+	default:
+		return adminAPIClients(ctx, a, task, tenantID, v, out)
+	}
+}
+
+func adminCreateAPIKey(ctx context.Context, a *app.App, email, name string, out io.Writer) error {
+	u, err := a.Tenants.UserByEmail(ctx, email)
+	if err != nil {
 		return err
 	}
+	if name == "" {
+		name = "cli"
+	}
+	_, key, err := a.Tenants.CreateAPIKey(ctx, nil, u.ID, name)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, key)
+	return err
+}
+
+// readPassword reads the first line of in: the password is never a flag,
+// which other users of the machine could read in the process list.
+func readPassword(in io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return "", usagef("admin set-password reads the new password from stdin, e.g. printf '%%s\\n' \"$PASSWORD\" | oauthd admin set-password -email a@x.io")
+	}
+	return password, nil
+}
+
+// adminSetPassword sets a user's password through the service, which
+// applies the password rules and hashes it.
+func adminSetPassword(ctx context.Context, a *app.App, email, password string, out io.Writer) error {
+	u, err := a.Tenants.UserByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Tenants.UpdateUser(ctx, nil, u.ID, tenants.UserPatch{Password: &password}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "password of %s set\n", u.Email)
+	return err
 }
 
 func adminCreateSuperuser(ctx context.Context, a *app.App, email string, out io.Writer) error {
@@ -149,11 +220,7 @@ func adminCreateSuperuser(ctx context.Context, a *app.App, email string, out io.
 	return err
 }
 
-func adminAddMember(ctx context.Context, a *app.App, tenantID, email string, roles, perms []string, out io.Writer) error {
-	id, err := parseID(tenantID)
-	if err != nil {
-		return fmt.Errorf("-tenant: %w", err)
-	}
+func adminAddMember(ctx context.Context, a *app.App, id uuid.UUID, email string, roles, perms []string, out io.Writer) error {
 	u, err := a.Tenants.UserByEmail(ctx, email)
 	if err != nil {
 		return err
@@ -162,6 +229,6 @@ func adminAddMember(ctx context.Context, a *app.App, tenantID, email string, rol
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(out, "%s is a member of %s with roles %v and permissions %v\n", m.Email, tenantID, m.Grants.Roles, m.Grants.Permissions)
+	_, err = fmt.Fprintf(out, "%s is a member of %s with roles %v and permissions %v\n", m.Email, id, m.Grants.Roles, m.Grants.Permissions)
 	return err
 }

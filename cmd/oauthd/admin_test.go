@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
@@ -27,7 +31,7 @@ func TestAdminTasks(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		if err := admin(ctx, args, &out); err != nil {
+		if err := admin(ctx, args, strings.NewReader(""), &out); err != nil {
 			t.Fatalf("admin %v: %v", args, err)
 		}
 		return out.String()
@@ -79,6 +83,61 @@ func TestAdminTasks(t *testing.T) {
 	if _, err := a.Tenants.Authenticate(ctx, su.Email, key); err != nil {
 		t.Errorf("create-api-key printed a key that does not authenticate: %v", err)
 	}
+
+	// set-password reads the password from stdin; the sign-in pages then
+	// accept it.
+	var out bytes.Buffer
+	if err := admin(ctx, []string{"set-password", "-email", su.Email}, strings.NewReader("a long enough passphrase 42\n"), &out); err != nil {
+		t.Fatalf("set-password: %v", err)
+	}
+	if u, err := a.Tenants.UserByEmail(ctx, su.Email); err != nil || !u.CheckPassword("a long enough passphrase 42") {
+		t.Errorf("set-password did not set the password: %v", err)
+	}
+
+	// API clients: create prints the id and the secret once; the client
+	// gets tokens; a second secret works beside the first; list shows it;
+	// delete removes it.
+	created := run("create-api-client", "-tenant", tenantID, "-name", "deploy-bot", "-roles", "viewer")
+	id, secret := field(t, created, "client_id"), field(t, created, "client_secret")
+	if _, err := a.APIClients.Authenticate(ctx, id, secret); err != nil {
+		t.Fatalf("the printed client secret does not authenticate: %v", err)
+	}
+	// The admin command is another instance: its changes reach this one's
+	// caches within the second changes take.
+	second := field(t, run("add-api-client-secret", "-tenant", tenantID, "-client", id), "client_secret")
+	apitest.Eventually(t, 2*time.Second, func() error {
+		for _, s := range []string{secret, second} {
+			if _, err := a.APIClients.Authenticate(ctx, id, s); err != nil {
+				return fmt.Errorf("secret %s…: %w", s[:6], err)
+			}
+		}
+		return nil
+	})
+	if list := run("list-api-clients", "-tenant", tenantID); !strings.Contains(list, id) || !strings.Contains(list, "deploy-bot") {
+		t.Errorf("list-api-clients printed:\n%s", list)
+	}
+	run("delete-api-client", "-tenant", tenantID, "-client", id)
+	apitest.Eventually(t, 2*time.Second, func() error {
+		if _, err := a.APIClients.Authenticate(ctx, id, secret); err == nil {
+			return errors.New("a deleted client still authenticates")
+		}
+		return nil
+	})
+	// Another tenant's id names nothing.
+	err = admin(ctx, []string{"delete-api-client", "-tenant", uuid.NewString(), "-client", id}, strings.NewReader(""), &out)
+	if err == nil || !strings.Contains(err.Error(), "no API client") {
+		t.Errorf("delete in another tenant: %v", err)
+	}
+}
+
+// field is the value after "name " on a line of out.
+func field(t *testing.T, out, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no %s in %q", name, out)
+	}
+	return m[1]
 }
 
 // TestAdminRefusesBadInvocations: mistakes are named before the database is
@@ -99,14 +158,17 @@ func TestAdminRefusesBadInvocations(t *testing.T) {
 		{[]string{"create-superuser", "-name", "x"}, "flag provided but not defined: -name"},
 		{[]string{"add-member", "-email", "a@b.c"}, "-tenant is required"},
 		{[]string{"create-api-key"}, "-email is required"},
+		{[]string{"set-password", "-email", "a@b.c"}, "reads the new password from stdin"},
+		{[]string{"create-api-client", "-tenant", "not-an-id", "-name", "x"}, "-tenant"},
+		{[]string{"delete-api-client", "-tenant", uuid.NewString()}, "-client is required"},
 	} {
-		err := admin(context.Background(), c.args, &bytes.Buffer{})
+		err := admin(context.Background(), c.args, strings.NewReader(""), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("admin %v: error %v, want it to say %q", c.args, err, c.want)
 		}
 	}
 	// With every flag right, what is missing next is the configuration.
-	err := admin(context.Background(), []string{"create-tenant", "-name", "acme"}, &bytes.Buffer{})
+	err := admin(context.Background(), []string{"create-tenant", "-name", "acme"}, strings.NewReader(""), &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "OAUTHD_DATABASE_URL") {
 		t.Errorf("admin without configuration: %v, want it to name OAUTHD_DATABASE_URL", err)
 	}

@@ -47,7 +47,7 @@ func dev(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
+	log := newLogger(cfg.Level())
 	if err := os.MkdirAll(devDir, 0o700); err != nil {
 		return err
 	}

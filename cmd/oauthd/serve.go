@@ -14,6 +14,7 @@ import (
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/jobs"
+	"github.com/oauthd/oauthd/internal/keyring"
 )
 
 func serve(ctx context.Context) error {
@@ -21,7 +22,7 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
+	log := newLogger(cfg.Level())
 	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -44,6 +45,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
 		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
 		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}})
+	if errors.Is(err, keyring.ErrUnknownKey) {
+		return nil, fmt.Errorf("OAUTHD_MASTER_KEY cannot open what this database holds: it was sealed with another master key. "+
+			"Set OAUTHD_MASTER_KEY to that key, or, after a rotation, keep the old key in OAUTHD_PREVIOUS_MASTER_KEYS (%w)", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,54 +5,81 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/tenants"
 )
 
-// Config is the deployment's configuration.
+// Config is the deployment's configuration. Each field's help tag is what
+// `oauthd serve --help` prints for its variable, beside its default.
 type Config struct {
-	DatabaseURL string `env:"DATABASE_URL"`
-	Listen      string `env:"LISTEN" envDefault:"127.0.0.1:8080"`
-	// MetricsListen serves /metrics on a listener of its own; empty: off.
-	MetricsListen string `env:"METRICS_LISTEN"`
-	Issuer        string `env:"ISSUER"`
+	DatabaseURL   string `env:"DATABASE_URL" help:"PostgreSQL URL, e.g. postgres://oauthd:secret@db:5432/oauthd?sslmode=require (required; oauthd dev starts its own)"`
+	Listen        string `env:"LISTEN" envDefault:"127.0.0.1:8080" help:"address the API and the pages listen on"`
+	MetricsListen string `env:"METRICS_LISTEN" help:"address of a separate listener that serves /metrics (Prometheus); empty: no metrics listener (oauthd dev uses 127.0.0.1:9464)"`
+	Issuer        string `env:"ISSUER" help:"the authorization server's public URL, https://auth.example.com (iss of every token, links in the pages); default http://<OAUTHD_LISTEN>"`
 	// MasterKey seals stored secrets (32 random bytes, base64 or hex).
-	MasterKey string `env:"MASTER_KEY"`
+	MasterKey string `env:"MASTER_KEY" help:"32 random bytes, base64 or hex (openssl rand -base64 32), that seal stored secrets and signing keys (required)"`
 	// PreviousMasterKeys still open secrets sealed before a key rotation.
-	PreviousMasterKeys []string `env:"PREVIOUS_MASTER_KEYS" envSeparator:","`
+	PreviousMasterKeys []string `env:"PREVIOUS_MASTER_KEYS" envSeparator:"," help:"comma-separated former master keys, to open what was sealed before a rotation"`
 	// BootstrapSuperuser is email:apikey, ensured at start.
-	BootstrapSuperuser string `env:"BOOTSTRAP_SUPERUSER"`
-	MaxDBConns         int    `env:"MAX_DB_CONNS" envDefault:"20"`
-	LogLevel           string `env:"LOG_LEVEL" envDefault:"info"`
+	BootstrapSuperuser string `env:"BOOTSTRAP_SUPERUSER" help:"email:apikey of a superuser ensured at start (the key: 32 to 128 of A-Z a-z 0-9 _ -)"`
+	MaxDBConns         int    `env:"MAX_DB_CONNS" envDefault:"20" help:"most database connections this instance opens"`
+	LogLevel           string `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	// ShutdownGrace is how long SIGTERM waits for in-flight requests.
-	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"20"`
+	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"20" help:"seconds SIGTERM waits for in-flight requests"`
 
 	// The authorization server's lifetimes (Go durations: 1h, 15m, 720h).
-	AccessTokenTTL            time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"1h"`
-	AccessTokenTTLWithRefresh time.Duration `env:"ACCESS_TOKEN_TTL_WITH_REFRESH" envDefault:"15m"`
-	RefreshTokenTTL           time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
-	SigningKeyRotation        time.Duration `env:"SIGNING_KEY_ROTATION" envDefault:"720h"`
+	AccessTokenTTL            time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"1h" help:"lifetime of access tokens issued without a refresh token (a duration: 1h, 15m, 90s)"`
+	AccessTokenTTLWithRefresh time.Duration `env:"ACCESS_TOKEN_TTL_WITH_REFRESH" envDefault:"15m" help:"lifetime of access tokens issued with a refresh token"`
+	RefreshTokenTTL           time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h" help:"lifetime of refresh tokens (720h: 30 days)"`
+	SigningKeyRotation        time.Duration `env:"SIGNING_KEY_ROTATION" envDefault:"720h" help:"how often a new token signing key takes over"`
 
 	// TrustedProxies are the load balancers and proxies (CIDRs or single
 	// addresses) whose X-Forwarded-For is believed; empty means the peer
 	// address is the client's.
-	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:"," help:"comma-separated CIDRs or addresses of the load balancers whose X-Forwarded-For is believed"`
 
 	// OutboundAllowPrivate lets outbound calls (providers, webhooks) reach
 	// loopback, private and link-local addresses and plain http URLs; for
 	// development only (`oauthd dev` sets it).
-	OutboundAllowPrivate bool `env:"OUTBOUND_ALLOW_PRIVATE"`
+	OutboundAllowPrivate bool `env:"OUTBOUND_ALLOW_PRIVATE" help:"let calls to providers and webhooks reach loopback and private addresses (development only; oauthd dev sets it)"`
 	// JobWorkers is how many background jobs this instance runs at once.
-	JobWorkers int `env:"JOB_WORKERS" envDefault:"10"`
+	JobWorkers int `env:"JOB_WORKERS" envDefault:"10" help:"background jobs this instance runs at once"`
 }
+
+// Variable is one configuration variable as --help describes it.
+type Variable struct {
+	Name, Default, Help string
+}
+
+// Variables lists every variable, in the order of Config's fields.
+func Variables() []Variable {
+	t := reflect.TypeFor[Config]()
+	out := make([]Variable, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		out = append(out, Variable{Name: "OAUTHD_" + name, Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help")})
+	}
+	return out
+}
+
+// logLevels are the values OAUTHD_LOG_LEVEL takes.
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+// Level is the slog level OAUTHD_LOG_LEVEL names (info when unknown; Load
+// refuses unknown names).
+func (c *Config) Level() slog.Level { return logLevels[strings.ToLower(c.LogLevel)] }
 
 // Load reads the environment. required lists the variables that must be set
 // for the calling command (without the OAUTHD_ prefix).
@@ -68,7 +95,7 @@ func Load(required ...string) (*Config, error) {
 		for _, e := range agg.Errors {
 			var pe env.ParseError
 			if errors.As(e, &pe) {
-				problems = append(problems, fmt.Sprintf("%s must be a valid %s", variableOf(pe.Name), pe.Type))
+				problems = append(problems, parseProblem(pe))
 				continue
 			}
 			problems = append(problems, e.Error())
@@ -79,6 +106,21 @@ func Load(required ...string) (*Config, error) {
 	for _, name := range required {
 		if strings.TrimSpace(values[name]) == "" {
 			problems = append(problems, "OAUTHD_"+name+" is required")
+		}
+	}
+	if _, ok := logLevels[strings.ToLower(c.LogLevel)]; !ok {
+		problems = append(problems, fmt.Sprintf("OAUTHD_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if c.Issuer != "" {
+		if err := checkIssuer(c.Issuer); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if c.DatabaseURL != "" {
+		if _, err := pgx.ParseConfig(c.DatabaseURL); err != nil {
+			// pgx names the URL as written, its password masked.
+			problems = append(problems, "OAUTHD_DATABASE_URL is not a PostgreSQL URL such as "+
+				"postgres://user:password@host:5432/dbname?sslmode=disable: "+err.Error())
 		}
 	}
 	if c.MasterKey != "" {
@@ -147,6 +189,31 @@ func (c *Config) TrustedProxyNets() ([]*net.IPNet, error) {
 		nets = append(nets, n)
 	}
 	return nets, nil
+}
+
+// parseProblem says what is wrong with a variable the library could not
+// parse, with an example of the right form.
+func parseProblem(pe env.ParseError) string {
+	name := variableOf(pe.Name)
+	switch pe.Type {
+	case reflect.TypeFor[time.Duration]():
+		return name + " must be a duration such as 1h, 15m or 90s"
+	case reflect.TypeFor[int]():
+		return name + " must be a whole number"
+	case reflect.TypeFor[bool]():
+		return name + " must be true or false"
+	}
+	return fmt.Sprintf("%s must be a valid %s", name, pe.Type)
+}
+
+// checkIssuer accepts an absolute http or https URL with a host and no
+// query or fragment (RFC 8414 §2: the issuer identifier).
+func checkIssuer(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("OAUTHD_ISSUER must be the server's public URL such as https://auth.example.com (http or https, a host, no query or fragment), not %q", raw)
+	}
+	return nil
 }
 
 // variableOf is the environment variable behind a Config field.

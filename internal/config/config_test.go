@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,43 @@ func TestLoad(t *testing.T) {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
+		},
+		{
+			name: "log level must be one slog knows", env: map[string]string{"LOG_LEVEL": "loud"},
+			wantErr: []string{"OAUTHD_LOG_LEVEL", "debug, info, warn or error", `"loud"`},
+		},
+		{
+			name: "log level in any case", env: map[string]string{"LOG_LEVEL": "DEBUG"},
+			check: func(t *testing.T, c *Config) {
+				if c.Level() != slog.LevelDebug {
+					t.Errorf("level %v", c.Level())
+				}
+			},
+		},
+		{
+			name: "issuer must be an http(s) URL", env: map[string]string{"ISSUER": "notaurl"},
+			wantErr: []string{"OAUTHD_ISSUER", "https://auth.example.com", `"notaurl"`},
+		},
+		{
+			name: "issuer without query or fragment", env: map[string]string{"ISSUER": "https://auth.example.com/?x=1"},
+			wantErr: []string{"OAUTHD_ISSUER"},
+		},
+		{
+			name: "issuer with a path is fine", env: map[string]string{"ISSUER": "https://example.com/auth"},
+		},
+		{
+			name: "durations get an example", env: map[string]string{"ACCESS_TOKEN_TTL": "1 hour", "REFRESH_TOKEN_TTL": "3600"},
+			wantErr: []string{"OAUTHD_ACCESS_TOKEN_TTL must be a duration such as 1h, 15m or 90s", "OAUTHD_REFRESH_TOKEN_TTL must be a duration"},
+		},
+		{
+			name:     "a malformed database URL is reported as written, its password masked",
+			env:      map[string]string{"DATABASE_URL": "postgres://oauthd:hunter2@db:port/oauthd"},
+			wantErr:  []string{"OAUTHD_DATABASE_URL", "postgres://oauthd:xxxxx@db:port/oauthd", "postgres://user:password@host:5432/dbname"},
+			notInErr: []string{"hunter2", "connect_timeout"},
+		},
+		{
+			name: "a database URL that is no URL at all", env: map[string]string{"DATABASE_URL": "not a url"},
+			wantErr: []string{"OAUTHD_DATABASE_URL", "`not a url`"}, notInErr: []string{"connect_timeout"},
 		},
 		{
 			name: "token lifetimes default to the design's and can be set",
@@ -294,5 +332,18 @@ func TestKeyringRotationFromConfig(t *testing.T) {
 	}
 	if kr2.CurrentKeyID() == id {
 		t.Fatal("after rotation new secrets are still sealed with the old key")
+	}
+}
+
+// Every variable has a meaning for --help, and Variables names each one.
+func TestVariablesDescribed(t *testing.T) {
+	vars := Variables()
+	if len(vars) < 15 {
+		t.Fatalf("only %d variables", len(vars))
+	}
+	for _, v := range vars {
+		if !strings.HasPrefix(v.Name, "OAUTHD_") || v.Name == "OAUTHD_" || len(v.Help) < 10 {
+			t.Errorf("variable %+v lacks a name or a meaning", v)
+		}
 	}
 }
