@@ -40,3 +40,12 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	return c.JSON(status, doc)
 }
+
+// docsAsset serves the API page's script and style sheet; another name is
+// the usual 404.
+func (s *Server) docsAsset(c echo.Context) error {
+	if !s.docs.Asset(c.Response(), c.Request(), c.Param("name")) {
+		return echo.ErrNotFound
+	}
+	return nil
+}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/oauthd/oauthd/api/oauth2"
@@ -12,6 +14,10 @@ import (
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	// The API describes itself: the spec, and a page that renders it.
+	e.GET("/openapi.yaml", echo.WrapHandler(http.HandlerFunc(s.docs.Spec)))
+	e.GET("/docs", echo.WrapHandler(http.HandlerFunc(s.docs.Page)))
+	e.GET("/docs/assets/:name", s.docsAsset)
 
 	// The OAuth 2.0 authorization server (RFC errors, not JSON:API).
 	e.POST("/oauth/token", s.oauth.Token)

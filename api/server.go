@@ -13,6 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/oauthd/oauthd"
+	"github.com/oauthd/oauthd/api/docs"
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/audit"
@@ -56,6 +58,7 @@ type Deps struct {
 
 // Server is the HTTP face of oauthd.
 type Server struct {
+	docs  *docs.Handlers
 	deps  Deps
 	oauth *oauth2.Handler
 	echo  *echo.Echo
@@ -73,7 +76,7 @@ func New(d Deps) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
 	e.IPExtractor = clientIPExtractor(d.TrustedProxies)
-	s := &Server{deps: d, echo: e}
+	s := &Server{deps: d, echo: e, docs: docs.New(oauthd.OpenAPI)}
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey,
 		Connections: d.Connections, Metrics: d.Metrics})

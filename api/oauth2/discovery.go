@@ -23,8 +23,9 @@ const (
 	PathJWKS                = "/.well-known/jwks.json"
 )
 
-// ServiceDocumentation is where developers read how to use oauthd.
-const ServiceDocumentation = "https://github.com/oauthd/oauthd/blob/main/README.md"
+// PathServiceDocumentation is the page that renders the API's OpenAPI
+// description (RFC 8414's service_documentation).
+const PathServiceDocumentation = "/docs"
 
 // Metadata is the RFC 8414 authorization server metadata document.
 type Metadata struct {
@@ -70,7 +71,7 @@ func NewMetadata(issuer string) Metadata {
 		RevocationEndpointAuthMethodsSupported:    []string{"client_secret_basic", "client_secret_post", "none"},
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 		CodeChallengeMethodsSupported:             []string{"S256"},
-		ServiceDocumentation:                      ServiceDocumentation,
+		ServiceDocumentation:                      base + PathServiceDocumentation,
 	}
 }
 

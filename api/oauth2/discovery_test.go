@@ -67,7 +67,7 @@ func TestMetadata(t *testing.T) {
 		"revocation_endpoint":           issuer + "/oauth/revoke",
 		"introspection_endpoint":        issuer + "/oauth/introspect",
 		"jwks_uri":                      issuer + "/.well-known/jwks.json",
-		"service_documentation":         oauth2.ServiceDocumentation,
+		"service_documentation":         issuer + "/docs",
 		"response_types_supported":      []any{"code"},
 		"response_modes_supported":      []any{"query"},
 		"grant_types_supported": []any{"authorization_code", "client_credentials", "refresh_token",
