@@ -59,7 +59,7 @@ func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, e
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(strings.ToLower(u.Email)), []byte(strings.ToLower(email))) != 1 {
+	if subtle.ConstantTimeCompare([]byte(strings.ToLower(u.Email)), []byte(strings.ToLower(NormalizeEmail(email)))) != 1 {
 		return nil, ErrUnauthenticated
 	}
 	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > apiKeyTouchInterval {
@@ -72,6 +72,7 @@ func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, e
 
 // CreateUser adds a user.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	in.Email = NormalizeEmail(in.Email)
 	var ps fault.Problems
 	validateEmail(&ps, in.Email)
 	if in.Password != nil {
@@ -101,7 +102,7 @@ func (s *Service) User(ctx context.Context, id uuid.UUID) (*User, error) {
 
 // UserByEmail finds a user by email, whatever its case.
 func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
-	return s.store.userByEmail(ctx, email)
+	return s.store.userByEmail(ctx, NormalizeEmail(email))
 }
 
 // Users lists all users.
@@ -127,6 +128,8 @@ func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patc
 	}
 	var ps fault.Problems
 	if patch.Email != nil {
+		e := NormalizeEmail(*patch.Email)
+		patch.Email = &e
 		validateEmail(&ps, *patch.Email)
 	}
 	if patch.Password != nil {
@@ -223,7 +226,7 @@ func (s *Service) EnsureSuperuser(ctx context.Context, email, key string) (*User
 	var u *User
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		u, err = s.store.userByEmail(ctx, email)
+		u, err = s.store.userByEmail(ctx, NormalizeEmail(email))
 		switch {
 		case errors.Is(err, ErrUserNotFound):
 			if u, err = s.CreateUser(ctx, NewUser{Email: email, Superuser: true}); err != nil {

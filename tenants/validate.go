@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/policy"
 )
@@ -19,6 +21,22 @@ const (
 	maxGrantList = 50
 )
 
+// NormalizeEmail is an email as oauthd keeps and compares it: Unicode NFC,
+// so the composed and decomposed spellings of one address (é as one code
+// point or as e and a combining accent) are one user. Case is folded where
+// emails are compared (lower(), in the database's unique index too).
+func NormalizeEmail(email string) string { return norm.NFC.String(email) }
+
+// invisible reports a character that must not be in an email: control and
+// format characters (zero-width spaces and joiners, the bidi overrides
+// U+202A-U+202E and isolates U+2066-U+2069), line and paragraph
+// separators, private-use code points and any bidi control, which make
+// two addresses look alike or one look like another.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Bidi_Control) ||
+		r == utf8.RuneError
+}
+
 func validateEmail(ps *fault.Problems, email string) {
 	addr, err := mail.ParseAddress(email)
 	switch {
@@ -26,6 +44,9 @@ func validateEmail(ps *fault.Problems, email string) {
 		ps.Add(fault.InvalidAttribute("email", "required", "email is required"))
 	case len(email) > maxEmail:
 		ps.Add(fault.InvalidAttribute("email", "too_long", fmt.Sprintf("email must be at most %d characters", maxEmail)))
+	case strings.IndexFunc(email, invisible) >= 0:
+		ps.Add(fault.InvalidAttribute("email", "invisible_character",
+			"email must not contain control, format or bidirectional-control characters (such as U+200B or U+202E)"))
 	case err != nil || addr.Address != email || addr.Name != "":
 		ps.Add(fault.InvalidAttribute("email", "invalid_email", "email must be a plain address such as ada@example.com"))
 	}
