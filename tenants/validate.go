@@ -32,9 +32,10 @@ func NormalizeEmail(email string) string { return norm.NFC.String(email) }
 // U+202A-U+202E and isolates U+2066-U+2069), line and paragraph
 // separators, private-use code points and any bidi control, which make
 // two addresses look alike or one look like another.
+// (ASCII control characters make an invalid address, as before.)
 func invisible(r rune) bool {
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Bidi_Control) ||
-		r == utf8.RuneError
+	return r >= utf8.RuneSelf &&
+		(unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Bidi_Control) || r == utf8.RuneError)
 }
 
 func validateEmail(ps *fault.Problems, email string) {
