@@ -153,7 +153,7 @@ func TestMemberUpdateAndRemoveTakeEffectAtOnce(t *testing.T) {
 	expectError(t, e.Get(base+"/members/"+u.UserID, &e.Super), http.StatusNotFound, "member_not_found", "")
 	expectError(t, e.Delete(base+"/members/"+u.UserID, &e.Super), http.StatusNotFound, "member_not_found", "")
 	var rules int
-	if err := e.App.DB.SQL().QueryRow("SELECT count(*) FROM casbin_rule WHERE v0 = 'user:' || $1", u.UserID).Scan(&rules); err != nil {
+	if err := e.App.DB.SQL().QueryRow("SELECT count(*) FROM member_grants WHERE user_id = $1", u.UserID).Scan(&rules); err != nil {
 		t.Fatal(err)
 	}
 	if rules != 0 {

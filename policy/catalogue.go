@@ -1,7 +1,8 @@
 // Package policy decides who may do what in a tenant. It holds the Casbin
 // model (RBAC with domains, the domain being the tenant), the catalogue of
-// permission names, the roles (defined as policy rows in casbin_rule, once
-// for all tenants) and each member's roles and single permissions in a tenant.
+// permission names, the roles (rows of role_permissions, the same for every
+// tenant) and each member's roles and single permissions in a tenant
+// (member_grants, which go with the membership and the tenant).
 package policy
 
 import (

@@ -1,26 +1,28 @@
 package policy
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
+	"maps"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"github.com/google/uuid"
 
-	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
-// The model: a subject has a permission in a tenant when a role it holds in
-// that tenant (or the subject itself, for single grants) has a policy row
-// for that tenant or for every tenant ("*") whose action pattern matches.
+// The model: a subject has a permission in a tenant when something it holds
+// in that tenant has a policy row whose action pattern matches. What a user
+// holds in a tenant is a grouping row (g, user:U, role:R | perm:P,
+// tenant:T); the policy rows are few and hold for every tenant: a role's
+// permissions (p, role:R, *, P) and one row per single permission granted
+// anywhere (p, perm:P, *, P). So Casbin, which walks every policy row on
+// each question, walks a few dozen whatever the number of tenants, and the
+// tenant-scoped grouping rows are hash lookups in its role manager.
 const modelText = `
 [request_definition]
 r = sub, dom, act
@@ -38,14 +40,34 @@ e = some(where (p.eft == allow))
 m = g(r.sub, p.sub, r.dom) && (p.dom == "*" || p.dom == r.dom) && keyMatch(r.act, p.act)
 `
 
-// reloadEvery bounds how stale an instance can be if a notification is lost.
-const reloadEvery = 30 * time.Second
-
-// Enforcer answers permission questions from the policy in casbin_rule.
+// Enforcer answers permission questions from the policy in role_permissions
+// and member_grants, held in memory and kept current by Sync (see sync.go).
 type Enforcer struct {
-	db     *database.DB
-	casbin *casbin.SyncedEnforcer
-	mu     sync.Mutex // serialises reloads
+	db      *database.DB
+	adapter *adapter
+	casbin  *casbin.SyncedEnforcer
+
+	// roles maps each role to its permissions, for the questions about
+	// roles that must not walk Casbin's rows (RoleAllows is on the token
+	// path).
+	roles atomic.Pointer[map[string][]string]
+
+	syncMu   sync.Mutex          // one Sync at a time; guards the fields below
+	held     map[member][]string // each member's grouping targets (role:R, perm:P), sorted
+	snapshot string              // the pg_snapshot this instance's policy reflects
+	synced   time.Time           // when the last Sync succeeded
+	stats    Stats
+}
+
+// member is one user in one tenant.
+type member struct{ tenant, user uuid.UUID }
+
+// Stats counts how this instance's policy was kept current.
+type Stats struct {
+	FullLoads        int // whole policy read (start, or after a long outage)
+	RoleReloads      int // role definitions read again
+	MembersRefreshed int // single members' grants read again
+	TenantsDropped   int // deleted tenants whose grants were dropped
 }
 
 // NewEnforcer loads the policy from the database.
@@ -54,24 +76,21 @@ func NewEnforcer(db *database.DB) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy model: %w", err)
 	}
-	g := db.Conn(context.Background())
-	gormadapter.TurnOffAutoMigrate(g) // the schema is ours, in migrations/
-	adapter, err := gormadapter.NewAdapterByDB(g)
-	if err != nil {
-		return nil, fmt.Errorf("policy adapter: %w", err)
-	}
-	e, err := casbin.NewSyncedEnforcer(m, adapter)
+	a := &adapter{db: db}
+	e, err := casbin.NewSyncedEnforcer(m, a) // loads the policy through a
 	if err != nil {
 		return nil, fmt.Errorf("policy enforcer: %w", err)
 	}
 	e.EnableAutoSave(false) // rows are written by SetGrants inside service transactions
-	return &Enforcer{db: db, casbin: e}, nil
+	en := &Enforcer{db: db, adapter: a, casbin: e}
+	en.adopt(a.takeLoaded())
+	return en, nil
 }
 
 func userSubject(id uuid.UUID) string  { return "user:" + id.String() }
 func tenantDomain(id uuid.UUID) string { return "tenant:" + id.String() }
 func roleSubject(name string) string   { return "role:" + name }
-func roleName(subject string) string   { return strings.TrimPrefix(subject, "role:") }
+func permSubject(name string) string   { return "perm:" + name }
 
 // Allowed reports whether the user holds perm in the tenant.
 func (e *Enforcer) Allowed(userID, tenantID uuid.UUID, perm string) (bool, error) {
@@ -84,9 +103,8 @@ func (e *Enforcer) Allowed(userID, tenantID uuid.UUID, perm string) (bool, error
 
 // RoleAllows reports whether the named role grants perm (in any tenant).
 func (e *Enforcer) RoleAllows(role, perm string) bool {
-	rules, _ := e.casbin.GetFilteredPolicy(0, roleSubject(role))
-	for _, r := range rules {
-		if len(r) >= 3 && Matches(r[2], perm) {
+	for _, granted := range (*e.roles.Load())[role] {
+		if Matches(granted, perm) {
 			return true
 		}
 	}
@@ -95,50 +113,12 @@ func (e *Enforcer) RoleAllows(role, perm string) bool {
 
 // Roles lists the defined role names.
 func (e *Enforcer) Roles() []string {
-	rules, _ := e.casbin.GetPolicy()
-	var names []string
-	for _, r := range rules {
-		if strings.HasPrefix(r[0], "role:") && !slices.Contains(names, roleName(r[0])) {
-			names = append(names, roleName(r[0]))
-		}
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(*e.roles.Load()))
 }
 
-// Reload reads the whole policy again.
-func (e *Enforcer) Reload() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.casbin.LoadPolicy(); err != nil {
-		return fmt.Errorf("reload policy: %w", err)
-	}
-	return nil
-}
-
-// Channel is the NOTIFY channel the casbin_rule trigger uses.
-const Channel = "oauthd_policy"
-
-// Handlers reload the policy when any instance changes casbin_rule (its
-// trigger sends NOTIFY oauthd_policy); give them to changes.Listen.
-func (e *Enforcer) Handlers(log *slog.Logger) changes.Handlers {
-	return changes.Handlers{Channel: func() {
-		if err := e.Reload(); err != nil {
-			log.Warn("policy reload failed", "err", err)
-		}
-	}}
-}
-
-// ReloadPeriodically reloads every reloadEvery, in case a notification was
-// missed while the listener was disconnected, until ctx ends.
-func (e *Enforcer) ReloadPeriodically(ctx context.Context, log *slog.Logger) {
-	changes.Every(ctx, reloadEvery, log, "periodic policy reload", func(context.Context) error { return e.Reload() })
-}
-
-// Watch keeps this instance's policy current on its own: notifications and
-// the periodic reload. (oauthd itself listens to all its channels on one
-// connection; see app.Maintain.) It returns when ctx ends.
-func (e *Enforcer) Watch(ctx context.Context, databaseURL string, log *slog.Logger) {
-	go e.ReloadPeriodically(ctx, log)
-	changes.Listen(ctx, databaseURL, log, e.Handlers(log))
+// Stats says how this instance's policy has been kept current so far.
+func (e *Enforcer) Stats() Stats {
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	return e.stats
 }

@@ -4,21 +4,19 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 )
 
-// casbinRule is a row of casbin_rule as the adapter stores it.
-type casbinRule struct {
-	ID    uint `gorm:"primaryKey"`
-	Ptype string
-	V0    string
-	V1    string
-	V2    string
+// memberGrant is a row of member_grants.
+type memberGrant struct {
+	TenantID uuid.UUID
+	UserID   uuid.UUID
+	Kind     string // "role" or "permission"
+	Name     string
 }
 
-func (casbinRule) TableName() string { return "casbin_rule" }
+func (memberGrant) TableName() string { return "member_grants" }
 
 // Grants is what one member holds in one tenant.
 type Grants struct {
@@ -26,73 +24,87 @@ type Grants struct {
 	Permissions []string
 }
 
-// SetGrants replaces a member's roles and single permissions in a tenant. It
-// writes in the caller's transaction (if ctx carries one); call Sync after
-// the transaction commits so this instance sees the change at once (other
-// instances hear of it by NOTIFY).
-func (e *Enforcer) SetGrants(ctx context.Context, tenantID, userID uuid.UUID, g Grants) error {
-	db := e.db.Conn(ctx)
-	sub, dom := userSubject(userID), tenantDomain(tenantID)
-	if err := db.Where("(ptype = 'g' AND v0 = ? AND v2 = ?) OR (ptype = 'p' AND v0 = ? AND v1 = ?)",
-		sub, dom, sub, dom).Delete(&casbinRule{}).Error; err != nil {
-		return fmt.Errorf("clear grants: %w", err)
-	}
-	var rows []casbinRule
+func (g Grants) rows(tenantID, userID uuid.UUID) []memberGrant {
+	var rows []memberGrant
 	for _, r := range g.Roles {
-		rows = append(rows, casbinRule{Ptype: "g", V0: sub, V1: roleSubject(r), V2: dom})
+		rows = append(rows, memberGrant{TenantID: tenantID, UserID: userID, Kind: "role", Name: r})
 	}
 	for _, p := range g.Permissions {
-		rows = append(rows, casbinRule{Ptype: "p", V0: sub, V1: dom, V2: p})
+		rows = append(rows, memberGrant{TenantID: tenantID, UserID: userID, Kind: "permission", Name: p})
 	}
-	if len(rows) == 0 {
+	return rows
+}
+
+// SetGrants replaces a member's roles and single permissions in a tenant
+// (the membership must exist: the rows go with it). It writes in the
+// caller's transaction (if ctx carries one), only the rows that differ, so
+// an unchanged member causes no change-log entry; call Sync after the
+// transaction commits so this instance sees the change at once (other
+// instances hear of it through the change log).
+func (e *Enforcer) SetGrants(ctx context.Context, tenantID, userID uuid.UUID, g Grants) error {
+	db := e.db.Conn(ctx)
+	var have []memberGrant
+	if err := db.Where("tenant_id = ? AND user_id = ?", tenantID, userID).Find(&have).Error; err != nil {
+		return fmt.Errorf("read grants: %w", err)
+	}
+	want := g.rows(tenantID, userID)
+	for _, h := range have {
+		if slices.Contains(want, h) {
+			continue
+		}
+		if err := db.Where("tenant_id = ? AND user_id = ? AND kind = ? AND name = ?", tenantID, userID, h.Kind, h.Name).
+			Delete(&memberGrant{}).Error; err != nil {
+			return fmt.Errorf("clear grant: %w", err)
+		}
+	}
+	var added []memberGrant
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			added = append(added, w)
+		}
+	}
+	if len(added) == 0 {
 		return nil
 	}
-	if err := db.Create(&rows).Error; err != nil {
+	if err := db.Create(&added).Error; err != nil {
 		return fmt.Errorf("write grants: %w", err)
 	}
 	return nil
 }
 
-// ClearGrants removes everything a member holds in a tenant.
+// ClearGrants removes everything a member holds in a tenant. (Ending the
+// membership does too, by cascade.)
 func (e *Enforcer) ClearGrants(ctx context.Context, tenantID, userID uuid.UUID) error {
 	return e.SetGrants(ctx, tenantID, userID, Grants{})
 }
 
-// GrantsOf reads a member's roles and permissions from the database (not the
+// GrantsOf reads members' roles and permissions from the database (not the
 // in-memory policy, so a response reflects what was just written).
 func (e *Enforcer) GrantsOf(ctx context.Context, tenantID uuid.UUID, userIDs []uuid.UUID) (map[uuid.UUID]Grants, error) {
 	out := make(map[uuid.UUID]Grants, len(userIDs))
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	subs := make([]string, len(userIDs))
-	for i, id := range userIDs {
-		subs[i] = userSubject(id)
+	for _, id := range userIDs {
 		out[id] = Grants{Roles: []string{}, Permissions: []string{}}
 	}
-	dom := tenantDomain(tenantID)
-	var rows []casbinRule
-	if err := e.db.Conn(ctx).Where("v0 IN ? AND ((ptype = 'g' AND v2 = ?) OR (ptype = 'p' AND v1 = ?))", subs, dom, dom).
-		Order("id").Find(&rows).Error; err != nil {
+	var rows []memberGrant
+	if err := e.db.Conn(ctx).Where("tenant_id = ? AND user_id IN ?", tenantID, userIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read grants: %w", err)
 	}
 	for _, r := range rows {
-		id, err := uuid.Parse(strings.TrimPrefix(r.V0, "user:"))
-		if err != nil {
-			continue
-		}
-		g := out[id]
-		if r.Ptype == "g" {
-			g.Roles = append(g.Roles, roleName(r.V1))
+		g := out[r.UserID]
+		if r.Kind == "role" {
+			g.Roles = append(g.Roles, r.Name)
 		} else {
-			g.Permissions = append(g.Permissions, r.V2)
+			g.Permissions = append(g.Permissions, r.Name)
 		}
-		slices.Sort(g.Roles)
+		out[r.UserID] = g
+	}
+	for id, g := range out {
+		slices.Sort(g.Roles) // in Go: the database's collation may order differently
 		slices.Sort(g.Permissions)
 		out[id] = g
 	}
 	return out, nil
 }
-
-// Sync makes this instance's in-memory policy match the database now.
-func (e *Enforcer) Sync() error { return e.Reload() }

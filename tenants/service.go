@@ -166,14 +166,10 @@ func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patc
 	return u, nil
 }
 
-// DeleteUser removes a user, their keys and memberships.
+// DeleteUser removes a user, their keys and memberships (and with them
+// their grants).
 func (s *Service) DeleteUser(ctx context.Context, id uuid.UUID) error {
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.db.Conn(ctx).Exec("DELETE FROM casbin_rule WHERE v0 = ?", "user:"+id.String()).Error; err != nil {
-			return err
-		}
-		return s.store.deleteUser(ctx, id)
-	})
+	err := s.tx.InTx(ctx, func(ctx context.Context) error { return s.store.deleteUser(ctx, id) })
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}

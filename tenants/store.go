@@ -201,11 +201,6 @@ func (s *Store) deleteTenant(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 	}
-	// casbin_rule has no foreign keys; its rows for the tenant go by hand.
-	if err := db.Exec("DELETE FROM casbin_rule WHERE (ptype = 'g' AND v2 = ?) OR (ptype = 'p' AND v1 = ?)",
-		"tenant:"+id.String(), "tenant:"+id.String()).Error; err != nil {
-		return err
-	}
 	res := db.Where("id = ?", id).Delete(&Tenant{})
 	if database.IsForeignKeyViolation(res.Error) {
 		return ErrTenantInUse

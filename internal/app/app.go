@@ -163,10 +163,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 // back), so the caller may close the database after it.
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
-	go a.Policy.ReloadPeriodically(ctx, a.log)
+	go a.Policy.Poll(ctx, a.log)
 	go changes.Every(ctx, 10*time.Minute, a.log, "purge of expired grants", a.Grants.Purge)
 	workersDone := make(chan struct{})
 	go func() { a.Jobs.Run(ctx, a.jobsOptions); close(workersDone) }()
+	go changes.Every(ctx, 10*time.Minute, a.log, "purge of the policy change log", a.Policy.PurgeChanges)
 	// One connection listens for the policy's, the caches' and the queue's news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())
