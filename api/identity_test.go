@@ -94,17 +94,17 @@ func TestTenantDeleteCascades(t *testing.T) {
 	cid := newComponent(t, e, tid, &u, map[string]any{"descriptor": map[string]any{"useOAuthClient": true}})
 	e.Post("/v2/tenants/"+tid+"/oauth-clients", &u, oauthClientDoc(cid, "client", "secret-value")).ExpectStatus(t, http.StatusCreated)
 	newFlow(t, e, tid, &u, "flow-"+uniq(), cid)
-	machine := asMachine(t, e, tid, "viewer")
-	web := asWebApp(t, e, tid, "tenants.oauth_clients.get")
-	asUserToken(t, e, web, u.UserID) // a grant and its refresh token
-	asCode(t, e, web, u.UserID, "")  // an unused code
-	asCC(t, e, machine)              // a client's token
-	revoked := asCC(t, e, machine)   // and one revoked by RFC 7009
-	if r := asForm(t, e, "/oauth/revoke", machine.creds(url.Values{"token": {revoked}})); r.Status != http.StatusOK {
+	machine := apitest.MachineClient(t, e, tid, "viewer")
+	web := apitest.WebAppClient(t, e, tid, "tenants.oauth_clients.get")
+	apitest.UserToken(t, e, web, u.UserID)                   // a grant and its refresh token
+	apitest.IssueCode(t, e, web, u.UserID, "")               // an unused code
+	apitest.ClientCredentialsToken(t, e, machine)            // a client's token
+	revoked := apitest.ClientCredentialsToken(t, e, machine) // and one revoked by RFC 7009
+	if r := apitest.PostForm(t, e, "/oauth/revoke", machine.PostCreds(url.Values{"token": {revoked}})); r.Status != http.StatusOK {
 		t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 	}
-	device := asNewClient(t, e, tid, apiclients.NewClient{ClientType: apiclients.TypePublic, GrantTypes: []string{apiclients.GrantDeviceCode}})
-	if r := asForm(t, e, "/oauth/device_authorization", url.Values{"client_id": {device.C.ClientID}}); r.Status != http.StatusOK {
+	device := apitest.NewAPIClient(t, e, tid, apiclients.NewClient{ClientType: apiclients.TypePublic, GrantTypes: []string{apiclients.GrantDeviceCode}})
+	if r := apitest.PostForm(t, e, "/oauth/device_authorization", url.Values{"client_id": {device.Client.ClientID}}); r.Status != http.StatusOK {
 		t.Fatalf("device authorization: %d %s", r.Status, r.Raw)
 	}
 

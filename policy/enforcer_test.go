@@ -123,7 +123,7 @@ func TestEnforcerRolesAndGrants(t *testing.T) {
 			t.Errorf("owner lacks %s", perm)
 		}
 		wantViewer := slices.Contains([]string{"tenants.oauth_clients.get", "tenants.components.get", "tenants.flows.get",
-			"tenants.api_clients.get", "tenants.members.get"}, perm)
+			"tenants.api_clients.get", "tenants.members.get", "tenants.connections.get"}, perm)
 		if got := idAllowed(t, e, viewer, tenantA, perm); got != wantViewer {
 			t.Errorf("viewer %s = %v, want %v", perm, got, wantViewer)
 		}
