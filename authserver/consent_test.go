@@ -19,7 +19,7 @@ func TestConsentGrantsOnlyWhatTheUserHolds(t *testing.T) {
 	viewer := g.memberWithRole(t, "viewer")
 	asked := []string{"tenants.*", "tenants.flows.get", "role:admin"}
 	wantGranted := []string{"tenants.oauth_clients.get", "tenants.components.get", "tenants.flows.get",
-		"tenants.api_clients.get", "tenants.members.get"}
+		"tenants.api_clients.get", "tenants.members.get", "tenants.connections.get"}
 
 	consent, err := g.grants.ConsentFor(g.tenant, viewer, asked)
 	if err != nil {

@@ -60,8 +60,9 @@ func (g *grantsEnv) memberWithRole(t *testing.T, role string) uuid.UUID {
 	id := uuid.New()
 	exec(t, g.in.db, `INSERT INTO users (id, email) VALUES ($1, $2)`, id, id.String()+"@example.test")
 	exec(t, g.in.db, `INSERT INTO memberships (tenant_id, user_id) VALUES ($1, $2)`, g.tenant, id)
-	exec(t, g.in.db, `INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES ('g', $1, $2, $3)`,
-		"user:"+id.String(), "role:"+role, "tenant:"+g.tenant.String())
+	if err := g.enforcer.SetGrants(context.Background(), g.tenant, id, policy.Grants{Roles: []string{role}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := g.enforcer.Sync(); err != nil {
 		t.Fatal(err)
 	}
