@@ -29,7 +29,7 @@ var apiClientUpdateSchema = schema{
 
 var apiClientSecretSchema = schema{Type: "api-client-secret", Attributes: []string{"expires_at"}}
 
-var apiClientList = listSpec{Sorts: []string{"name", "created_at", "updated_at", "last_used_at"}}
+var apiClientList = listSpec{Sorts: apiclients.ListSorts.Fields()}
 
 // plainList is a list endpoint with nothing to sort or filter.
 var plainList = listSpec{}

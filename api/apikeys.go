@@ -10,7 +10,7 @@ import (
 
 var apiKeySchema = schema{Type: "api-key", Attributes: []string{"name"}}
 
-var apiKeyList = listSpec{Sorts: []string{"name", "created_at", "last_used_at"}}
+var apiKeyList = listSpec{Sorts: tenants.APIKeySorts.Fields()}
 
 func toAPIKeyView(k *tenants.APIKey) *apiKeyView {
 	return &apiKeyView{ID: k.ID.String(), Name: k.Name, Hint: k.Hint, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt,

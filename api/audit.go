@@ -8,7 +8,7 @@ import (
 	"github.com/oauthd/oauthd/audit"
 )
 
-var auditList = listSpec{Sorts: []string{"created_at", "action"}, Filters: []string{"action", "resource_type", "resource_id"}}
+var auditList = listSpec{Sorts: audit.ListSorts.Fields(), Filters: []string{"action", "resource_type", "resource_id"}}
 
 func toAuditEventView(e *audit.Event) *auditEventView {
 	v := &auditEventView{ID: e.ID.String(), Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,

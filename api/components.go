@@ -10,7 +10,7 @@ import (
 
 var componentSchema = schema{Type: "component", Attributes: []string{"name", "visibility", "descriptor"}}
 
-var componentList = listSpec{Sorts: []string{"name", "created_at", "updated_at"}, Filters: []string{"visibility"}}
+var componentList = listSpec{Sorts: components.ComponentSorts.Fields(), Filters: []string{"visibility"}}
 
 func toComponentView(tenantID string) func(*components.Component) *componentView {
 	return func(comp *components.Component) *componentView {

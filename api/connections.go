@@ -14,7 +14,7 @@ import (
 
 var connectionSchema = schema{Type: "connection", Attributes: []string{"name"}, Relationships: []string{"component"}}
 
-var connectionList = listSpec{Sorts: []string{"name", "created_at", "updated_at"}, Filters: []string{"component", "state"}}
+var connectionList = listSpec{Sorts: connections.ListSorts.Fields(), Filters: []string{"component", "state"}}
 
 func connectionPath(c echo.Context) string {
 	return "/v2/tenants/" + tenantOf(c).String() + "/connections"

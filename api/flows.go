@@ -10,7 +10,7 @@ import (
 
 var flowSchema = schema{Type: "flow", Attributes: []string{"name"}, Relationships: []string{"components"}}
 
-var flowList = listSpec{Sorts: []string{"name", "created_at", "updated_at"}, Filters: []string{"component"}}
+var flowList = listSpec{Sorts: components.FlowSorts.Fields(), Filters: []string{"component"}}
 
 func toFlowView(f *components.Flow) *flowView {
 	refs := make([]*componentRef, len(f.ComponentIDs))

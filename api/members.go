@@ -12,7 +12,7 @@ import (
 
 var memberSchema = schema{Type: "member", Attributes: []string{"roles", "permissions"}, Relationships: []string{"user"}}
 
-var memberList = listSpec{Sorts: []string{"email", "created_at", "updated_at"}}
+var memberList = listSpec{Sorts: tenants.MemberSorts.Fields()}
 
 func toMemberView(m *tenants.Membership) *memberView {
 	return &memberView{ID: m.UserID.String(), Email: m.Email, Roles: m.Grants.Roles, Permissions: m.Grants.Permissions,

@@ -14,7 +14,7 @@ var oauthClientSchema = schema{
 	Relationships: []string{"component"},
 }
 
-var oauthClientList = listSpec{Sorts: []string{"created_at", "updated_at", "client_id"}, Filters: []string{"component"}}
+var oauthClientList = listSpec{Sorts: oauthclients.ListSorts.Fields(), Filters: []string{"component"}}
 
 func oauthClientPath(c echo.Context) string {
 	return "/v2/tenants/" + tenantOf(c).String() + "/oauth-clients"

@@ -10,7 +10,7 @@ import (
 
 var tenantSchema = schema{Type: "tenant", Attributes: []string{"name"}}
 
-var tenantList = listSpec{Sorts: []string{"name", "created_at", "updated_at"}}
+var tenantList = listSpec{Sorts: tenants.TenantSorts.Fields()}
 
 func toTenantView(t *tenants.Tenant) *tenantView {
 	return &tenantView{ID: t.ID.String(), Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}

@@ -10,7 +10,7 @@ import (
 
 var userSchema = schema{Type: "user", Attributes: []string{"email", "password", "superuser"}}
 
-var userList = listSpec{Sorts: []string{"email", "created_at", "updated_at"}}
+var userList = listSpec{Sorts: tenants.UserSorts.Fields()}
 
 func toUserView(u *tenants.User) *userView {
 	return &userView{ID: u.ID.String(), Email: u.Email, Superuser: u.Superuser, Password: u.PasswordHash != nil,

@@ -72,7 +72,8 @@ func (s *Store) byClientID(ctx context.Context, clientID string) (*Client, error
 	return &c, nil
 }
 
-var sorts = map[string]string{
+// ListSorts are the fields a tenant's API clients sort by.
+var ListSorts = listing.Sorts{
 	"name": "lower(api_clients.name)", "created_at": "api_clients.created_at", "updated_at": "api_clients.updated_at",
 	"last_used_at": "api_clients.last_used_at",
 }
@@ -82,7 +83,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, p listing.Params) 
 	if err := s.clients(ctx, tenantID).Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(s.scoped(ctx, tenantID), p, sorts, "api_clients.created_at", "api_clients.id")
+	q, err := listing.Apply(s.scoped(ctx, tenantID), p, ListSorts, "api_clients.created_at", "api_clients.id")
 	if err != nil {
 		return out, err
 	}

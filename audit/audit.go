@@ -89,7 +89,8 @@ func (l *Log) Record(ctx context.Context, tenantID uuid.UUID, action, resourceTy
 	return nil
 }
 
-var sorts = map[string]string{"created_at": "created_at", "action": "action"}
+// ListSorts are the fields the audit trail sorts by.
+var ListSorts = listing.Sorts{"created_at": "created_at", "action": "action"}
 
 // List returns a tenant's events, newest first unless p sorts otherwise.
 func (l *Log) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Event], error) {
@@ -107,7 +108,7 @@ func (l *Log) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, fmt.Errorf("count audit events: %w", err)
 	}
-	q, err := listing.Apply(q, p, sorts, "created_at DESC", "id DESC")
+	q, err := listing.Apply(q, p, ListSorts, "created_at DESC", "id DESC")
 	if err != nil {
 		return out, err
 	}

@@ -68,7 +68,8 @@ func (s *Store) ownComponentForUpdate(ctx context.Context, tenantID, id uuid.UUI
 	return &c, err
 }
 
-var componentSorts = map[string]string{"name": "components.name", "created_at": "components.created_at", "updated_at": "components.updated_at"}
+// ComponentSorts are the fields components sort by.
+var ComponentSorts = listing.Sorts{"name": "components.name", "created_at": "components.created_at", "updated_at": "components.updated_at"}
 
 func (s *Store) components(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Component], error) {
 	var out listing.Page[Component]
@@ -79,7 +80,7 @@ func (s *Store) components(ctx context.Context, tenantID uuid.UUID, f Filter, p 
 	if err := q.Session(&gorm.Session{}).Select("count(*)").Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, componentSorts, "components.created_at", "components.id")
+	q, err := listing.Apply(q, p, ComponentSorts, "components.created_at", "components.id")
 	if err != nil {
 		return out, err
 	}
@@ -198,7 +199,8 @@ func (s *Store) loadFlowComponents(ctx context.Context, tenantID uuid.UUID, flow
 	return nil
 }
 
-var flowSorts = map[string]string{"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+// FlowSorts are the fields flows sort by.
+var FlowSorts = listing.Sorts{"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 func (s *Store) flows(ctx context.Context, tenantID uuid.UUID, f FlowFilter, p listing.Params) (listing.Page[Flow], error) {
 	var out listing.Page[Flow]
@@ -209,7 +211,7 @@ func (s *Store) flows(ctx context.Context, tenantID uuid.UUID, f FlowFilter, p l
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, flowSorts, "created_at", "id")
+	q, err := listing.Apply(q, p, FlowSorts, "created_at", "id")
 	if err != nil {
 		return out, err
 	}

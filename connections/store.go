@@ -58,7 +58,8 @@ func (s *Store) get(ctx context.Context, tenantID, id uuid.UUID, forUpdate bool)
 	return &c, nil
 }
 
-var sorts = map[string]string{"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+// ListSorts are the fields a tenant's connections sort by.
+var ListSorts = listing.Sorts{"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Connection], error) {
 	var out listing.Page[Connection]
@@ -72,7 +73,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := q.Session(&gorm.Session{}).Select("count(*)").Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, sorts, "created_at", "id")
+	q, err := listing.Apply(q, p, ListSorts, "created_at", "id")
 	if err != nil {
 		return out, err
 	}

@@ -46,7 +46,8 @@ func (s *Store) get(ctx context.Context, tenantID, id uuid.UUID, forUpdate bool)
 	return &c, nil
 }
 
-var sorts = map[string]string{
+// ListSorts are the fields a tenant's OAuth clients sort by.
+var ListSorts = listing.Sorts{
 	"created_at": "oauth_clients.created_at", "updated_at": "oauth_clients.updated_at", "client_id": "oauth_clients.client_id",
 }
 
@@ -64,7 +65,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := total.Scan(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, sorts, "oauth_clients.created_at", "oauth_clients.id")
+	q, err := listing.Apply(q, p, ListSorts, "oauth_clients.created_at", "oauth_clients.id")
 	if err != nil {
 		return out, err
 	}

@@ -51,7 +51,8 @@ func (s *Store) userByEmail(ctx context.Context, email string) (*User, error) {
 	return &u, notFound(err, ErrUserNotFound)
 }
 
-var userSorts = map[string]string{"email": "lower(email)", "created_at": "created_at", "updated_at": "updated_at"}
+// UserSorts are the fields users sort by.
+var UserSorts = listing.Sorts{"email": "lower(email)", "created_at": "created_at", "updated_at": "updated_at"}
 
 func (s *Store) users(ctx context.Context, p listing.Params) (listing.Page[User], error) {
 	var out listing.Page[User]
@@ -59,7 +60,7 @@ func (s *Store) users(ctx context.Context, p listing.Params) (listing.Page[User]
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, userSorts, "created_at", "id")
+	q, err := listing.Apply(q, p, UserSorts, "created_at", "id")
 	if err != nil {
 		return out, err
 	}
@@ -110,13 +111,16 @@ func (s *Store) touchAPIKey(ctx context.Context, id uuid.UUID) error {
 	return s.db.Conn(ctx).Model(&APIKey{}).Where("id = ?", id).Update("last_used_at", time.Now().UTC()).Error
 }
 
+// APIKeySorts are the fields a user's API keys sort by.
+var APIKeySorts = listing.Sorts{"name": "name", "created_at": "created_at", "last_used_at": "last_used_at"}
+
 func (s *Store) apiKeys(ctx context.Context, userID uuid.UUID, p listing.Params) (listing.Page[APIKey], error) {
 	var out listing.Page[APIKey]
 	q := s.db.Conn(ctx).Model(&APIKey{}).Where("user_id = ?", userID)
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, map[string]string{"name": "name", "created_at": "created_at", "last_used_at": "last_used_at"}, "created_at", "id")
+	q, err := listing.Apply(q, p, APIKeySorts, "created_at", "id")
 	if err != nil {
 		return out, err
 	}
@@ -159,7 +163,8 @@ func (s *Store) tenantByName(ctx context.Context, name string) (*Tenant, error) 
 	return &t, notFound(err, ErrTenantNotFound)
 }
 
-var tenantSorts = map[string]string{"name": "lower(name)", "created_at": "created_at", "updated_at": "updated_at"}
+// TenantSorts are the fields tenants sort by.
+var TenantSorts = listing.Sorts{"name": "lower(name)", "created_at": "created_at", "updated_at": "updated_at"}
 
 // tenants lists all tenants, or only those memberOf belongs to.
 func (s *Store) tenants(ctx context.Context, memberOf *uuid.UUID, p listing.Params) (listing.Page[Tenant], error) {
@@ -171,7 +176,7 @@ func (s *Store) tenants(ctx context.Context, memberOf *uuid.UUID, p listing.Para
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, tenantSorts, "created_at", "id")
+	q, err := listing.Apply(q, p, TenantSorts, "created_at", "id")
 	if err != nil {
 		return out, err
 	}
@@ -251,7 +256,8 @@ func (s *Store) membership(ctx context.Context, tenantID, userID uuid.UUID) (*Me
 	return &m, notFound(err, ErrMemberNotFound)
 }
 
-var memberSorts = map[string]string{"email": "lower(users.email)", "created_at": "memberships.created_at", "updated_at": "memberships.updated_at"}
+// MemberSorts are the fields a tenant's members sort by.
+var MemberSorts = listing.Sorts{"email": "lower(users.email)", "created_at": "memberships.created_at", "updated_at": "memberships.updated_at"}
 
 func (s *Store) memberships(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Membership], error) {
 	var out listing.Page[Membership]
@@ -260,7 +266,7 @@ func (s *Store) memberships(ctx context.Context, tenantID uuid.UUID, p listing.P
 		return out, err
 	}
 	q = q.Select(memberSelect).Joins("JOIN users ON users.id = memberships.user_id")
-	q, err := listing.Apply(q, p, memberSorts, "memberships.created_at", "memberships.user_id")
+	q, err := listing.Apply(q, p, MemberSorts, "memberships.created_at", "memberships.user_id")
 	if err != nil {
 		return out, err
 	}

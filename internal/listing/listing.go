@@ -4,6 +4,8 @@ package listing
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -40,10 +42,19 @@ type Page[T any] struct {
 	Total int64
 }
 
+// Sorts maps each field a list can be sorted by to the SQL it orders by.
+// It is the one home of a list's sort fields: the store orders by it and
+// the API derives the fields it accepts from it (Fields), so the two
+// cannot disagree.
+type Sorts map[string]string
+
+// Fields are the sortable fields in alphabetical order.
+func (s Sorts) Fields() []string { return slices.Sorted(maps.Keys(s)) }
+
 // Apply orders and limits q. columns maps each sortable field to its
 // column; fallback is the default order. A unique tiebreaker column keeps
 // pages stable when sort keys repeat.
-func Apply(q *gorm.DB, p Params, columns map[string]string, fallback, tiebreak string) (*gorm.DB, error) {
+func Apply(q *gorm.DB, p Params, columns Sorts, fallback, tiebreak string) (*gorm.DB, error) {
 	var order []string
 	for _, s := range p.Sort {
 		col, ok := columns[s.Field]
