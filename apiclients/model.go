@@ -24,6 +24,16 @@ const (
 	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
+// grantTypes is the one list of the grant types oauthd implements: client
+// validation, the token endpoint and the RFC 8414 metadata all read it.
+var grantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantDeviceCode}
+
+// GrantTypes are the grant types oauthd implements (a copy).
+func GrantTypes() []string { return slices.Clone(grantTypes) }
+
+// IsGrantType says whether oauthd implements grant type g.
+func IsGrantType(g string) bool { return slices.Contains(grantTypes, g) }
+
 // Client types (RFC 6749 §2.1).
 const (
 	// TypeConfidential clients hold a secret and authenticate with it.

@@ -21,8 +21,6 @@ const (
 	maxRedirectURI = 2000
 )
 
-var grantTypes = []string{GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode}
-
 // validator checks a client as it would be stored.
 type validator struct {
 	roles  []string
@@ -59,7 +57,7 @@ func (v *validator) grantTypes(c *Client) {
 	seen := map[string]bool{}
 	for _, g := range c.GrantTypes {
 		switch {
-		case !slices.Contains(grantTypes, g):
+		case !IsGrantType(g):
 			v.add("grant_types", "unknown_grant_type", fmt.Sprintf("unknown grant type %q; grant types are %s", fault.Short(g), strings.Join(grantTypes, ", ")))
 		case seen[g]:
 			v.add("grant_types", "duplicate", fmt.Sprintf("grant type %q is listed twice", fault.Short(g)))

@@ -53,18 +53,17 @@ type Metadata struct {
 func NewMetadata(issuer string) Metadata {
 	base := strings.TrimRight(issuer, "/")
 	return Metadata{
-		Issuer:                      issuer,
-		AuthorizationEndpoint:       base + PathAuthorize,
-		TokenEndpoint:               base + PathToken,
-		DeviceAuthorizationEndpoint: base + PathDeviceAuthorization,
-		RevocationEndpoint:          base + PathRevoke,
-		IntrospectionEndpoint:       base + PathIntrospect,
-		JWKSURI:                     base + PathJWKS,
-		ScopesSupported:             append([]string(nil), policy.Catalogue...),
-		ResponseTypesSupported:      []string{"code"},
-		ResponseModesSupported:      []string{"query"},
-		GrantTypesSupported: []string{apiclients.GrantAuthorizationCode, apiclients.GrantClientCredentials,
-			apiclients.GrantRefreshToken, apiclients.GrantDeviceCode},
+		Issuer:                            issuer,
+		AuthorizationEndpoint:             base + PathAuthorize,
+		TokenEndpoint:                     base + PathToken,
+		DeviceAuthorizationEndpoint:       base + PathDeviceAuthorization,
+		RevocationEndpoint:                base + PathRevoke,
+		IntrospectionEndpoint:             base + PathIntrospect,
+		JWKSURI:                           base + PathJWKS,
+		ScopesSupported:                   append([]string(nil), policy.Catalogue...),
+		ResponseTypesSupported:            []string{"code"},
+		ResponseModesSupported:            []string{"query"},
+		GrantTypesSupported:               apiclients.GrantTypes(),
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		// Public clients revoke their own tokens naming only client_id
 		// (RFC 7009 §2.1); introspection is for confidential clients.

@@ -39,9 +39,7 @@ func (h *Handler) token(c echo.Context) error {
 	if grantType == "" {
 		return errInvalidRequest("grant_type is required")
 	}
-	switch grantType {
-	case apiclients.GrantClientCredentials, apiclients.GrantAuthorizationCode, apiclients.GrantRefreshToken, apiclients.GrantDeviceCode:
-	default:
+	if !apiclients.IsGrantType(grantType) {
 		return errUnsupportedGrantType("grant_type " + printable(grantType) + " is not supported")
 	}
 	client, err := h.authenticateClient(c, form)
@@ -90,6 +88,8 @@ func (h *Handler) token(c echo.Context) error {
 			return errInvalidRequest("device_code is required")
 		}
 		ts, err = h.d.Grants.PollDevice(ctx, gc, dc, client.Allows(apiclients.GrantRefreshToken))
+	default: // a grant type of apiclients.GrantTypes without its exchange here
+		return errUnsupportedGrantType("grant_type " + printable(grantType) + " is not supported")
 	}
 	if err != nil {
 		return err // the grant layer's outcomes become RFC errors in writeOAuthError
