@@ -38,7 +38,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Fatal(err)
 	}
 	svc := apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{Bounds: testBounds})
+		apiclients.Options{BcryptCost: bcrypt.MinCost, Bounds: testBounds})
 	c, secret, err := svc.Create(ctx, tenant, nil, apiclients.NewClient{Name: "bench", ClientType: apiclients.TypeConfidential,
 		GrantTypes: []string{apiclients.GrantClientCredentials}, Roles: []string{"viewer"}}, nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/apiclients"
@@ -36,7 +37,7 @@ func cachingInstance(t *testing.T, url string) (*apiclients.Service, *database.D
 	t.Cleanup(cancel)
 	go changes.Listen(ctx, url, slog.New(slog.DiscardHandler), feed.Handlers())
 	return apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{Bounds: testBounds, Changes: feed}), db
+		apiclients.Options{BcryptCost: bcrypt.MinCost, Bounds: testBounds, Changes: feed}), db
 }
 
 // eventually waits up to a second, the bound docs/DESIGN.md sets for a

@@ -31,16 +31,9 @@ func newClientID() string { return credential.Random(ClientIDPrefix, 18) }
 // characters), well under bcrypt's 72-byte limit with its prefix.
 func newSecret() string { return credential.Random(SecretPrefix, 32) }
 
-// bcryptCost is the work factor for production; tests lower it.
-var bcryptCostOverride atomic.Int64
-
-// SetBcryptCostForTests lowers bcrypt's cost so test suites stay fast.
-func SetBcryptCostForTests() { bcryptCostOverride.Store(int64(bcrypt.MinCost)) }
-
+// cost is the deployment's bcrypt work factor (Options.BcryptCost; test
+// environments build the service with bcrypt.MinCost).
 func (s *Service) cost() int {
-	if c := bcryptCostOverride.Load(); c != 0 {
-		return int(c)
-	}
 	if s.opts.BcryptCost != 0 {
 		return s.opts.BcryptCost
 	}

@@ -19,8 +19,6 @@ import (
 	"github.com/oauthd/oauthd/policy"
 )
 
-func init() { apiclients.SetBcryptCostForTests() }
-
 type acEnv struct {
 	db   *database.DB
 	svc  *apiclients.Service
@@ -45,7 +43,7 @@ func acSetup(t *testing.T) *acEnv {
 		}
 	}
 	e.svc = apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{Bounds: testBounds})
+		apiclients.Options{BcryptCost: bcrypt.MinCost, Bounds: testBounds})
 	return e
 }
 

@@ -13,18 +13,15 @@ const apiKeyPrefix = "oak_"
 // long enough to be unguessable, URL-safe so it needs no escaping.
 var bootstrapKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{32,128}$`)
 
-// passwordCost is bcrypt's work factor for user passwords (low-entropy
-// secrets deserve a slow hash; API keys do not need one).
-var passwordCost = 12
-
-// SetPasswordCostForTests lowers bcrypt's cost so test suites stay fast.
-func SetPasswordCostForTests() { passwordCost = bcrypt.MinCost }
+// DefaultPasswordCost is bcrypt's work factor for user passwords
+// (low-entropy secrets deserve a slow hash; API keys do not need one).
+const DefaultPasswordCost = 12
 
 // ValidBootstrapKey reports whether key may be used as a bootstrap API key.
 func ValidBootstrapKey(key string) bool { return bootstrapKeyPattern.MatchString(key) }
 
-func hashPassword(pw string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), passwordCost)
+func (s *Service) hashPassword(pw string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.opts.PasswordCost)
 	return string(h), err
 }
 

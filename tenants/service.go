@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -42,11 +43,39 @@ type Service struct {
 	store  *Store
 	grants Grantor
 	audit  Recorder
+	opts   Options
 }
 
 // NewService wires the service.
-func NewService(tx Transactor, store *Store, grants Grantor, audit Recorder) *Service {
-	return &Service{tx: tx, store: store, grants: grants, audit: audit}
+func NewService(tx Transactor, store *Store, grants Grantor, audit Recorder, o Options) *Service {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.PasswordCost == 0 {
+		o.PasswordCost = DefaultPasswordCost
+	}
+	return &Service{tx: tx, store: store, grants: grants, audit: audit, opts: o}
+}
+
+// Options are the deployment's choices for the service.
+type Options struct {
+	// PasswordCost is bcrypt's work factor for passwords; 0 is
+	// DefaultPasswordCost (test environments use bcrypt.MinCost).
+	PasswordCost int
+	// Log receives what the service must report but not answer (a policy
+	// reload that failed after a change committed); nil is slog.Default.
+	Log *slog.Logger
+}
+
+// synced brings this instance's permission policy up to date after a
+// change has committed. The change stands whatever happens here: a reload
+// that fails (the database went away just after the commit) is made good by
+// the periodic reload and the change notifications, so it is logged and
+// never reported to the caller as if the saved change had failed.
+func (s *Service) synced(ctx context.Context) {
+	if err := s.grants.Sync(); err != nil {
+		s.opts.Log.WarnContext(ctx, "policy reload after a committed change failed; the periodic reload will apply it", "err", err)
+	}
 }
 
 // apiKeyTouchInterval limits last_used_at writes to one a minute per key.
@@ -83,7 +112,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	}
 	u := &User{ID: uuid.New(), Email: in.Email, Superuser: in.Superuser}
 	if in.Password != nil {
-		h, err := hashPassword(*in.Password)
+		h, err := s.hashPassword(*in.Password)
 		if err != nil {
 			return nil, fmt.Errorf("create user: %w", err)
 		}
@@ -151,7 +180,7 @@ func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patc
 			u.Superuser = *patch.Superuser
 		}
 		if patch.Password != nil {
-			h, err := hashPassword(*patch.Password)
+			h, err := s.hashPassword(*patch.Password)
 			if err != nil {
 				return err
 			}
@@ -173,7 +202,8 @@ func (s *Service) DeleteUser(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
-	return s.grants.Sync()
+	s.synced(ctx)
+	return nil
 }
 
 // CreateAPIKey issues a new key for a user and returns it with the plain
@@ -304,7 +334,8 @@ func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID) error {
 	if err := s.tx.InTx(ctx, func(ctx context.Context) error { return s.store.deleteTenant(ctx, id) }); err != nil {
 		return fmt.Errorf("delete tenant: %w", err)
 	}
-	return s.grants.Sync()
+	s.synced(ctx)
+	return nil
 }
 
 // IsMember reports whether the user belongs to the tenant.
@@ -363,7 +394,8 @@ func (s *Service) AddMember(ctx context.Context, tenantID, userID uuid.UUID, g p
 	if err != nil {
 		return nil, fmt.Errorf("add member: %w", err)
 	}
-	return m, s.grants.Sync()
+	s.synced(ctx)
+	return m, nil
 }
 
 func (s *Service) member(ctx context.Context, tenantID, userID uuid.UUID) (*Membership, error) {
@@ -452,7 +484,8 @@ func (s *Service) UpdateMember(ctx context.Context, tenantID, userID uuid.UUID, 
 	if err != nil {
 		return nil, fmt.Errorf("update member: %w", err)
 	}
-	return m, s.grants.Sync()
+	s.synced(ctx)
+	return m, nil
 }
 
 // RemoveMember ends a membership and its grants, unless they exceed what
@@ -487,5 +520,6 @@ func (s *Service) RemoveMember(ctx context.Context, tenantID, userID uuid.UUID, 
 	if err != nil {
 		return fmt.Errorf("remove member: %w", err)
 	}
-	return s.grants.Sync()
+	s.synced(ctx)
+	return nil
 }

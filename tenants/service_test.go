@@ -1,12 +1,15 @@
 package tenants_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/internal/database"
@@ -15,8 +18,6 @@ import (
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
 )
-
-func init() { tenants.SetPasswordCostForTests() }
 
 func idService(t *testing.T) (*database.DB, *tenants.Service, *policy.Enforcer) {
 	t.Helper()
@@ -32,7 +33,7 @@ func idService(t *testing.T) (*database.DB, *tenants.Service, *policy.Enforcer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, tenants.NewService(db, tenants.NewStore(db), enf, audit.NewLog(db)), enf
+	return db, tenants.NewService(db, tenants.NewStore(db), enf, audit.NewLog(db), tenants.Options{PasswordCost: bcrypt.MinCost}), enf
 }
 
 func TestAuthenticate(t *testing.T) {
@@ -216,5 +217,44 @@ func TestCredentialsOnlyFromWhoHoldsTheRights(t *testing.T) {
 	}
 	if u, err := svc.User(ctx, ada.ID); err != nil || u.Superuser {
 		t.Errorf("after the refusal: %+v %v", u, err)
+	}
+}
+
+// failingSync is the enforcer with a reload that fails, as when the
+// database goes away just after a change commits.
+type failingSync struct{ *policy.Enforcer }
+
+func (failingSync) Sync() error { return errors.New("policy reload: connection refused") }
+
+// A membership change that committed is reported as done even when the
+// policy reload after it fails: the change is saved (and the periodic
+// reload will apply it), so answering an error would tell the caller to
+// retry what already happened.
+func TestCommittedChangeStandsWhenReloadFails(t *testing.T) {
+	db, _, enf := idService(t)
+	var logs bytes.Buffer
+	svc := tenants.NewService(db, tenants.NewStore(db), failingSync{enf}, audit.NewLog(db),
+		tenants.Options{PasswordCost: bcrypt.MinCost, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx := context.Background()
+	tn, err := svc.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.CreateUser(ctx, tenants.NewUser{Email: "ada@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.AddMember(ctx, tn.ID, u.ID, policy.Grants{Roles: []string{"viewer"}, Permissions: []string{}}, nil)
+	if err != nil || m == nil {
+		t.Fatalf("add member with a failing reload: %v, want the saved member", err)
+	}
+	if member, err := svc.IsMember(ctx, tn.ID, u.ID); err != nil || !member {
+		t.Fatalf("the membership was not saved: %v", err)
+	}
+	if err := svc.RemoveMember(ctx, tn.ID, u.ID, nil); err != nil {
+		t.Fatalf("remove member with a failing reload: %v", err)
+	}
+	if !strings.Contains(logs.String(), "policy reload after a committed change failed") {
+		t.Errorf("the failed reload was not logged:\n%s", logs.String())
 	}
 }

@@ -20,17 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauthd/oauthd/apiclients"
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
-	"github.com/oauthd/oauthd/tenants"
 )
-
-func init() {
-	tenants.SetPasswordCostForTests()
-	apiclients.SetBcryptCostForTests()
-}
 
 // Creds are basic-auth credentials: email and API key.
 type Creds struct {
@@ -119,6 +114,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		issuer = o.issuer
 	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
+		BcryptCost:     bcrypt.MinCost,
 		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout,
 		OutboundAllowPrivate: o.allowPrivate})
 	if err != nil {

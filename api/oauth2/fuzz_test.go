@@ -16,6 +16,7 @@ import (
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // rfcErrorCodes are the error codes a token endpoint may answer with (RFC
@@ -132,7 +133,7 @@ func fuzzServer(f *testing.F) (http.Handler, machine) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a, err := app.New(ctx, app.Options{DatabaseURL: testdb.New(f), Keyring: kr, MaxDBConns: 10,
+	a, err := app.New(ctx, app.Options{DatabaseURL: testdb.New(f), Keyring: kr, MaxDBConns: 10, BcryptCost: bcrypt.MinCost,
 		Issuer: "https://oauthd.test", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.Fatal(err)

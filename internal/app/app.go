@@ -40,6 +40,10 @@ type Options struct {
 	MaxDBConns  int
 	Keyring     *keyring.Keyring
 	Log         *slog.Logger
+	// BcryptCost is bcrypt's work factor for passwords and client secrets;
+	// 0 keeps each one's production default. Test environments set
+	// bcrypt.MinCost.
+	BcryptCost int
 	// Metrics receives every series; nil makes a fresh registry.
 	Metrics *metrics.Metrics
 	// Issuer is the authorization server's URL (iss of every token).
@@ -116,7 +120,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.changes = changes.NewFeed()
 	// Memberships decide whether a user's token is still good: a removal
 	// must reach this instance's caches at once, not with the NOTIFY.
-	a.Tenants = tenants.NewService(changes.BumpAfterCommit(db, a.changes), tenants.NewStore(db), enforcer, a.Audit)
+	a.Tenants = tenants.NewService(changes.BumpAfterCommit(db, a.changes), tenants.NewStore(db), enforcer, a.Audit,
+		tenants.Options{PasswordCost: o.BcryptCost, Log: o.Log})
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
@@ -125,7 +130,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
 	a.Connections.RegisterJobs(a.Jobs)
-	clientOpts := apiClientOptions(a.changes)
+	clientOpts := apiClientOptions(a.changes, o.BcryptCost)
 	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
 	life := authserver.DefaultLifetimes()
 	if o.Lifetimes != nil {
@@ -207,10 +212,11 @@ func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componen
 }
 
 // apiClientOptions are the deployment's rules for API clients: bounds for
-// per-client token lifetimes (bcrypt runs at its default cost), and the
-// feed that empties this instance's credentials cache on changes.
-func apiClientOptions(feed *changes.Feed) apiclients.Options {
+// per-client token lifetimes, bcrypt's cost (0: its default), and the feed
+// that empties this instance's credentials cache on changes.
+func apiClientOptions(feed *changes.Feed, bcryptCost int) apiclients.Options {
 	return apiclients.Options{
+		BcryptCost: bcryptCost,
 		Bounds: apiclients.Bounds{
 			MinAccessTTL: time.Minute, MaxAccessTTL: 24 * time.Hour,
 			MinRefreshTTL: time.Hour, MaxRefreshTTL: 90 * 24 * time.Hour,
