@@ -120,4 +120,6 @@ func (s *Server) routes(e *echo.Echo) {
 	t.POST("/connections/:id/reconnect", s.reconnectConnection, can(policy.ConnectionsEdit)...)
 
 	t.GET("/audit-events", s.listAuditEvents, can(policy.AuditGet)...)
+
+	s.consoleRoutes(e)
 }

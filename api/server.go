@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/oauthd/oauthd"
+	"github.com/oauthd/oauthd/api/console"
 	"github.com/oauthd/oauthd/api/docs"
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/apiclients"
@@ -58,10 +59,11 @@ type Deps struct {
 
 // Server is the HTTP face of oauthd.
 type Server struct {
-	docs  *docs.Handlers
-	deps  Deps
-	oauth *oauth2.Handler
-	echo  *echo.Echo
+	docs    *docs.Handlers
+	deps    Deps
+	oauth   *oauth2.Handler
+	console *console.Handler
+	echo    *echo.Echo
 }
 
 // New builds the server with every route.
@@ -80,6 +82,9 @@ func New(d Deps) *Server {
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey,
 		Connections: d.Connections, Metrics: d.Metrics})
+	s.console = console.New(console.Deps{Sessions: s.oauth, Tenants: d.Tenants, Policy: d.Policy, Audit: d.Audit,
+		Components: d.Components, OAuthClients: d.OAuthClients, APIClients: d.APIClients, Connections: d.Connections,
+		Grants: d.Grants, Issuer: d.Issuer, Log: d.Log})
 
 	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())

@@ -49,6 +49,9 @@ type Grants struct {
 	// feed and states cache revocation state for a moment (see WithChanges).
 	feed   *changes.Feed
 	states *changes.Cache[string, checked]
+
+	// audit records revocations made for a user (see WithAudit).
+	audit Recorder
 }
 
 // NewGrants wires the grant layer.

@@ -146,7 +146,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes)
+	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Metrics: o.Metrics,
