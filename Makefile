@@ -10,7 +10,7 @@ TEST_FUZZTIME ?= 3s
 # Test packages run at once: most tests wait on PostgreSQL, not the CPU.
 TEST_PARALLEL ?= 4
 
-.PHONY: run build test test-go fuzz lint bench migrate clean
+.PHONY: run build test test-go fuzz lint bench migrate clean browser screenshots
 
 ## run: start oauthd with no configuration (private Postgres, demo tenant, printed credentials)
 # It builds first, saying so (the first build takes minutes), then runs the
@@ -30,6 +30,16 @@ test:
 
 test-go:
 	$(GO) test -race -count=1 -p $(TEST_PARALLEL) ./...
+
+## browser: install headless Chromium (Debian's chromium), which the console's browser tests drive
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+## screenshots: run the console's browser tests, saving their screenshots under docs/screenshots
+screenshots:
+	mkdir -p docs/screenshots
+	OAUTHD_SCREENSHOTS=$(CURDIR)/docs/screenshots ./scripts/with-test-postgres.sh $(GO) test -count=1 -run '^TestBrowser' ./api/console/
 
 ## fuzz: each fuzz target for FUZZTIME (default 1m; e.g. make fuzz FUZZTIME=10m)
 fuzz:
