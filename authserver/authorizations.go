@@ -74,8 +74,10 @@ func (g *Grants) longestAccessTTL() float64 {
 // still act for them, most recently used first.
 func (g *Grants) Authorizations(ctx context.Context, userID uuid.UUID) ([]Authorization, error) {
 	var rows []struct {
-		Authorization
-		ScopeLists string
+		TenantID, ClientPK               uuid.UUID
+		TenantName, ClientID, ClientName string
+		FirstAt, LastAt                  time.Time
+		ScopeLists                       string
 	}
 	err := g.db.Conn(ctx).Raw(`SELECT gr.tenant_id, t.name AS tenant_name, gr.client_pk, c.client_id, c.name AS client_name,
 			min(gr.created_at) AS first_at, max(coalesce(rt.last_issued, gr.created_at)) AS last_at,
@@ -95,8 +97,8 @@ func (g *Grants) Authorizations(ctx context.Context, userID uuid.UUID) ([]Author
 		if err := json.Unmarshal([]byte(r.ScopeLists), &lists); err != nil {
 			return nil, fmt.Errorf("list authorizations: scopes: %w", err)
 		}
-		a := r.Authorization
-		a.Scopes = []string{}
+		a := Authorization{TenantID: r.TenantID, TenantName: r.TenantName, ClientPK: r.ClientPK, ClientID: r.ClientID,
+			ClientName: r.ClientName, FirstAt: r.FirstAt, LastAt: r.LastAt, Scopes: []string{}}
 		for _, l := range lists {
 			for _, s := range l {
 				if !slices.Contains(a.Scopes, s) {

@@ -24,7 +24,7 @@ func TestBrowserGenerateUseAndRevokeAPIClient(t *testing.T) {
 	b := newTab(t)
 	b.signIn(e.URL(""), owner)
 
-	b.do(chromedp.Navigate(e.URL("/console/tenants/"+tid+"/api-clients")))
+	b.do(chromedp.Navigate(e.URL("/console/tenants/" + tid + "/api-clients")))
 	b.click(`a[href$="/api-clients/new"]`, "form#generate-api-client")
 	b.do(chromedp.SendKeys(chromedp.ID("name"), "deploy-bot"), chromedp.Click(chromedp.ID("role-viewer")))
 	b.shot("generate-api-client")
@@ -91,7 +91,7 @@ func TestBrowserOAuthClientAndInUse(t *testing.T) {
 	b := newTab(t)
 	b.signIn(e.URL(""), owner)
 
-	b.do(chromedp.Navigate(e.URL("/console/tenants/"+tid+"/oauth-clients")))
+	b.do(chromedp.Navigate(e.URL("/console/tenants/" + tid + "/oauth-clients")))
 	b.click(`a[href$="/oauth-clients/new"]`, "form#create-oauth-client")
 	b.do(chromedp.SetValue(chromedp.ID("component"), comp),
 		chromedp.SendKeys(chromedp.ID("client_id"), "sf-connected-app"),
@@ -139,7 +139,7 @@ func TestBrowserConnectAnAccount(t *testing.T) {
 	b := newTab(t)
 	b.signIn(e.URL(""), owner)
 
-	b.do(chromedp.Navigate(e.URL("/console/tenants/"+tid+"/connections")))
+	b.do(chromedp.Navigate(e.URL("/console/tenants/" + tid + "/connections")))
 	b.click(`a[href$="/connections/new"]`, "form#create-connection")
 	b.do(chromedp.SendKeys(chromedp.ID("name"), "our-own-account"), chromedp.SetValue(chromedp.ID("component"), comp))
 	b.click(`form#create-connection button[type=submit]`, `[data-testid="authorize-url"]`)
