@@ -455,3 +455,62 @@ func TestConnectionRefreshedAheadByTheQueue(t *testing.T) {
 	}
 	w.p.checkClean(t)
 }
+
+// Who may do what: viewer reads; admin all but the token; platform reads,
+// connects and takes tokens. Bad input is a 4xx naming the field, and
+// nothing is stored.
+func TestConnectionPermissionsAndBadInput(t *testing.T) {
+	w := newConnWorld(t, false)
+	e := w.e
+	id := w.connect(t, "perm")
+	viewer := newMember(t, e, w.tid, []string{"viewer"}, nil)
+	admin := newMember(t, e, w.tid, []string{"admin"}, nil)
+	platform := newMember(t, e, w.tid, []string{"platform"}, nil)
+	body := func(name, component string) map[string]any {
+		return doc("connection", map[string]any{"name": name}, map[string]any{"component": rel("component", component)})
+	}
+	e.Get(w.path("/"+id), &viewer).ExpectStatus(t, http.StatusOK)
+	expectError(t, e.Post(w.path(""), &viewer, body("v", w.component)), http.StatusForbidden, "permission_denied", "")
+	expectError(t, e.Post(w.path("/"+id+"/access-token"), &viewer, nil), http.StatusForbidden, "permission_denied", "")
+	r := e.Post(w.path("/"+id+"/access-token"), &admin, nil)
+	if got := expectError(t, r, http.StatusForbidden, "permission_denied", ""); got["meta"].(map[string]any)["permission"] != "tenants.connections.token" {
+		t.Fatalf("admin's 403 does not name tenants.connections.token: %v", got)
+	}
+	e.Post(w.path("/"+id+"/refresh"), &admin, nil).ExpectStatus(t, http.StatusOK)
+	e.Post(w.path("/"+id+"/access-token"), &platform, nil).ExpectStatus(t, http.StatusOK)
+	e.Post(w.path(""), &platform, body("by-platform", w.component)).ExpectStatus(t, http.StatusCreated)
+	expectError(t, e.Delete(w.path("/"+id), &platform), http.StatusForbidden, "permission_denied", "")
+
+	plain := newComponent(t, e, w.tid, &w.owner, map[string]any{"descriptor": map[string]any{"title": "no oauth"}})
+	noClient := newComponent(t, e, w.tid, &w.owner, map[string]any{"descriptor": w.p.descriptor()})
+	before := countRows(t, e, "SELECT count(*) FROM connections")
+	for _, c := range []struct {
+		name    string
+		body    any
+		status  int
+		code    string
+		pointer string
+	}{
+		{"no name", doc("connection", nil, map[string]any{"component": rel("component", w.component)}), 422, "required", "/data/attributes/name"},
+		{"name too long", body(strings.Repeat("n", 300), w.component), 422, "", "/data/attributes/name"},
+		{"name not a string", doc("connection", map[string]any{"name": 5}, map[string]any{"component": rel("component", w.component)}), 400, "wrong_type", "/data/attributes/name"},
+		{"no component", doc("connection", map[string]any{"name": "x"}, nil), 422, "required", "/data/relationships/component/data/id"},
+		{"unknown component", body("x", specNobody), 422, "component_not_found", "/data/relationships/component/data/id"},
+		{"malformed component id", body("x", "nope"), 422, "component_not_found", "/data/relationships/component/data/id"},
+		{"component without oauth2", body("x", plain), 422, "component_not_connectable", "/data/relationships/component/data/id"},
+		{"no OAuth client", body("x", noClient), 409, "oauth_client_required", "/data/relationships/component/data/id"},
+		{"name taken, any case", body("PERM", w.component), 409, "connection_name_taken", "/data/attributes/name"},
+		{"unknown attribute", doc("connection", map[string]any{"name": "x", "state": "ready"}, nil), 400, "unknown_attribute", "/data/attributes/state"},
+		{"wrong type", doc("oauth-client", map[string]any{"name": "x"}, nil), 409, "type_mismatch", "/data/type"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			expectError(t, e.For(t).Post(w.path(""), &w.owner, c.body), c.status, c.code, c.pointer)
+		})
+	}
+	if after := countRows(t, e, "SELECT count(*) FROM connections"); after != before {
+		t.Fatalf("refused creates stored %d connections", after-before)
+	}
+	expectError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: w.path("/" + id + "/access-token?x=1"), Auth: &w.owner}),
+		http.StatusBadRequest, "unknown_parameter", "x")
+	expectError(t, e.Post(w.path("/nope/access-token"), &w.owner, nil), http.StatusNotFound, "connection_not_found", "")
+}
