@@ -240,7 +240,7 @@ func (w *connWorld) create(t testing.TB, name string) (string, string) {
 	r := w.e.Post(w.path(""), &w.owner, doc("connection", map[string]any{"name": name},
 		map[string]any{"component": rel("component", w.component)})).ExpectStatus(t, http.StatusCreated)
 	link, _ := r.Attr(t, "authorize_url").(string)
-	if r.Attr(t, "state") != "pending" || !strings.HasPrefix(link, w.e.URL("/connect/")) {
+	if r.Attr(t, "state") != "pending" || !strings.HasPrefix(link, w.e.URL("/connect/")) || relID(t, r.Data(t), "oauth-client") != w.client {
 		t.Fatalf("created connection: %s", r.Body)
 	}
 	return r.ID(t), link

@@ -198,7 +198,12 @@ func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, in NewConnecti
 	if err != nil {
 		return nil, fmt.Errorf("create connection: %w", err)
 	}
-	return c, nil
+	created, err := s.store.get(ctx, tenantID, c.ID, false)
+	if err != nil {
+		return nil, fmt.Errorf("create connection: %w", err)
+	}
+	created.AuthorizeURL = c.AuthorizeURL
+	return created, nil
 }
 
 // resolveComponent checks the component relationship: a component the

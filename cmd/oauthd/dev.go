@@ -143,8 +143,9 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 }
 
 type demoData struct {
-	TenantID    string
-	ComponentID string
+	TenantID        string
+	ComponentID     string
+	SelfComponentID string
 }
 
 // seedDemo ensures the demo tenant, the superuser's password and owner
@@ -178,9 +179,14 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := &demoData{TenantID: t.ID.String()}
+	if d.SelfComponentID, err = seedSelfConnect(ctx, a, t.ID); err != nil {
+		return nil, err
+	}
 	for _, c := range page.Items {
 		if c.Name == "pizzavan" {
-			return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, seedDemoClient(ctx, a, t.ID, s)
+			d.ComponentID = c.ID.String()
+			return d, seedDemoClient(ctx, a, t.ID, s)
 		}
 	}
 	c, err := a.Components.CreateComponent(ctx, t.ID, true, components.NewComponent{Name: "pizzavan", Visibility: "tenant",
@@ -190,7 +196,8 @@ func seedDemo(ctx context.Context, a *app.App, s *devState) (*demoData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &demoData{TenantID: t.ID.String(), ComponentID: c.ID.String()}, seedDemoClient(ctx, a, t.ID, s)
+	d.ComponentID = c.ID.String()
+	return d, seedDemoClient(ctx, a, t.ID, s)
 }
 
 // seedDemoClient ensures a confidential API client with role viewer whose
@@ -226,8 +233,8 @@ func printWelcome(at listening, s *devState, d *demoData) {
 	fmt.Fprintf(&b, "  tenant       demo  %s\n  component    pizzavan  %s (useOAuthClient: true)\n", d.TenantID, d.ComponentID)
 	fmt.Fprintf(&b, "  API client   demo-bot  %s (client credentials, role viewer)\n\n", s.ClientID)
 	fmt.Fprintf(&b, "Paste this into another shell; the README's walk-throughs start from it:\n\n")
-	fmt.Fprintf(&b, "export BASE=%s EMAIL=%s APIKEY=%s \\\n  TENANT_ID=%s COMPONENT_ID=%s \\\n  API_CLIENT_ID=%s API_CLIENT_SECRET=%s\n\n",
-		base, s.Email, s.APIKey, d.TenantID, d.ComponentID, s.ClientID, s.ClientSecret)
+	fmt.Fprintf(&b, "export BASE=%s EMAIL=%s APIKEY=%s \\\n  TENANT_ID=%s COMPONENT_ID=%s \\\n  API_CLIENT_ID=%s API_CLIENT_SECRET=%s \\\n  SELF_COMPONENT_ID=%s\n\n",
+		base, s.Email, s.APIKey, d.TenantID, d.ComponentID, s.ClientID, s.ClientSecret, d.SelfComponentID)
 	fmt.Fprintf(&b, "Create an OAuth client for the component (elastic.io's OAuth clients management docs), then list them:\n\n")
 	fmt.Fprintf(&b, "  curl %s/v2/tenants/%s/oauth-clients -X POST -u '%s:%s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"data\":{\"type\":\"oauth-client\",\"attributes\":{\"client_id\":\"pizza-id\",\"client_secret\":\"pizza-secret-123456\"},"+
@@ -235,6 +242,7 @@ func printWelcome(at listening, s *devState, d *demoData) {
 		base, d.TenantID, s.Email, s.APIKey, d.ComponentID)
 	fmt.Fprintf(&b, "  curl '%s/v2/tenants/%s/oauth-clients/?filter[component]=%s' -g -u '%s:%s'\n\n",
 		base, d.TenantID, d.ComponentID, s.Email, s.APIKey)
+	printConnect(&b, base, s, d)
 	fmt.Fprintf(&b, "Credentials are kept in %s/credentials.json; Ctrl-C stops the server and its Postgres.\n\n", devDir)
 	fmt.Print(b.String())
 }
