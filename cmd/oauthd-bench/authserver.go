@@ -41,6 +41,10 @@ type apiFixture struct {
 	// The first token request of a fresh client verifies its secret with
 	// bcrypt; later ones are recognised by the verified-secret cache.
 	firstToken, secondToken time.Duration
+
+	// connection is a ready connection (its token fresh) for access-token.
+	connection string
+	provider   *fakeProvider
 }
 
 // oauthBasic is client_secret_basic: RFC 6749 §2.3.1 form-encodes both
@@ -90,6 +94,9 @@ func setupAuthServer(base string, caller creds, t *target) (*apiFixture, error) 
 	path := base + "/v2/tenants/" + t.tenantID.String() + "/oauth-clients/" + t.clients[0].String()
 	if status, body, err := call(hc, http.MethodGet, path, "Bearer "+f.token, nil); err != nil || status != http.StatusOK {
 		return nil, httpFailure("bearer GET", status, body, err)
+	}
+	if f.connection, f.provider, err = setupConnection(base, caller, t.tenantID); err != nil {
+		return nil, fmt.Errorf("connection: %w", err)
 	}
 	return f, nil
 }
@@ -218,6 +225,14 @@ var authScenarios = []scenario{
 		},
 	},
 	{
+		name: "access-token", ops: []string{"access-token"}, concurrency: highC,
+		about: "POST /v2/tenants/{tid}/connections/{id}/access-token with the same basic auth (the member also holds `tenants.connections.token`), on a ready connection whose token lives a day: the stored token, decrypted and handed out, every read audited; compared with **get-basic**",
+		iterate: func(w *worker) {
+			w.doAs(request{op: "access-token", method: http.MethodPost, url: w.base + "/v2/tenants/" + w.t.tenantID.String() + "/connections/" + w.t.api.connection + "/access-token",
+				auth: w.auth, ctype: jsonDoc, accept: jsonAPI, want: http.StatusOK, valid: func(b []byte) bool { return bytes.Contains(b, []byte(`"access_token":"`)) }})
+		},
+	},
+	{
 		name: "get-bearer", ops: []string{"get-bearer"}, concurrency: highC,
 		about: "the same GET with `Authorization: Bearer` and the token client's access token (scope `role:viewer`)",
 		iterate: func(w *worker) {
@@ -229,18 +244,22 @@ var authScenarios = []scenario{
 }
 
 // driveAuth runs authScenarios against base; c, when not 0, replaces
-// their concurrency (the tiny test). The basic and bearer GETs run as
-// A B B A, each leg half the measured time, and each side's legs are
+// their concurrency (the tiny test). get-basic and the scenarios compared
+// with it (those right after it: access-token, get-bearer) run as
+// A B C C B A, each leg half the measured time, and each side's legs are
 // summed: load from elsewhere on a shared machine that drifts during the
-// minute weighs on both sides alike.
+// minute weighs on every side alike.
 func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup, duration time.Duration) (map[string][]stats, error) {
 	out := map[string][]stats{}
-	for i := 0; i < len(authScenarios); i++ {
-		sc := authScenarios[i]
+	withConcurrency := func(sc scenario) scenario {
 		if c != 0 {
 			sc.concurrency = c
 		}
-		if sc.name != "get-basic" || i+1 == len(authScenarios) {
+		return sc
+	}
+	for i := 0; i < len(authScenarios); i++ {
+		sc := withConcurrency(authScenarios[i])
+		if sc.name != "get-basic" {
 			res, err := runScenario(ctx, sc, base, auth, t, sc.concurrency, warmup, duration)
 			if err != nil {
 				return nil, err
@@ -249,20 +268,24 @@ func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup,
 			logResults(res)
 			continue
 		}
-		other := authScenarios[i+1]
-		if c != 0 {
-			other.concurrency = c
+		side := []scenario{sc}
+		for i+1 < len(authScenarios) && comparedWithBasic[authScenarios[i+1].name] {
+			i++
+			side = append(side, withConcurrency(authScenarios[i]))
 		}
-		i++
+		order := append([]scenario{}, side...)
+		for j := len(side) - 1; j >= 0; j-- {
+			order = append(order, side[j])
+		}
 		legs := map[string][]*worker{}
-		for _, leg := range []scenario{sc, other, other, sc} {
+		for _, leg := range order {
 			ws, _, err := drive(ctx, leg, base, auth, t, leg.concurrency, warmup, duration/2)
 			if err != nil {
 				return nil, err
 			}
 			legs[leg.name] = append(legs[leg.name], ws...)
 		}
-		for _, x := range []scenario{sc, other} {
+		for _, x := range side {
 			// Both legs of a side ran for duration/2: the samples of the
 			// two together cover duration.
 			res := summarize(x, legs[x.name], x.concurrency, 2*(duration/2))
@@ -272,6 +295,9 @@ func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup,
 	}
 	return out, nil
 }
+
+// comparedWithBasic are the scenarios that run interleaved with get-basic.
+var comparedWithBasic = map[string]bool{"access-token": true, "get-bearer": true}
 
 // authRun is the suite's outcome.
 type authRun struct {
@@ -305,7 +331,7 @@ type authTarget struct {
 
 func authTargets(a *authRun) []authTarget {
 	tok, in := a.result(fmt.Sprintf("token-c%d", highC)), a.result("introspect")
-	basic, bearer := a.result("get-basic"), a.result("get-bearer")
+	basic, bearer, token := a.result("get-basic"), a.result("get-bearer"), a.result("access-token")
 	clean := func(ss ...stats) bool {
 		for _, s := range ss {
 			if s.Requests == 0 || s.Errors > 0 {
@@ -325,6 +351,10 @@ func authTargets(a *authRun) []authTarget {
 			ms(tok.P99) + errNote(tok), clean(tok) && tok.P99 < targetTokenP99},
 		{fmt.Sprintf("introspections/s at concurrency %d ≥ %s", highC, thousands(targetIntrospectPerSec)),
 			fmt.Sprintf("%.0f/s%s", in.RPS, errNote(in)), clean(in) && in.RPS >= targetIntrospectPerSec},
+		{fmt.Sprintf("connection access-token req/s ≥ basic-auth GET req/s (concurrency %d)", highC),
+			fmt.Sprintf("access-token %.0f/s, p99 %s vs basic GET %.0f/s, p99 %s (%.2fx)%s%s", token.RPS, ms(token.P99), basic.RPS, ms(basic.P99),
+				ratio(token.RPS, basic.RPS), errNote(token), errNote(basic)),
+			clean(basic, token) && token.RPS >= basic.RPS},
 		{fmt.Sprintf("Bearer GET req/s ≥ basic-auth GET req/s (concurrency %d)", highC),
 			fmt.Sprintf("bearer %.0f/s vs basic %.0f/s (%.2fx)%s%s", bearer.RPS, basic.RPS, ratio(bearer.RPS, basic.RPS), errNote(bearer), errNote(basic)),
 			clean(basic, bearer) && bearer.RPS >= basic.RPS},
@@ -378,7 +408,14 @@ func authSection(b *strings.Builder, info *runInfo) {
 	w("\n")
 
 	basic, bearer := a.result("get-basic"), a.result("get-bearer")
-	w("Bearer token and basic auth on the same GET, side by side. They ran interleaved, basic, bearer, bearer, basic, each leg half the measured time with its own warm-up; each side's figures are its two legs together, so load elsewhere on the machine that drifts during the run weighs on both alike:\n\n")
+	w("A connection's access token (the cached path) beside the basic-auth GET of an OAuth client, with the same credentials; they ran interleaved with the bearer GET below:\n\n")
+	tok := a.result("access-token")
+	w("| | basic-auth GET of an OAuth client | POST .../connections/{id}/access-token | access-token ÷ GET |\n|---|---|---|---|\n")
+	w("| req/s | %.0f | %.0f | %.2fx |\n", basic.RPS, tok.RPS, ratio(tok.RPS, basic.RPS))
+	w("| p50 | %s | %s | %.2fx |\n", ms(basic.P50), ms(tok.P50), ratio(float64(tok.P50), float64(basic.P50)))
+	w("| p99 | %s | %s | %.2fx |\n", ms(basic.P99), ms(tok.P99), ratio(float64(tok.P99), float64(basic.P99)))
+	w("| errors | %d | %d | |\n\n", basic.Errors, tok.Errors)
+	w("Bearer token and basic auth on the same GET, side by side. They ran interleaved, basic, access-token, bearer, bearer, access-token, basic, each leg half the measured time with its own warm-up; each side's figures are its two legs together, so load elsewhere on the machine that drifts during the run weighs on both alike:\n\n")
 	w("| | basic auth (`email:apikey`) | Bearer (client-credentials token) | bearer ÷ basic |\n|---|---|---|---|\n")
 	w("| req/s | %.0f | %.0f | %.2fx |\n", basic.RPS, bearer.RPS, ratio(bearer.RPS, basic.RPS))
 	w("| p50 | %s | %s | %.2fx |\n", ms(basic.P50), ms(bearer.P50), ratio(float64(bearer.P50), float64(basic.P50)))

@@ -212,6 +212,7 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 	if t.api, err = setupAuthServer(srv.base, caller, t); err != nil {
 		return nil, err
 	}
+	defer t.api.provider.close()
 	a := &authRun{shape: shapeLabel, fixture: t.api, results: map[string][]stats{}, loadBefore: loadavg()}
 	logf("authorization server on shape %s, server %s: first token request %s (bcrypt), second %s", shapeLabel, srv.base,
 		ms(t.api.firstToken), ms(t.api.secondToken))
@@ -269,10 +270,11 @@ func createMemberUser(base string, root creds) (*creds, error) {
 
 var memberIDs = map[string]string{}
 
-// addMember gives the bench user the admin role in the tenant.
+// addMember gives the bench user the admin role in the tenant, and the
+// right to take connections' access tokens (which admin lacks).
 func addMember(base string, root creds, tenantID uuid.UUID, email string) error {
 	hc := newHTTPClient(1)
-	body := `{"data":{"type":"member","attributes":{"roles":["admin"],"permissions":[]},` +
+	body := `{"data":{"type":"member","attributes":{"roles":["admin"],"permissions":["tenants.connections.token"]},` +
 		`"relationships":{"user":{"data":{"type":"user","id":"` + memberIDs[email] + `"}}}}}`
 	status, out, err := call(hc, http.MethodPost, base+"/v2/tenants/"+tenantID.String()+"/members", root.header(), []byte(body))
 	if err != nil || status != http.StatusCreated {

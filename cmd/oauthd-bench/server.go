@@ -35,6 +35,8 @@ func startServer(ctx context.Context, bin, dbURL, masterKey, bootstrap string) (
 		"OAUTHD_BOOTSTRAP_SUPERUSER="+bootstrap,
 		"OAUTHD_LISTEN=127.0.0.1:0",
 		"OAUTHD_ISSUER=http://127.0.0.1",
+		// The connection scenario's fake provider listens on loopback.
+		"OAUTHD_OUTBOUND_ALLOW_PRIVATE=true",
 	)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
