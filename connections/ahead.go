@@ -51,7 +51,8 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 			}
 			return s.refreshAhead(ctx, p.TenantID, p.ID)
 		}})
-	q.Every(jobs.Schedule{Name: JobScanDue, Kind: JobScanDue, Every: scanEvery})
+	// The first scan a period after start: a new database has nothing due.
+	q.Every(jobs.Schedule{Name: JobScanDue, Kind: JobScanDue, Every: scanEvery, First: scanEvery})
 }
 
 // EnqueueDue enqueues a refresh for each ready connection whose token
