@@ -22,6 +22,7 @@ import (
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/connections"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/metrics"
 	"github.com/oauthd/oauthd/oauthclients"
@@ -55,6 +56,8 @@ type Deps struct {
 	// TrustedProxies are the deployment's load balancers
 	// (OAUTHD_TRUSTED_PROXIES); see clientIPExtractor.
 	TrustedProxies []*net.IPNet
+	// Budgets keeps the failure budgets every instance shares.
+	Budgets budget.Store
 }
 
 // Server is the HTTP face of oauthd.
@@ -81,7 +84,7 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, echo: e, docs: docs.New(oauthd.OpenAPI)}
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
 		Issuer: d.Issuer, Log: d.Log, Accounts: d.Tenants, ClientsByPK: d.APIClients, SessionKey: d.SessionKey,
-		Connections: d.Connections, Metrics: d.Metrics})
+		Connections: d.Connections, Metrics: d.Metrics, Budgets: d.Budgets})
 	s.console = console.New(console.Deps{Sessions: s.oauth, Tenants: d.Tenants, Policy: d.Policy, Audit: d.Audit,
 		Components: d.Components, OAuthClients: d.OAuthClients, APIClients: d.APIClients, Connections: d.Connections,
 		Grants: d.Grants, Issuer: d.Issuer, Log: d.Log})

@@ -38,13 +38,34 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		h.d.Metrics.AuthFailed(metrics.AuthClient)
 		return nil, errInvalidClient(basic)
 	}
-	key := id + "|" + c.RealIP()
-	if wait := h.limiter.wait(key); wait > 0 {
+	if secret == "" {
+		// No secret, no bcrypt and nothing guessed: a public client, or
+		// a confidential one that fails at once.
+		return h.clientOrFailure(c, id, secret, basic)
+	}
+	ip := c.RealIP()
+	try, wait, err := h.reserve(r.Context(), ip, "client|"+id+"|"+ip, clientAuthBudget)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
 		return nil, errTooManyFailures(wait)
 	}
-	client, err := h.d.Clients.Authenticate(r.Context(), id, secret)
+	client, err := h.clientOrFailure(c, id, secret, basic)
+	if err != nil {
+		return nil, err
+	}
+	if err := try.succeeded(r.Context()); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// clientOrFailure authenticates the client; every failure is
+// invalid_client (and counted).
+func (h *Handler) clientOrFailure(c echo.Context, id, secret string, basic bool) (*apiclients.Client, error) {
+	client, err := h.d.Clients.Authenticate(c.Request().Context(), id, secret)
 	if errors.Is(err, apiclients.ErrInvalidClient) {
-		h.limiter.fail(key)
 		h.d.Metrics.AuthFailed(metrics.AuthClient)
 		return nil, errInvalidClient(basic)
 	}

@@ -80,20 +80,23 @@ func (h *Handler) deviceStep(c echo.Context, purpose string) (*deviceVisit, erro
 	if !h.csrfValid(form.Get("csrf"), sessionCSRFID(s), purpose) {
 		return nil, h.csrfFailed(c)
 	}
-	userKey, ipKey := u.ID.String(), c.RealIP()
-	wait1, wait2 := h.pages.deviceUserLimiter.wait(userKey), h.pages.deviceIPLimiter.wait(ipKey)
-	if wait := max(wait1, wait2); wait > 0 {
+	ctx := c.Request().Context()
+	try, wait, err := h.reserve(ctx, c.RealIP(), "device-user|"+u.ID.String(), deviceUserBudget)
+	if err != nil {
+		return nil, h.pageError(c, err)
+	}
+	if wait > 0 {
 		c.Response().Header().Set("Retry-After", itoa(wait))
 		return nil, h.showDeviceForm(c, http.StatusTooManyRequests, s, u, printable(typed), msgTooManyUserCodes)
 	}
-	ctx := c.Request().Context()
 	req, err := h.d.Grants.LookupUserCode(ctx, typed)
 	if errors.Is(err, authserver.ErrUnknownUserCode) {
-		h.pages.deviceUserLimiter.fail(userKey)
-		h.pages.deviceIPLimiter.fail(ipKey)
 		return nil, h.showDeviceForm(c, http.StatusBadRequest, s, u, printable(typed), msgUnknownUserCode)
 	}
 	if err != nil {
+		return nil, h.pageError(c, err)
+	}
+	if err := try.succeeded(ctx); err != nil {
 		return nil, h.pageError(c, err)
 	}
 	if ok, err := h.requireMember(c, s, u, req.TenantID, PathDevice); !ok {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/budget"
 )
 
 // Clients is what the endpoints ask of the API clients service.
@@ -53,6 +54,9 @@ type Deps struct {
 	// SessionKey (32 bytes, the same on every instance) signs session
 	// cookies and CSRF tokens.
 	SessionKey []byte
+	// Budgets keeps the failure budgets that stop guessing, shared by
+	// every instance.
+	Budgets budget.Store
 
 	// Connections runs the connection pages' dance.
 	Connections Connections
@@ -76,7 +80,6 @@ func (noMetrics) AuthFailed(string)  {}
 // Handler serves the protocol endpoints.
 type Handler struct {
 	d       Deps
-	limiter *failureLimiter
 	pages   *pageState
 }
 
@@ -88,7 +91,7 @@ func New(d Deps) *Handler {
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}
-	return &Handler{d: d, limiter: newFailureLimiter(10, time.Minute), pages: newPageState()}
+	return &Handler{d: d, pages: newPageState()}
 }
 
 // toGrantClient is what the grant layer needs of an API client.

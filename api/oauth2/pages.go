@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -44,11 +43,6 @@ type ClientsByPK interface {
 type pageState struct {
 	templates     map[string]*template.Template
 	passwords     signInPasswords
-	signInLimiter *failureLimiter
-	// Wrong user codes on the device page (RFC 8628 §5.1), per user and,
-	// more loosely (several users may share an address), per address.
-	deviceUserLimiter *failureLimiter
-	deviceIPLimiter   *failureLimiter
 }
 
 //go:embed templates/*.html
@@ -57,8 +51,7 @@ var templateFS embed.FS
 var pageNames = []string{"signin.html", "signed_in.html", "consent.html", "device.html", "device_done.html", "error.html", "connected.html"}
 
 func newPageState() *pageState {
-	ps := &pageState{templates: map[string]*template.Template{}, signInLimiter: newFailureLimiter(10, time.Minute),
-		deviceUserLimiter: newFailureLimiter(10, time.Minute), deviceIPLimiter: newFailureLimiter(30, time.Minute)}
+	ps := &pageState{templates: map[string]*template.Template{}}
 	for _, name := range pageNames {
 		ps.templates[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
 	}

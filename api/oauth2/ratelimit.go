@@ -1,80 +1,54 @@
 package oauth2
 
 import (
-	"math"
-	"sync"
+	"context"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/oauthd/oauthd/internal/budget"
 )
 
-// failureLimiter limits failures per key: failed client authentications
-// per client id and client address, failed sign-ins per email and
-// address, wrong device user codes per user and per address. A key has a
-// burst of `burst` failures, refilled over `window`. Only failures spend
-// tokens; once they are spent, the key is refused (even with the right
-// secret) until one refills, which is what stops guessing.
-//
-// The address is the client's as the server sees it (see
-// OAUTHD_TRUSTED_PROXIES and api.clientIPExtractor). Keyed by client id and address, a guesser on
-// one address cannot lock a client out for everyone elsewhere.
-// It is per instance (behind a load balancer the effective limit is the
-// instance count times this); that bounds online guessing well enough
-// against 256-bit secrets and 20^8 user codes.
-type failureLimiter struct {
-	mu      sync.Mutex
-	burst   int
-	every   rate.Limit
-	entries map[string]*limiterEntry
-	swept   time.Time
+// The budgets of failures that stop guessing, kept in the store every
+// instance shares (Postgres, or Redis when configured; see package
+// budget). Each attempt that runs a slow check (bcrypt) or looks up a
+// guessable code spends from two budgets at once: its own (per client id
+// and address, per email and address, per user) and its address's budget
+// for failures of any kind, which unknown client ids and unknown emails
+// spend too. A success gives both back. Once either is spent the attempt
+// is refused, even with the right secret, with 429 and Retry-After, until
+// it refills. The address is the client's as OAUTHD_TRUSTED_PROXIES
+// defines it (see api.clientIPExtractor), so a guesser on one address
+// cannot lock a client out for everyone elsewhere.
+var (
+	clientAuthBudget = budget.Limit{Burst: 10, Window: time.Minute}
+	signInBudget     = budget.Limit{Burst: 10, Window: time.Minute}
+	deviceUserBudget = budget.Limit{Burst: 10, Window: time.Minute}
+	// addressBudget is every failure from one address, whatever it tried.
+	addressBudget = budget.Limit{Burst: 30, Window: time.Minute}
+)
+
+// attempt is a reservation of failures for one slow check: give it back
+// with succeeded when the check passes; a failure keeps it spent.
+type attempt struct {
+	h       *Handler
+	charges []budget.Charge
 }
 
-type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newFailureLimiter(burst int, window time.Duration) *failureLimiter {
-	return &failureLimiter{burst: burst, every: rate.Every(window / time.Duration(burst)), entries: map[string]*limiterEntry{}}
-}
-
-func (l *failureLimiter) entry(key string) *rate.Limiter {
-	now := time.Now()
-	if now.Sub(l.swept) > time.Minute {
-		for k, e := range l.entries {
-			if now.Sub(e.seen) > 10*time.Minute {
-				delete(l.entries, k)
-			}
-		}
-		l.swept = now
+// reserve spends one failure from key's budget (of limit) and from the
+// address's, before the check runs. wait > 0 means refused: the seconds
+// to say in Retry-After.
+func (h *Handler) reserve(ctx context.Context, address, key string, limit budget.Limit) (*attempt, int, error) {
+	a := &attempt{h: h, charges: []budget.Charge{{Key: key, Limit: limit}, {Key: "address|" + address, Limit: addressBudget}}}
+	wait, err := h.d.Budgets.Reserve(ctx, a.charges)
+	if err != nil {
+		return nil, 0, err
 	}
-	e, ok := l.entries[key]
-	if !ok {
-		e = &limiterEntry{lim: rate.NewLimiter(l.every, l.burst)}
-		l.entries[key] = e
+	if wait > 0 {
+		return nil, int((wait + time.Second - 1) / time.Second), nil
 	}
-	e.seen = now
-	return e.lim
+	return a, 0, nil
 }
 
-// wait is how many seconds key must wait before its next try (the
-// Retry-After): 0 while it has failures left, else at least 1.
-func (l *failureLimiter) wait(key string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.entries[key]
-	if !ok {
-		return 0
-	}
-	if tokens := e.lim.Tokens(); tokens < 1 {
-		return max(int(math.Ceil((1-tokens)/float64(l.every))), 1)
-	}
-	return 0
-}
-
-// fail spends one failure for key.
-func (l *failureLimiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.entry(key).Allow()
+// succeeded gives the reserved failures back.
+func (a *attempt) succeeded(ctx context.Context) error {
+	return a.h.d.Budgets.Refund(ctx, a.charges)
 }

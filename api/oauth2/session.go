@@ -245,8 +245,13 @@ func (h *Handler) SignIn(c echo.Context) error {
 	}
 	returnTo := safeReturnTo(form.Get("return_to"))
 	email := strings.TrimSpace(form.Get("email"))
-	key := "sign-in|" + strings.ToLower(truncate(email, maxSignInEmail+1)) + "|" + c.RealIP()
-	if wait := h.pages.signInLimiter.wait(key); wait > 0 {
+	ip := c.RealIP()
+	key := "sign-in|" + strings.ToLower(truncate(email, maxSignInEmail+1)) + "|" + ip
+	try, wait, err := h.reserve(c.Request().Context(), ip, key, signInBudget)
+	if err != nil {
+		return h.pageError(c, err)
+	}
+	if wait > 0 {
 		c.Response().Header().Set("Retry-After", itoa(wait))
 		return h.showSignIn(c, http.StatusTooManyRequests, returnTo, email,
 			"Too many failed sign-ins. Wait a minute and try again.")
@@ -256,9 +261,11 @@ func (h *Handler) SignIn(c echo.Context) error {
 		return h.pageError(c, err)
 	}
 	if !ok {
-		h.pages.signInLimiter.fail(key)
 		h.d.Metrics.AuthFailed(metrics.AuthSignIn)
 		return h.showSignIn(c, http.StatusUnauthorized, returnTo, email, msgWrongCredentials)
+	}
+	if err := try.succeeded(c.Request().Context()); err != nil {
+		return h.pageError(c, err)
 	}
 	h.startSession(c, u.ID)
 	return c.Redirect(http.StatusSeeOther, returnTo)

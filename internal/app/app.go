@@ -24,6 +24,7 @@ import (
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/connections"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/jobs"
@@ -53,6 +54,9 @@ type Options struct {
 	// TrustedProxies: requests from these networks take their client
 	// address from X-Forwarded-For (OAUTHD_TRUSTED_PROXIES).
 	TrustedProxies []*net.IPNet
+	// Budgets keeps the failure budgets (nil: Postgres, in the service's
+	// own database; a Redis store when OAUTHD_REDIS_URL is set).
+	Budgets budget.Store
 	// Clock is the background jobs' time (nil: the system clock); tests
 	// move it instead of sleeping.
 	Clock jobs.Clock
@@ -89,7 +93,8 @@ type App struct {
 	OutboundURLs outbound.URLChecker
 	databaseURL  string
 	log          *slog.Logger
-	changes      *changes.Feed // empties this instance's caches on changes
+	changes      *changes.Feed
+	budgets      *budget.Postgres // purged here even when Redis keeps the budgets // empties this instance's caches on changes
 }
 
 // New opens the database, applies migrations and builds every service.
@@ -147,11 +152,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
+	a.budgets = budget.NewPostgres(db.SQL())
+	if o.Budgets == nil {
+		o.Budgets = a.budgets
+	}
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Metrics: o.Metrics,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
-		TrustedProxies: o.TrustedProxies,
+		TrustedProxies: o.TrustedProxies, Budgets: o.Budgets,
 	})
 	a.Metrics.WatchDB(db.SQL())
 	caches := a.APIClients.Caches()
@@ -170,6 +179,7 @@ func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
 	go a.Policy.Poll(ctx, a.log)
 	go changes.Every(ctx, 10*time.Minute, a.log, "purge of expired grants", a.Grants.Purge)
+	go changes.Every(ctx, 10*time.Minute, a.log, "purge of full failure budgets", a.budgets.Purge)
 	workersDone := make(chan struct{})
 	go func() { a.Jobs.Run(ctx, a.jobsOptions); close(workersDone) }()
 	go changes.Every(ctx, 10*time.Minute, a.log, "purge of the policy change log", a.Policy.PurgeChanges)

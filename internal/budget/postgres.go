@@ -1,0 +1,91 @@
+package budget
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Postgres keeps budgets in the failure_budgets table.
+type Postgres struct{ db *sql.DB }
+
+// NewPostgres uses db (the service's pool).
+func NewPostgres(db *sql.DB) *Postgres { return &Postgres{db: db} }
+
+// reserveSQL spends one token from each key's bucket when it has one. The
+// bucket refills by the time since its last update, capped at its burst;
+// ON CONFLICT DO UPDATE locks the row, so concurrent reservations on any
+// instance queue and each sees the one before it. taken says whether a
+// token was spent (a refused reservation spends nothing).
+const reserveSQL = `
+INSERT INTO failure_budgets AS b (key, burst, per_second, tokens, taken, updated_at)
+SELECT k, burst, rate, burst - 1, true, now() FROM unnest($1::text[], $2::float8[], $3::float8[]) AS u(k, burst, rate)
+ON CONFLICT (key) DO UPDATE SET
+    burst = EXCLUDED.burst, per_second = EXCLUDED.per_second, updated_at = now(),
+    taken = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second) >= 1,
+    tokens = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second)
+        - CASE WHEN LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second) >= 1
+               THEN 1 ELSE 0 END
+RETURNING key, taken, tokens, per_second`
+
+const refundSQL = `UPDATE failure_budgets SET tokens = LEAST(burst, tokens + 1) WHERE key = ANY($1::text[])`
+
+// Reserve implements Store.
+func (p *Postgres) Reserve(ctx context.Context, charges []Charge) (time.Duration, error) {
+	keys := make([]string, len(charges))
+	bursts := make([]float64, len(charges))
+	rates := make([]float64, len(charges))
+	for i, c := range charges {
+		keys[i], bursts[i], rates[i] = digest(c.Key), float64(c.Limit.Burst), c.Limit.perSecond()
+	}
+	rows, err := p.db.QueryContext(ctx, reserveSQL, keys, bursts, rates)
+	if err != nil {
+		return 0, fmt.Errorf("reserve failure budget: %w", err)
+	}
+	defer rows.Close()
+	var taken []string
+	var wait time.Duration
+	for rows.Next() {
+		var key string
+		var ok bool
+		var tokens, rate float64
+		if err := rows.Scan(&key, &ok, &tokens, &rate); err != nil {
+			return 0, fmt.Errorf("reserve failure budget: %w", err)
+		}
+		if ok {
+			taken = append(taken, key)
+		} else {
+			wait = max(wait, waitFor(tokens, rate))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reserve failure budget: %w", err)
+	}
+	if wait > 0 && len(taken) > 0 { // refused: give back what was taken
+		if _, err := p.db.ExecContext(ctx, refundSQL, taken); err != nil {
+			return 0, fmt.Errorf("refund failure budget: %w", err)
+		}
+	}
+	return wait, nil
+}
+
+// Refund implements Store.
+func (p *Postgres) Refund(ctx context.Context, charges []Charge) error {
+	keys := make([]string, len(charges))
+	for i, c := range charges {
+		keys[i] = digest(c.Key)
+	}
+	if _, err := p.db.ExecContext(ctx, refundSQL, keys); err != nil {
+		return fmt.Errorf("refund failure budget: %w", err)
+	}
+	return nil
+}
+
+// Purge deletes budgets untouched for an hour: they are full again.
+func (p *Postgres) Purge(ctx context.Context) error {
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM failure_budgets WHERE updated_at < now() - interval '1 hour'`); err != nil {
+		return fmt.Errorf("purge failure budgets: %w", err)
+	}
+	return nil
+}
