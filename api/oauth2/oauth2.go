@@ -79,8 +79,8 @@ func (noMetrics) AuthFailed(string)  {}
 
 // Handler serves the protocol endpoints.
 type Handler struct {
-	d       Deps
-	pages   *pageState
+	d     Deps
+	pages *pageState
 }
 
 // New builds the handler.

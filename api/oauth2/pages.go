@@ -41,8 +41,8 @@ type ClientsByPK interface {
 
 // pageState is the pages' share of the handler.
 type pageState struct {
-	templates     map[string]*template.Template
-	passwords     signInPasswords
+	templates map[string]*template.Template
+	passwords signInPasswords
 }
 
 //go:embed templates/*.html

@@ -1,0 +1,89 @@
+package oauth2_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauthd/oauthd/api/apitest"
+	"github.com/oauthd/oauthd/internal/credential"
+)
+
+// burst sends n concurrent client_credentials requests with the secrets
+// secretOf(i) for the client ids idOf(i), spread round-robin over the
+// instances, and counts the answers: judged (401: a wrong secret was
+// checked) and refused (429 with Retry-After). It returns how long the
+// burst took, for the refill a budget may have gained meanwhile.
+func burst(t *testing.T, instances []*apitest.Env, n int, idOf, secretOf func(i int) string) (judged, refused int, took time.Duration) {
+	t.Helper()
+	var j, r atomic.Int64
+	start := time.Now()
+	apitest.Race(t, n, func(i int, t testing.TB) {
+		e := instances[i%len(instances)]
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(idOf(i)+":"+secretOf(i)))
+		a := apitest.PostOAuth(t, e, "/oauth/token", "application/x-www-form-urlencoded",
+			strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": auth})
+		switch {
+		case a.Status == http.StatusUnauthorized:
+			j.Add(1)
+		case a.Status == http.StatusTooManyRequests && a.Header.Get("Retry-After") != "":
+			r.Add(1)
+		default:
+			t.Errorf("answer %d %s", a.Status, a.Raw)
+		}
+	})
+	return int(j.Load()), int(r.Load()), time.Since(start)
+}
+
+// refill is what a budget of burst per minute regains in d.
+func refill(perMinute int, d time.Duration) int { return int(d.Minutes()*float64(perMinute)) + 1 }
+
+// The budget of failures is reserved before bcrypt runs, atomically, and
+// kept in the database: 60 concurrent wrong secrets for one client from
+// one address get 10 judgements (the budget) and 50 refusals, whether they
+// hit one instance or are split across two instances on one database.
+func TestFailureBudgetHoldsUnderBursts(t *testing.T) {
+	e := apitest.New(t)
+	second := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.Server.URL))
+	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
+	for _, c := range []struct {
+		name      string
+		instances []*apitest.Env
+	}{{"one instance", []*apitest.Env{e}}, {"two instances", []*apitest.Env{e, second}}} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(t, e, tid)
+			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.id },
+				func(i int) string { return m.secret + "x" })
+			t.Logf("%s: %d judged, %d refused in %v", c.name, judged, refused, took)
+			if judged < 10 || judged > 10+refill(10, took) {
+				t.Errorf("%d wrong secrets judged, want the budget of 10 (+%d refilled)", judged, refill(10, took)-1)
+			}
+			if judged+refused != 60 {
+				t.Errorf("%d answers", judged+refused)
+			}
+			// The right secret is refused too while the budget is spent.
+			a := apitest.PostOAuth(t, c.instances[len(c.instances)-1], "/oauth/token", "application/x-www-form-urlencoded",
+				strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": basicHeader(m.id, m.secret).Get("Authorization")})
+			if a.Status != http.StatusTooManyRequests {
+				t.Errorf("the right secret during the lockout: %d", a.Status)
+			}
+		})
+	}
+}
+
+// Unknown client ids cost a bcrypt each too (so they look like wrong
+// secrets): the address's budget for failures of any kind, 30 a minute,
+// bounds them across instances.
+func TestAddressBudgetCoversUnknownClients(t *testing.T) {
+	e := apitest.New(t)
+	second := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.Server.URL))
+	judged, refused, took := burst(t, []*apitest.Env{e, second}, 80,
+		func(int) string { return credential.Random("o2c_", 18) }, func(int) string { return "guess" })
+	t.Logf("%d judged, %d refused in %v", judged, refused, took)
+	if judged < 30 || judged > 30+refill(30, took) {
+		t.Errorf("%d unknown clients judged from one address, want the address budget of 30 (+%d refilled)", judged, refill(30, took)-1)
+	}
+}
