@@ -28,7 +28,7 @@ func TestComponentCreateAndValidate(t *testing.T) {
 		t.Errorf("Location = %q", loc)
 	}
 
-	// The seed's Pizza Van descriptor, verbatim.
+	// elastic.io's Pizza Van descriptor, verbatim.
 	pizza := map[string]any{
 		"envVars": map[string]any{
 			"PIZZAVAN_KEY":    map[string]any{"required": true, "description": "Your Pizza Van OAuth client key"},

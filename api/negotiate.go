@@ -10,8 +10,8 @@ import (
 )
 
 // negotiate enforces JSON:API content negotiation. Request bodies may be
-// application/vnd.api+json (without parameters) or application/json (seed
-// 001's own curl examples send it); an Accept header must allow one of them.
+// application/vnd.api+json (without parameters) or application/json (elastic.io's
+// curl examples send it); an Accept header must allow one of them.
 func negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()

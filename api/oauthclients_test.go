@@ -129,7 +129,7 @@ func TestOAuthClientElasticioCurl(t *testing.T) {
 	}
 	expectClient(t, items[0], id, "3MVG9.salesforce.key", "WXYZ", comp, true)
 
-	// The seed's own URL: trailing slash, unescaped brackets.
+	// elastic.io's own URL: trailing slash, unescaped brackets.
 	filtered := e.Get(base+"/?filter[component]="+comp, &user).ExpectStatus(t, http.StatusOK)
 	expectJSONAPI(t, filtered)
 	if items := filtered.List(t); len(items) != 1 || items[0]["id"] != id {
@@ -140,7 +140,7 @@ func TestOAuthClientElasticioCurl(t *testing.T) {
 		t.Fatalf("filter on a component without a client lists %d: %s", len(items), other.Body)
 	}
 
-	// The seed's example verbatim, placeholder empty: no filter.
+	// elastic.io's example verbatim, placeholder empty: no filter.
 	literal := e.Get(base+"/?filter[component]=", &user).ExpectStatus(t, http.StatusOK)
 	if items := literal.List(t); len(items) != 1 || items[0]["id"] != id {
 		t.Fatalf("filter[component]= (empty): %s", literal.Body)
@@ -150,7 +150,7 @@ func TestOAuthClientElasticioCurl(t *testing.T) {
 	expectJSONAPI(t, got)
 	expectClient(t, got.Data(t), id, "3MVG9.salesforce.key", "WXYZ", comp, true)
 
-	// PATCH exactly as the seed: no data.id, every field, moved to comp2.
+	// PATCH exactly as elastic.io's docs: no data.id, every field, moved to comp2.
 	secret2 := "rotated-secret-" + uniq() + "9876"
 	fill2 := strings.NewReplacer("{CLIENT_ID}", "3MVG9.rotated", "{CLIENT_SECRET}", secret2, "{COMPONENT_ID}", comp2)
 	patched := curlJSON(e, http.MethodPatch, base+"/"+id, &user, fill2.Replace(docsPatchBody)).ExpectStatus(t, http.StatusOK)

@@ -3,7 +3,7 @@ package api_test
 // The token endpoint (POST /oauth/token) end to end: Encore's Go program
 // and curl command, Cloud 66's form-encoded answer, the four grants, and
 // the failures RFC 6749 prescribes. /oauth/* calls go through plain
-// net/http and golang.org/x/oauth2, as the seeds' users do, on the test
+// net/http and golang.org/x/oauth2, as Encore's and Cloud 66's users do, on the test
 // environment's transport, which checks every answer against openapi.yaml.
 
 import (
@@ -53,9 +53,9 @@ func TestEncoreGoProgram(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET oauth-clients with the seed's client: %d %s", resp.StatusCode, body)
+		t.Fatalf("GET oauth-clients with Encore's client: %d %s", resp.StatusCode, body)
 	}
-	// The token the library got is the seed's: Bearer, one hour.
+	// The token the library got is Encore's: Bearer, one hour.
 	tok, err := oauthConfig.Token(ctx)
 	if err != nil {
 		t.Fatal(err)

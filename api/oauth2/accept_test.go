@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestWantsForm pins when the token endpoint answers form-encoded (seed
-// 003): only when Accept prefers application/x-www-form-urlencoded to
+// TestWantsForm pins when the token endpoint answers form-encoded (Cloud
+// 66's authentication docs): only when Accept prefers application/x-www-form-urlencoded to
 // application/json, read as RFC 9110 §12.5.1 reads it.
 func TestWantsForm(t *testing.T) {
 	cases := []struct {

@@ -43,8 +43,8 @@ func newHTTPClient(conns int) *http.Client {
 	}
 }
 
-// Media types the bench sends: JSON:API calls send JSON bodies as seed
-// 001's curl examples do; the OAuth endpoints take forms and answer JSON.
+// Media types the bench sends: JSON:API calls send JSON bodies as elastic.io's
+// curl examples do; the OAuth endpoints take forms and answer JSON.
 const (
 	jsonAPI  = "application/vnd.api+json"
 	jsonDoc  = "application/json"
