@@ -194,7 +194,7 @@ func run(ctx context.Context, c config) error {
 		fmt.Print(doc)
 		return nil
 	}
-	if err := os.WriteFile(c.out, []byte(doc), 0o644); err != nil {
+	if err := os.WriteFile(c.out, []byte(doc+keptNotes(c.out)), 0o644); err != nil {
 		return err
 	}
 	logf("wrote %s", c.out)
@@ -306,4 +306,21 @@ func httpFailure(what string, status int, body []byte, err error) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("%s: %d %s", what, status, body)
+}
+
+// notesMarker starts the hand-written part of the report (history, A/B
+// comparisons run by hand), which a new run keeps as it is.
+const notesMarker = "<!-- Hand-written notes below: make bench keeps them. -->"
+
+// keptNotes is the hand-written part of the report at path, from
+// notesMarker on ("" when there is none).
+func keptNotes(path string) string {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(old), notesMarker); i >= 0 {
+		return "\n" + string(old[i:])
+	}
+	return ""
 }
