@@ -60,4 +60,8 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
+// google/jsonapi has had no release since 2021; HashiCorp's fork is
+// maintained, keeps the API and the import path, and adds what oauthd's
+// JSON:API 1.1 answers need: a source on error objects, and nullable
+// attributes and relationships (null told apart from absent in PATCH).
 replace github.com/google/jsonapi => github.com/hashicorp/jsonapi v1.5.0
