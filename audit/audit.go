@@ -117,3 +117,16 @@ func (l *Log) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.
 	}
 	return out, nil
 }
+
+// RecordQuery is an INSERT … SELECT recording one event per row of from
+// (a table expression of the caller's statement, such as a WITH name and
+// its condition), with the actor of ctx: for a read that must be recorded
+// in the same statement as the read, one round trip. resourceID and
+// details are SQL expressions over from's columns; the arguments follow
+// the statement's own order, so from's placeholders come after them.
+func RecordQuery(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID, details, from string) (string, []any) {
+	a := ActorFrom(ctx)
+	return `INSERT INTO audit_events (tenant_id, id, action, resource_type, resource_id, actor_id, actor_email, actor_client, remote_addr, request_id, details)
+		SELECT ?, gen_random_uuid(), ?, ?, ` + resourceID + `, ?, ?, ?, ?, ?, ` + details + ` FROM ` + from,
+		[]any{tenantID, action, resourceType, a.UserID, a.Email, a.Client, a.RemoteAddr, a.RequestID}
+}

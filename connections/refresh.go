@@ -76,9 +76,15 @@ func usable(c *Connection) error {
 // AccessToken returns a token that lives at least MinValidity more,
 // refreshing first when needed. Every read is audited.
 func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (*Token, error) {
-	c, err := s.store.get(ctx, tenantID, id, false)
+	// The cached path: one statement reads the connection and, when its
+	// token is fresh, records the read; no token leaves without its record.
+	read, err := s.store.readFreshToken(ctx, tenantID, id, s.now().Add(MinValidity))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("access token: %w", err)
+	}
+	c := &read.Connection
+	if read.Recorded {
+		return s.token(c)
 	}
 	if err := usable(c); err != nil {
 		return nil, err
