@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAccessClaimsUnmarshal$$' -fuzztime=$(FUZZTIME) ./authserver/
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
 	$(GO) test -run='^$$' -fuzz='^FuzzPageInputs$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
+	$(GO) test -run='^$$' -fuzz='^FuzzConsoleForms$$' -fuzztime=$(FUZZTIME) ./api/console/
 
 ## lint: go vet, gofmt and golangci-lint (installed into .tools on first use)
 lint: $(GOLANGCI)

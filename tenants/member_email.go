@@ -20,8 +20,10 @@ var ErrNoUserWithEmail = &fault.Problem{Kind: fault.NotFound, Code: "user_not_fo
 // problem sits on the email attribute.
 func (s *Service) AddMemberByEmail(ctx context.Context, tenantID uuid.UUID, email string, g policy.Grants, may policy.Allowance) (*Membership, error) {
 	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, fault.InvalidAttribute("email", "required", "email is required")
+	var ps fault.Problems
+	validateEmail(&ps, email)
+	if err := ps.Err(); err != nil {
+		return nil, err
 	}
 	u, err := s.UserByEmail(ctx, email)
 	if errors.Is(err, ErrUserNotFound) {

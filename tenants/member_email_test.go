@@ -34,9 +34,14 @@ func TestAddMemberByEmail(t *testing.T) {
 	if !errors.As(err, &p) || p.Attribute != "email" || p.Kind != fault.NotFound {
 		t.Errorf("unknown email: %v, want a not-found problem on email", err)
 	}
-	_, err = svc.AddMemberByEmail(ctx, tn.ID, " ", policy.Grants{}, nil)
-	if !errors.As(err, &p) || p.Attribute != "email" {
-		t.Errorf("empty email: %v, want a problem on email", err)
+	for _, bad := range []string{" ", "a\x00b@example.com", "\xff@example.com", "not an email"} {
+		_, err = svc.AddMemberByEmail(ctx, tn.ID, bad, policy.Grants{}, nil)
+		if !errors.As(err, &p) || p.Attribute != "email" {
+			t.Errorf("email %q: %v, want a problem on email", bad, err)
+		}
+	}
+	if _, err := svc.UserByEmail(ctx, "a\x00b@example.com"); !errors.Is(err, tenants.ErrUserNotFound) {
+		t.Errorf("UserByEmail with a NUL: %v, want not found (and no query)", err)
 	}
 
 	// The grant rule of AddMember holds: nobody grants more than they hold.

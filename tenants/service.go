@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -129,8 +130,13 @@ func (s *Service) User(ctx context.Context, id uuid.UUID) (*User, error) {
 	return s.store.user(ctx, id)
 }
 
-// UserByEmail finds a user by email, whatever its case.
+// UserByEmail finds a user by email, whatever its case. Text no email can
+// be (invalid UTF-8, a NUL that Postgres refuses in text, or too long)
+// names nobody, and is not sent to the database.
 func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if !utf8.ValidString(email) || strings.ContainsRune(email, 0) || len(email) > maxEmail {
+		return nil, ErrUserNotFound
+	}
 	return s.store.userByEmail(ctx, NormalizeEmail(email))
 }
 

@@ -300,3 +300,12 @@ func (p *page) testid(id string) string {
 func (p *page) fieldError(name string) string {
 	return strings.TrimSpace(p.Doc.Find("#" + name + "-error").Text())
 }
+
+// with is the browser, with its cookies, reporting to t (a fuzz target's
+// own t).
+func (b *browser) with(t testing.TB) *browser {
+	e := b.e.For(t)
+	client := e.Browser()
+	client.Jar = b.client.Jar
+	return &browser{t: t, e: e, client: client}
+}
