@@ -310,8 +310,11 @@ func TestInTxRetriesADeadlockVictim(t *testing.T) {
 			t.Errorf("transaction %d: %v", i, err)
 		}
 	}
-	if runs != 3 {
-		t.Errorf("fn ran %d times, want 3 (one deadlock victim run again)", runs)
+	// At least one run was a victim run again. Under load the victim's
+	// retry can take its first row back before the winner gets it and
+	// deadlock once more, so more runs are legitimate; both must succeed.
+	if runs < 3 {
+		t.Errorf("fn ran %d times, want at least 3 (a deadlock victim run again)", runs)
 	}
 	var total int
 	if err := db.SQL().QueryRow("SELECT sum(n) FROM deadlock_probe").Scan(&total); err != nil || total != 4 {
