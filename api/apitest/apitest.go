@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
 )
@@ -60,6 +61,7 @@ type options struct {
 	databaseURL     string
 	issuer          string
 	trustedProxies  []*net.IPNet
+	budgets         budget.Store
 	providerTimeout time.Duration
 	allowPrivate    bool
 }
@@ -80,6 +82,10 @@ func WithIssuer(issuer string) Option { return func(o *options) { o.issuer = iss
 // WithDatabaseURL serves from an existing database instead of a fresh one
 // (for tests that control their own Postgres, or run two instances).
 func WithDatabaseURL(url string) Option { return func(o *options) { o.databaseURL = url } }
+
+// WithBudgets keeps the failure budgets in store (OAUTHD_REDIS_URL's
+// Redis) instead of the instance's database.
+func WithBudgets(store budget.Store) Option { return func(o *options) { o.budgets = store } }
 
 // WithTrustedProxies starts the instance behind these load balancers
 // (OAUTHD_TRUSTED_PROXIES).
@@ -115,7 +121,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
 		BcryptCost:     bcrypt.MinCost,
-		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout,
+		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets,
 		OutboundAllowPrivate: o.allowPrivate})
 	if err != nil {
 		cancel()

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/oauthd/oauthd/api/apitest"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/credential"
+	"github.com/oauthd/oauthd/internal/testredis"
 )
 
 // burst sends n concurrent client_credentials requests with the secrets
@@ -48,11 +50,25 @@ func refill(perMinute int, d time.Duration) int { return int(d.Minutes()*float64
 func TestFailureBudgetHoldsUnderBursts(t *testing.T) {
 	e := apitest.New(t)
 	second := apitest.New(t, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.Server.URL))
+	// Two more instances on the same database that keep the budgets in
+	// one Redis (OAUTHD_REDIS_URL).
+	redisURL := testredis.Start(t)
+	withRedis := func(opts ...apitest.Option) *apitest.Env {
+		r, err := budget.NewRedis(redisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		return apitest.New(t, append(opts, apitest.WithDatabaseURL(e.DatabaseURL), apitest.WithIssuer(e.Server.URL),
+			apitest.WithBudgets(r))...)
+	}
+	r1, r2 := withRedis(), withRedis()
 	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
 	for _, c := range []struct {
 		name      string
 		instances []*apitest.Env
-	}{{"one instance", []*apitest.Env{e}}, {"two instances", []*apitest.Env{e, second}}} {
+	}{{"one instance", []*apitest.Env{e}}, {"two instances", []*apitest.Env{e, second}},
+		{"two instances, budgets in Redis", []*apitest.Env{r1, r2}}} {
 		t.Run(c.name, func(t *testing.T) {
 			m := newMachine(t, e, tid)
 			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.id },

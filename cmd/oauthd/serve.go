@@ -11,6 +11,7 @@ import (
 
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/app"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/config"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/jobs"
@@ -41,7 +42,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 		return nil, err
 	}
 	life := cfg.Lifetimes()
-	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log,
+	budgets, err := redisBudgets(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log, Budgets: budgets,
 		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
 		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
 		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}})
@@ -185,4 +190,24 @@ func issuerOf(cfg *config.Config) string {
 		return cfg.Issuer
 	}
 	return "http://" + cfg.Listen
+}
+
+// redisBudgets is the Redis store of failure budgets when OAUTHD_REDIS_URL
+// is set (nil: they stay in Postgres); an unreachable Redis stops the
+// start with an error naming the variable.
+func redisBudgets(ctx context.Context, url string) (budget.Store, error) {
+	if url == "" {
+		return nil, nil
+	}
+	r, err := budget.NewRedis(url)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.Ping(pingCtx); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("OAUTHD_REDIS_URL: cannot reach Redis: %w", err)
+	}
+	return r, nil
 }

@@ -48,8 +48,10 @@ func digest(key string) string {
 }
 
 // waitFor is how long a bucket with tokens (below 1) refilling at
-// perSecond needs for its next token, at least a second.
-func waitFor(tokens, perSecond float64) time.Duration {
-	d := time.Duration((1 - tokens) / perSecond * float64(time.Second))
-	return max(d.Round(time.Second), time.Second)
+// perSecond needs for its next token.
+func waitFor(tokens, perSecond float64) time.Duration { return seconds((1 - tokens) / perSecond) }
+
+// seconds is s as a wait: whole seconds, at least one (Retry-After).
+func seconds(s float64) time.Duration {
+	return max(time.Duration(s*float64(time.Second)).Round(time.Second), time.Second)
 }

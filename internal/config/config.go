@@ -48,6 +48,9 @@ type Config struct {
 	// addresses) whose X-Forwarded-For is believed; empty means the peer
 	// address is the client's.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:"," help:"comma-separated CIDRs or addresses of the load balancers whose X-Forwarded-For is believed"`
+	// RedisURL moves the failure budgets (guessing limits) from Postgres
+	// to Redis.
+	RedisURL string `env:"REDIS_URL" help:"redis://host:6379/0: keep the failure budgets that limit guessing in this Redis instead of Postgres"`
 
 	// OutboundAllowPrivate lets outbound calls (providers, webhooks) reach
 	// loopback, private and link-local addresses and plain http URLs; for

@@ -1,0 +1,98 @@
+package budget_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauthd/oauthd/internal/budget"
+	"github.com/oauthd/oauthd/internal/database"
+	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/internal/testredis"
+)
+
+// stores are two stores on one backing store: two instances of oauthd.
+func stores(t *testing.T, kind string) (budget.Store, budget.Store) {
+	t.Helper()
+	switch kind {
+	case "postgres":
+		url := testdb.New(t)
+		open := func() budget.Store {
+			db, err := database.Open(url, database.Options{MaxOpenConns: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			if _, err := database.Migrate(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			return budget.NewPostgres(db.SQL())
+		}
+		return open(), open()
+	default:
+		url := testredis.Start(t)
+		open := func() budget.Store {
+			r, err := budget.NewRedis(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Close() })
+			return r
+		}
+		return open(), open()
+	}
+}
+
+var tenAMinute = budget.Limit{Burst: 10, Window: time.Minute}
+
+// Both stores: 60 concurrent reservations split over two instances get
+// exactly the burst; a refund gives one back; a refusal of a reservation
+// over two budgets takes from neither.
+func TestStores(t *testing.T) {
+	for _, kind := range []string{"postgres", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			a, b := stores(t, kind)
+			ctx := context.Background()
+			key := []budget.Charge{{Key: "client|x|203.0.113.7", Limit: tenAMinute}}
+			var ok, refused atomic.Int64
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 60 {
+				s := []budget.Store{a, b}[i%2]
+				wg.Go(func() {
+					<-start
+					wait, err := s.Reserve(ctx, key)
+					switch {
+					case err != nil:
+						t.Error(err)
+					case wait == 0:
+						ok.Add(1)
+					case wait >= time.Second:
+						refused.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if ok.Load() < 10 || ok.Load() > 11 || ok.Load()+refused.Load() != 60 {
+				t.Fatalf("%d reserved, %d refused; want the burst of 10", ok.Load(), refused.Load())
+			}
+			if err := a.Refund(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if wait, err := b.Reserve(ctx, key); err != nil || wait != 0 {
+				t.Fatalf("after a refund: wait %v, %v", wait, err)
+			}
+			// Two budgets, one spent: refused, and the other keeps its token.
+			other := budget.Charge{Key: "address|203.0.113.8", Limit: budget.Limit{Burst: 1, Window: time.Hour}}
+			if wait, err := a.Reserve(ctx, append(key, other)); err != nil || wait == 0 {
+				t.Fatalf("a reservation over a spent budget: wait %v, %v", wait, err)
+			}
+			if wait, err := b.Reserve(ctx, []budget.Charge{other}); err != nil || wait != 0 {
+				t.Fatalf("the refused reservation took from the other budget: wait %v, %v", wait, err)
+			}
+		})
+	}
+}
