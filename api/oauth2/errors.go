@@ -115,6 +115,7 @@ func (h *Handler) writeOAuthError(c echo.Context, err error) error {
 	}
 	if oe == nil {
 		if database.IsUnavailable(err) {
+			h.d.Log.Warn("database_unavailable", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 			oe = &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
 				Description: "the database is unreachable; retry shortly", headers: map[string]string{"Retry-After": "1"}}
 		} else {
