@@ -163,15 +163,29 @@ func (g *Grants) issueForGrant(ctx context.Context, c Client, grantID, userID uu
 		return nil, err
 	}
 	ts := &TokenSet{AccessToken: tok, ExpiresIn: int(ttl.Seconds()), Scope: claims.Scope, Claims: claims}
-	if withRefresh {
-		rt := credential.Random("ort_", 32)
-		err := g.db.Conn(ctx).Exec(`INSERT INTO refresh_tokens (digest, tenant_id, grant_id, expires_at) VALUES (?, ?, ?, ?)`,
-			credential.DigestOf(rt), c.TenantID, grantID, g.now().Add(g.refreshTTL(c))).Error
-		if err != nil {
-			return nil, fmt.Errorf("store refresh token: %w", err)
+	// The grant lives as long as the last token issued under it (the
+	// purge deletes it after that), so each issue may extend it.
+	now := g.now()
+	lives := now.Add(ttl)
+	extend := `UPDATE grants SET expires_at = GREATEST(expires_at, ?) WHERE tenant_id = ? AND id = ?`
+	if !withRefresh {
+		if err := g.db.Conn(ctx).Exec(extend, lives, c.TenantID, grantID).Error; err != nil {
+			return nil, fmt.Errorf("extend grant: %w", err)
 		}
-		ts.RefreshToken = rt
+		return ts, nil
 	}
+	rt := credential.Random("ort_", 32)
+	rtExpires := now.Add(g.refreshTTL(c))
+	if rtExpires.After(lives) {
+		lives = rtExpires
+	}
+	err = g.db.Conn(ctx).Exec(`WITH extended AS (`+extend+`)
+		INSERT INTO refresh_tokens (digest, tenant_id, grant_id, expires_at) VALUES (?, ?, ?, ?)`,
+		lives, c.TenantID, grantID, credential.DigestOf(rt), c.TenantID, grantID, rtExpires).Error
+	if err != nil {
+		return nil, fmt.Errorf("store refresh token: %w", err)
+	}
+	ts.RefreshToken = rt
 	return ts, nil
 }
 

@@ -10,10 +10,13 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/jobs"
+	"github.com/oauthd/oauthd/internal/purge"
 	"github.com/oauthd/oauthd/internal/testdb"
 	"github.com/oauthd/oauthd/policy"
 )
@@ -393,21 +396,94 @@ func TestCheckRevocation(t *testing.T) {
 	}
 }
 
+// Housekeeping of the grant layer's rows, run as the jobs run it, with the
+// grant layer and the jobs on one clock that the test moves: an expired
+// code goes a day after its expiry, a grant (and its refresh tokens) once
+// the last token issued under it has expired, and each refresh extends
+// it; what still lives stays.
 func TestPurge(t *testing.T) {
 	g := newGrantsEnv(t)
+	clock := jobs.NewManualClock(time.Now())
+	authserver.SetLocalClockForTests(g.grants, clock.Now)
 	c := g.client(t)
 	ctx := context.Background()
-	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
-	live, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb"})
-	exec(t, g.in.db, `UPDATE authorization_codes SET expires_at = now() - interval '2 days' WHERE digest = $1`, tokenDigest(code))
-	if err := g.grants.Purge(ctx); err != nil {
-		t.Fatal(err)
+	user := g.member(t)
+	code := func() string {
+		t.Helper()
+		code, err := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: user, RedirectURI: "https://a.test/cb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
 	}
-	var n int
-	if err := g.in.db.SQL().QueryRow(`SELECT count(*) FROM authorization_codes WHERE tenant_id = $1`, g.tenant).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d codes left (%v), want 1", n, err)
+	redeem := func(withRefresh bool) *authserver.TokenSet {
+		t.Helper()
+		ts, err := g.grants.RedeemCode(ctx, c, code(), "https://a.test/cb", "", withRefresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	expired, live := code(), code()
+	exec(t, g.in.db, `UPDATE authorization_codes SET expires_at = now() - interval '2 days' WHERE digest = $1`, tokenDigest(expired))
+	withRT := redeem(true)     // a refresh token that lives 30 days
+	withoutRT := redeem(false) // only an access token, for an hour
+	q := jobs.New(g.in.db, jobs.Options{Clock: clock})
+	purge.Register(q, g.in.db, nil, authserver.PurgeTargets()...)
+	runPurges := func(after time.Duration) {
+		t.Helper()
+		clock.Advance(after)
+		if _, err := q.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func(sql string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := g.in.db.SQL().QueryRow(sql, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	grants := func(ts *authserver.TokenSet) int {
+		t.Helper()
+		return left(`SELECT count(*) FROM grants WHERE id = $1`, ts.Claims.GrantID)
+	}
+	refreshTokens := func(ts *authserver.TokenSet) int {
+		t.Helper()
+		return left(`SELECT count(*) FROM refresh_tokens WHERE grant_id = $1`, ts.Claims.GrantID)
+	}
+
+	runPurges(0)
+	if n := left(`SELECT count(*) FROM authorization_codes WHERE digest = $1`, tokenDigest(expired)); n != 0 {
+		t.Error("the expired code was kept")
 	}
 	if _, err := g.grants.RedeemCode(ctx, c, live, "https://a.test/cb", "", false); err != nil {
 		t.Fatalf("purge removed a live code: %v", err)
+	}
+	if grants(withRT)+grants(withoutRT) != 2 {
+		t.Fatal("a live grant was purged")
+	}
+
+	runPurges(2 * time.Hour)
+	if grants(withoutRT) != 0 {
+		t.Error("a grant whose only token expired an hour ago was kept")
+	}
+	if grants(withRT) != 1 || refreshTokens(withRT) != 1 {
+		t.Fatal("a grant whose refresh token lives was purged")
+	}
+
+	runPurges(10 * 24 * time.Hour)
+	if _, err := g.grants.Refresh(ctx, c, withRT.RefreshToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	runPurges(25 * 24 * time.Hour) // past the first refresh token's 30 days
+	if grants(withRT) != 1 || refreshTokens(withRT) != 1 {
+		t.Errorf("after the first refresh token expired: %d grants, %d refresh tokens; want the grant, extended, and the new token",
+			grants(withRT), refreshTokens(withRT))
+	}
+	runPurges(10 * 24 * time.Hour) // past the second one's
+	if grants(withRT)+refreshTokens(withRT) != 0 {
+		t.Error("the grant or its refresh tokens outlived the last token")
 	}
 }

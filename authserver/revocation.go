@@ -162,20 +162,3 @@ func (g *Grants) check(ctx context.Context, c *AccessClaims) (*TokenState, error
 	}
 	return &row.TokenState, nil
 }
-
-// Purge deletes what has expired (codes, device codes, used or expired
-// refresh tokens past their expiry, revoked-token records of expired
-// tokens). Run it periodically on any instance.
-func (g *Grants) Purge(ctx context.Context) error {
-	for _, q := range []string{
-		`DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'`,
-		`DELETE FROM device_codes WHERE expires_at < now() - interval '1 day'`,
-		`DELETE FROM refresh_tokens WHERE expires_at < now()`,
-		`DELETE FROM revoked_tokens WHERE expires_at < now() - interval '1 minute'`,
-	} {
-		if err := g.db.Conn(ctx).Exec(q).Error; err != nil {
-			return fmt.Errorf("purge: %w", err)
-		}
-	}
-	return nil
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthd/oauthd/internal/changes"
+	"github.com/oauthd/oauthd/internal/purge"
 )
 
 // How an instance keeps its in-memory policy current. Triggers (migration
@@ -278,18 +279,10 @@ func (e *Enforcer) Watch(ctx context.Context, databaseURL string, log *slog.Logg
 	changes.Listen(ctx, databaseURL, log, e.Handlers(log))
 }
 
-// PurgeChanges deletes change-log entries older than changeRetention, a
-// batch at a time.
-func (e *Enforcer) PurgeChanges(ctx context.Context) error {
-	for {
-		res := e.db.Conn(ctx).Exec(`DELETE FROM policy_changes WHERE id IN (
-			SELECT id FROM policy_changes WHERE created_at < now() - ?::interval LIMIT 5000)`,
-			fmt.Sprintf("%d seconds", int(changeRetention.Seconds())))
-		if res.Error != nil {
-			return fmt.Errorf("purge policy changes: %w", res.Error)
-		}
-		if res.RowsAffected < 5000 {
-			return nil
-		}
-	}
+// PurgeTarget is the change log's housekeeping: entries older than
+// changeRetention go (an instance that has not read the log for staleAfter
+// reads the whole policy again instead).
+func PurgeTarget() purge.Target {
+	return purge.Target{Name: "policy_changes", Table: "policy_changes", Key: "id", Column: "created_at",
+		After: changeRetention, Every: 10 * time.Minute}
 }

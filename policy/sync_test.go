@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthd/oauthd/api/apitest"
+	"github.com/oauthd/oauthd/internal/jobs"
+	"github.com/oauthd/oauthd/internal/purge"
 	"github.com/oauthd/oauthd/policy"
 )
 
@@ -272,8 +274,10 @@ func TestGrantsCascade(t *testing.T) {
 func TestPurgeChangesKeepsRecentEntries(t *testing.T) {
 	db, e, tenant, user := idOneMember(t)
 	idGrant(t, db, e, tenant, user, policy.Grants{Roles: []string{"viewer"}})
-	idExec(t, db, "INSERT INTO policy_changes (kind, created_at) SELECT 'roles', now() - interval '2 hours' FROM generate_series(1, 6000)")
-	if err := e.PurgeChanges(context.Background()); err != nil {
+	idExec(t, db, "INSERT INTO policy_changes (kind, created_at) SELECT 'roles', now() - interval '2 hours' FROM generate_series(1, 2500)")
+	q := jobs.New(db, jobs.Options{Clock: jobs.NewManualClock(time.Now())})
+	purge.Register(q, db, nil, policy.PurgeTarget())
+	if _, err := q.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n := idCount(t, db, "SELECT count(*) FROM policy_changes WHERE created_at < now() - interval '1 hour'"); n != 0 {

@@ -30,6 +30,7 @@ import (
 	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/outbound"
+	"github.com/oauthd/oauthd/internal/purge"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
@@ -67,6 +68,9 @@ type Options struct {
 	OutboundAllowPrivate bool
 	// ProviderTimeout bounds one call to a provider (0: 15 s).
 	ProviderTimeout time.Duration
+	// AuditRetention is how long audit events are kept (0: for ever;
+	// OAUTHD_AUDIT_RETENTION).
+	AuditRetention time.Duration
 }
 
 // App is a wired oauthd.
@@ -93,8 +97,7 @@ type App struct {
 	OutboundURLs outbound.URLChecker
 	databaseURL  string
 	log          *slog.Logger
-	changes      *changes.Feed
-	budgets      *budget.Postgres // purged here even when Redis keeps the budgets // empties this instance's caches on changes
+	changes      *changes.Feed // empties this instance's caches on changes
 }
 
 // New opens the database, applies migrations and builds every service.
@@ -152,9 +155,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
-	a.budgets = budget.NewPostgres(db.SQL())
 	if o.Budgets == nil {
-		o.Budgets = a.budgets
+		o.Budgets = budget.NewPostgres(db.SQL())
 	}
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
@@ -162,6 +164,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
 		TrustedProxies: o.TrustedProxies, Budgets: o.Budgets,
 	})
+	a.registerPurges(o.AuditRetention)
 	a.Metrics.WatchDB(db.SQL())
 	caches := a.APIClients.Caches()
 	maps.Copy(caches, a.Grants.Caches())
@@ -172,23 +175,31 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 // Maintain runs this instance's background work until ctx ends: keeping the
 // permission policy in step with other instances, reloading and rotating
-// signing keys, purging expired codes and tokens, and the job workers. It
+// signing keys, and the job workers (which also run the housekeeping
+// purges, each on one instance at a time). It
 // returns once the workers have stopped (running jobs finish or are put
 // back), so the caller may close the database after it.
 func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
 	go a.Policy.Poll(ctx, a.log)
-	go changes.Every(ctx, 10*time.Minute, a.log, "purge of expired grants", a.Grants.Purge)
-	go changes.Every(ctx, 10*time.Minute, a.log, "purge of full failure budgets", a.budgets.Purge)
 	workersDone := make(chan struct{})
 	go func() { a.Jobs.Run(ctx, a.jobsOptions); close(workersDone) }()
-	go changes.Every(ctx, 10*time.Minute, a.log, "purge of the policy change log", a.Policy.PurgeChanges)
 	// One connection listens for the policy's, the caches' and the queue's news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())
 	maps.Copy(handlers, a.Jobs.Handlers())
 	changes.Listen(ctx, a.databaseURL, a.log, handlers)
 	<-workersDone
+}
+
+// registerPurges makes the housekeeping periodic jobs: each domain's
+// expired rows, deleted in batches on one instance at a time.
+func (a *App) registerPurges(auditRetention time.Duration) {
+	targets := append(authserver.PurgeTargets(), policy.PurgeTarget(), budget.PurgeTarget())
+	if t, ok := audit.PurgeTarget(auditRetention); ok {
+		targets = append(targets, t)
+	}
+	purge.Register(a.Jobs, a.DB, a.Metrics.Registry, targets...)
 }
 
 // Close releases the database pool.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/oauthd/oauthd/internal/purge"
 )
 
 // Postgres keeps budgets in the failure_budgets table.
@@ -82,10 +84,9 @@ func (p *Postgres) Refund(ctx context.Context, charges []Charge) error {
 	return nil
 }
 
-// Purge deletes budgets untouched for an hour: they are full again.
-func (p *Postgres) Purge(ctx context.Context) error {
-	if _, err := p.db.ExecContext(ctx, `DELETE FROM failure_budgets WHERE updated_at < now() - interval '1 hour'`); err != nil {
-		return fmt.Errorf("purge failure budgets: %w", err)
-	}
-	return nil
+// PurgeTarget is the housekeeping of the Postgres budgets: a budget
+// untouched for an hour is full again, and its row goes (a periodic job,
+// whichever store keeps the budgets).
+func PurgeTarget() purge.Target {
+	return purge.Target{Name: "failure_budgets", Table: "failure_budgets", Key: "key", Column: "updated_at", After: time.Hour}
 }

@@ -110,24 +110,6 @@ func listen(ctx context.Context, databaseURL string, handlers Handlers) error {
 	}
 }
 
-// Every runs fn every period until ctx ends: the fallback for news that a
-// notification may have missed, and housekeeping. A failure is logged and
-// tried again at the next tick.
-func Every(ctx context.Context, period time.Duration, log *slog.Logger, what string, fn func(context.Context) error) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				log.Warn(what+" failed", "err", err)
-			}
-		}
-	}
-}
-
 // Cache holds values loaded under a generation, for at most ttl.
 type Cache[K comparable, V any] struct {
 	feed    *Feed

@@ -58,6 +58,8 @@ type Config struct {
 	OutboundAllowPrivate bool `env:"OUTBOUND_ALLOW_PRIVATE" help:"let calls to providers and webhooks reach loopback and private addresses (development only; oauthd dev sets it)"`
 	// JobWorkers is how many background jobs this instance runs at once.
 	JobWorkers int `env:"JOB_WORKERS" envDefault:"10" help:"background jobs this instance runs at once"`
+	// AuditRetention is how long audit events are kept; 0 keeps them.
+	AuditRetention time.Duration `env:"AUDIT_RETENTION" help:"how long audit events are kept (a duration of at least 24h: 2160h is 90 days); empty: for ever"`
 }
 
 // Variable is one configuration variable as --help describes it.
@@ -157,6 +159,9 @@ func Load(required ...string) (*Config, error) {
 		if d < time.Minute {
 			problems = append(problems, name+" must be at least 1m")
 		}
+	}
+	if c.AuditRetention != 0 && c.AuditRetention < 24*time.Hour {
+		problems = append(problems, "OAUTHD_AUDIT_RETENTION must be at least 24h (or empty, to keep the audit trail for ever)")
 	}
 	if _, err := c.TrustedProxyNets(); err != nil {
 		problems = append(problems, err.Error())

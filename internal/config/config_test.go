@@ -129,6 +129,32 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"OAUTHD_JOB_WORKERS must be at least 1"},
 		},
 		{
+			name: "the audit trail is kept for ever unless a retention is set",
+			check: func(t *testing.T, c *Config) {
+				if c.AuditRetention != 0 {
+					t.Errorf("default audit retention %v", c.AuditRetention)
+				}
+			},
+		},
+		{
+			name: "an audit retention of 90 days", env: map[string]string{"AUDIT_RETENTION": "2160h"},
+			check: func(t *testing.T, c *Config) {
+				if c.AuditRetention != 90*24*time.Hour {
+					t.Errorf("audit retention %v", c.AuditRetention)
+				}
+			},
+		},
+		{
+			name:    "an audit retention under a day is refused",
+			env:     map[string]string{"AUDIT_RETENTION": "1h"},
+			wantErr: []string{"OAUTHD_AUDIT_RETENTION must be at least 24h"},
+		},
+		{
+			name:    "an audit retention in days is not a duration",
+			env:     map[string]string{"AUDIT_RETENTION": "90d"},
+			wantErr: []string{"OAUTHD_AUDIT_RETENTION must be a duration such as 1h, 15m or 90s"},
+		},
+		{
 			name:    "malformed and too short lifetimes are named",
 			env:     map[string]string{"ACCESS_TOKEN_TTL": "soon"},
 			wantErr: []string{"ACCESS_TOKEN_TTL"},
