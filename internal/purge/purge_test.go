@@ -16,6 +16,7 @@ import (
 	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/purge"
@@ -27,7 +28,7 @@ import (
 // with a retention set).
 func allTargets() []purge.Target {
 	auditTarget, _ := audit.PurgeTarget(90 * 24 * time.Hour)
-	return append(authserver.PurgeTargets(), policy.PurgeTarget(), auditTarget)
+	return append(authserver.PurgeTargets(), policy.PurgeTarget(), budget.PurgeTarget(), auditTarget)
 }
 
 func open(t *testing.T, url string) *database.DB {
