@@ -191,6 +191,11 @@ func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patc
 				return err
 			}
 			u.PasswordHash = &h
+			// A new password ends every browser session of the user, on
+			// every instance (each visit reads its session row).
+			if err := s.endSessionsOf(ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		u.UpdatedAt = time.Now().UTC()
 		return s.store.saveUser(ctx, u)

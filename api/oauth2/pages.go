@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -31,6 +32,9 @@ type Accounts interface {
 	UserByEmail(ctx context.Context, email string) (*tenants.User, error)
 	IsMember(ctx context.Context, tenantID, userID uuid.UUID) (bool, error)
 	Tenant(ctx context.Context, id uuid.UUID) (*tenants.Tenant, error)
+	StartSession(ctx context.Context, userID uuid.UUID, id []byte, expires time.Time) error
+	SessionUser(ctx context.Context, id []byte, userID uuid.UUID) (*tenants.User, error)
+	EndSession(ctx context.Context, id []byte) error
 }
 
 // ClientsByPK finds an API client by its row id (a device code names its

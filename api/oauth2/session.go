@@ -104,14 +104,17 @@ func (h *Handler) session(c echo.Context) (session, bool) {
 }
 
 // signedIn is the browser's session and user, or ok=false when there is
-// no valid session (none, forged, expired, or the user is gone).
+// no valid session (none, forged, expired, signed out, ended by a password
+// change, or the user is gone): the cookie is checked here, and that the
+// session is still alive in the database, so an ended session fails on
+// every instance at once.
 func (h *Handler) signedIn(c echo.Context) (session, *tenants.User, bool, error) {
 	s, ok := h.session(c)
 	if !ok {
 		return session{}, nil, false, nil
 	}
-	u, err := h.d.Accounts.User(c.Request().Context(), s.UserID)
-	if errors.Is(err, tenants.ErrUserNotFound) {
+	u, err := h.d.Accounts.SessionUser(c.Request().Context(), s.ID[:], s.UserID)
+	if errors.Is(err, tenants.ErrSessionEnded) {
 		return session{}, nil, false, nil
 	}
 	if err != nil {
@@ -125,11 +128,16 @@ func (h *Handler) setCookie(c echo.Context, name, value string, maxAge int) {
 		HttpOnly: true, Secure: h.secureCookies(), SameSite: http.SameSiteLaxMode})
 }
 
-func (h *Handler) startSession(c echo.Context, userID uuid.UUID) {
+// startSession records a new session and gives the browser its cookie.
+func (h *Handler) startSession(c echo.Context, userID uuid.UUID) error {
 	s := session{UserID: userID, Expires: time.Now().Add(sessionTTL)}
 	_, _ = rand.Read(s.ID[:])
+	if err := h.d.Accounts.StartSession(c.Request().Context(), userID, s.ID[:], s.Expires); err != nil {
+		return err
+	}
 	h.setCookie(c, h.sessionCookieName(), s.encode(h), int(sessionTTL.Seconds()))
 	h.setCookie(c, h.preSessionCookieName(), "", -1)
+	return nil
 }
 
 // preSession is the random id the sign-in form's CSRF token is bound to
@@ -267,7 +275,9 @@ func (h *Handler) SignIn(c echo.Context) error {
 	if err := try.succeeded(c.Request().Context()); err != nil {
 		return h.pageError(c, err)
 	}
-	h.startSession(c, u.ID)
+	if err := h.startSession(c, u.ID); err != nil {
+		return h.pageError(c, err)
+	}
 	return c.Redirect(http.StatusSeeOther, returnTo)
 }
 
@@ -285,6 +295,11 @@ func (h *Handler) SignOut(c echo.Context) error {
 	s, ok := h.session(c)
 	if ok && !h.csrfValid(form.Get("csrf"), sessionCSRFID(s), purposeSignOut) {
 		return h.csrfFailed(c)
+	}
+	if ok { // the session ends on every instance, not just in this browser
+		if err := h.d.Accounts.EndSession(c.Request().Context(), s.ID[:]); err != nil {
+			return h.pageError(c, err)
+		}
 	}
 	h.setCookie(c, h.sessionCookieName(), "", -1)
 	return c.Redirect(http.StatusSeeOther, safeReturnTo(form.Get("return_to")))

@@ -195,7 +195,7 @@ func (a *App) Maintain(ctx context.Context) {
 // registerPurges makes the housekeeping periodic jobs: each domain's
 // expired rows, deleted in batches on one instance at a time.
 func (a *App) registerPurges(auditRetention time.Duration) {
-	targets := append(authserver.PurgeTargets(), policy.PurgeTarget(), budget.PurgeTarget())
+	targets := append(authserver.PurgeTargets(), policy.PurgeTarget(), budget.PurgeTarget(), tenants.SessionsPurgeTarget())
 	if t, ok := audit.PurgeTarget(auditRetention); ok {
 		targets = append(targets, t)
 	}
