@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
 	$(GO) test -run='^$$' -fuzz='^FuzzPageInputs$$' -fuzztime=$(FUZZTIME) ./api/oauth2/
 	$(GO) test -run='^$$' -fuzz='^FuzzConsoleForms$$' -fuzztime=$(FUZZTIME) ./api/console/
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./webhooks/
 
 ## lint: go vet, gofmt and golangci-lint (installed into .tools on first use)
 lint: $(GOLANGCI)

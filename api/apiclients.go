@@ -29,7 +29,7 @@ var apiClientUpdateSchema = schema{
 
 var apiClientSecretSchema = schema{Type: "api-client-secret", Attributes: []string{"expires_at"}}
 
-var apiClientList = listSpec{Sorts: apiclients.ListSorts.Fields()}
+var apiClientList = listSpec{Sorts: apiclients.ListSorts.Fields(), Filters: []string{"unused"}}
 
 // plainList is a list endpoint with nothing to sort or filter.
 var plainList = listSpec{}
@@ -161,7 +161,11 @@ func (s *Server) listAPIClients(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.deps.APIClients.List(c.Request().Context(), tenantOf(c), q.Page)
+	unused, err := filterBool(q, "unused")
+	if err != nil {
+		return err
+	}
+	page, err := s.deps.APIClients.List(c.Request().Context(), tenantOf(c), apiclients.Filter{Unused: unused}, q.Page)
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,22 @@ var isoRoutes = []isoRoute{
 		return doc("api-client-secret", map[string]any{}, nil)
 	}},
 	{http.MethodDelete, "/v2/tenants/:tid/api-clients/:id/secrets/:sid", policy.APIClientsEdit, nil},
+
+	{http.MethodGet, "/v2/tenants/:tid/webhooks", policy.WebhooksGet, nil},
+	{http.MethodPost, "/v2/tenants/:tid/webhooks", policy.WebhooksCreate, func(w *isoWorld, _ *isoTenant) any {
+		return webhookDoc(w.hookURL, "api_client.*")
+	}},
+	{http.MethodGet, "/v2/tenants/:tid/webhooks/:id", policy.WebhooksGet, nil},
+	{http.MethodPatch, "/v2/tenants/:tid/webhooks/:id", policy.WebhooksEdit, func(*isoWorld, *isoTenant) any {
+		return doc("webhook", map[string]any{"description": "renamed-" + uniq()}, nil)
+	}},
+	{http.MethodDelete, "/v2/tenants/:tid/webhooks/:id", policy.WebhooksDelete, nil},
+	{http.MethodGet, "/v2/tenants/:tid/webhooks/:id/secrets", policy.WebhooksGet, nil},
+	{http.MethodPost, "/v2/tenants/:tid/webhooks/:id/secrets", policy.WebhooksEdit, func(*isoWorld, *isoTenant) any {
+		return doc("webhook-secret", map[string]any{}, nil)
+	}},
+	{http.MethodDelete, "/v2/tenants/:tid/webhooks/:id/secrets/:sid", policy.WebhooksEdit, nil},
+	{http.MethodGet, "/v2/tenants/:tid/webhooks/:id/deliveries", policy.WebhooksGet, nil},
 }
 
 // isoTenant is a tenant with one of everything in it.
@@ -159,6 +175,8 @@ type isoTenant struct {
 	apiClient      string // a confidential API client
 	apiSecret      string // one of its secrets
 	connection     string // a pending connection through the OAuth client
+	webhook        string
+	webhookSecret  string // its first secret, still live after a rotation
 }
 
 // isoWorld is two tenants, A and B, a member of A who holds nothing and a
@@ -168,18 +186,20 @@ type isoWorld struct {
 	a, b     *isoTenant
 	bare     apitest.Creds
 	outsider apitest.Creds
+	hookURL  string // a receiver that accepts every delivery
 }
 
 func isoSetup(t *testing.T) *isoWorld {
 	t.Helper()
-	e := apitest.New(t)
-	w := &isoWorld{e: e, a: isoNewTenant(t, e), b: isoNewTenant(t, e)}
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate()) // the webhooks deliver to a receiver on loopback
+	hookURL := apitest.NewReceiver(t).URL()
+	w := &isoWorld{e: e, a: isoNewTenant(t, e, hookURL), b: isoNewTenant(t, e, hookURL), hookURL: hookURL}
 	w.bare = newMember(t, e, w.a.id, nil, nil)
 	w.outsider = newUser(t, e)
 	return w
 }
 
-func isoNewTenant(t *testing.T, e *apitest.Env) *isoTenant {
+func isoNewTenant(t *testing.T, e *apitest.Env, hookURL string) *isoTenant {
 	t.Helper()
 	tt := &isoTenant{id: newTenant(t, e)}
 	tt.owner = newMember(t, e, tt.id, []string{"owner"}, nil)
@@ -196,26 +216,31 @@ func isoNewTenant(t *testing.T, e *apitest.Env) *isoTenant {
 	tt.apiSecret, _ = mustAPIClientSecret(t, e, tt.id, &e.Super, tt.apiClient, nil)
 	tt.connection = e.Post(tenantPath(tt.id, "/connections"), &e.Super, doc("connection", map[string]any{"name": "conn-" + uniq()},
 		map[string]any{"component": rel("component", tt.component)})).ExpectStatus(t, http.StatusCreated).ID(t)
+	tt.webhook, _ = mustWebhook(t, e, tt.id, &e.Super, hookURL, "*")
+	secrets := e.Get(tenantPath(tt.id, "/webhooks/"+tt.webhook+"/secrets"), &e.Super).ExpectStatus(t, http.StatusOK).List(t)
+	tt.webhookSecret, _ = secrets[0]["id"].(string)
+	e.Post(tenantPath(tt.id, "/webhooks/"+tt.webhook+"/secrets"), &e.Super, doc("webhook-secret", map[string]any{}, nil)).
+		ExpectStatus(t, http.StatusCreated)
 	return tt
 }
 
 // isoIDs are the values a route's path parameters are filled with.
 type isoIDs struct {
-	tid, uid, kid, component, flow, oauthClient, member string
-	apiClient, apiSecret, connection                    string
+	tid, uid, kid, component, flow, oauthClient, member      string
+	apiClient, apiSecret, connection, webhook, webhookSecret string
 }
 
 func (tt *isoTenant) ids() isoIDs {
 	return isoIDs{tid: tt.id, uid: tt.owner.UserID, kid: tt.ownerKeyID, component: tt.component, flow: tt.flow,
 		oauthClient: tt.oauthClient, member: tt.owner.UserID, apiClient: tt.apiClient, apiSecret: tt.apiSecret,
-		connection: tt.connection}
+		connection: tt.connection, webhook: tt.webhook, webhookSecret: tt.webhookSecret}
 }
 
 // isoRandomIDs name nothing.
 func isoRandomIDs() isoIDs {
 	r := uuid.NewString
 	return isoIDs{tid: r(), uid: r(), kid: r(), component: r(), flow: r(), oauthClient: r(), member: r(),
-		apiClient: r(), apiSecret: r(), connection: r()}
+		apiClient: r(), apiSecret: r(), connection: r(), webhook: r(), webhookSecret: r()}
 }
 
 // fill puts ids into an Echo path; each :id takes its meaning from the
@@ -246,6 +271,10 @@ func (ids isoIDs) fill(path string) string {
 			segs[i] = ids.apiClient
 		case prev == "connections":
 			segs[i] = ids.connection
+		case prev == "webhooks":
+			segs[i] = ids.webhook
+		case s == ":sid" && segs[i-3] == "webhooks":
+			segs[i] = ids.webhookSecret
 		case s == ":sid":
 			segs[i] = ids.apiSecret
 		default:
@@ -268,6 +297,7 @@ func (w *isoWorld) do(t testing.TB, r isoRoute, ids isoIDs, creds *apitest.Creds
 // isoSnapshot counts the rows of every table.
 func isoSnapshot(t *testing.T, e *apitest.Env) map[string]int {
 	t.Helper()
+	e.QuietJobs(t) // deliveries of earlier events must not move the counts
 	rows, err := e.App.DB.SQL().Query(`SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
 	if err != nil {
@@ -310,7 +340,7 @@ func isoExpectUnchanged(t *testing.T, e *apitest.Env, before map[string]int) {
 func isoErrors(t *testing.T, r *apitest.Response, ids isoIDs) string {
 	t.Helper()
 	body := string(r.Body)
-	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret, ids.connection} {
+	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret, ids.connection, ids.webhook, ids.webhookSecret} {
 		body = strings.ReplaceAll(body, id, "{id}")
 	}
 	var d struct {

@@ -189,6 +189,22 @@ func filterID(q listQuery, name string) (*uuid.UUID, error) {
 	return &id, nil
 }
 
+// filterBool parses a filter that is true or false; absent or empty
+// filters nothing.
+func filterBool(q listQuery, name string) (*bool, error) {
+	switch q.Filters[name] {
+	case "":
+		return nil, nil
+	case "true":
+		b := true
+		return &b, nil
+	case "false":
+		b := false
+		return &b, nil
+	}
+	return nil, paramError("filter["+name+"]", "invalid_filter", fmt.Sprintf("filter[%s] must be true or false", name))
+}
+
 // pathID parses an id from the URL; a malformed one names nothing: 404.
 func pathID(c echo.Context, name string, notFound error) (uuid.UUID, error) {
 	v := c.Param(name)

@@ -122,4 +122,13 @@ func (s *Server) routes(e *echo.Echo) {
 	t.GET("/audit-events", s.listAuditEvents, can(policy.AuditGet)...)
 
 	s.consoleRoutes(e)
+	t.GET("/webhooks", s.listWebhooks, can(policy.WebhooksGet)...)
+	t.POST("/webhooks", s.createWebhook, can(policy.WebhooksCreate)...)
+	t.GET("/webhooks/:id", s.getWebhook, can(policy.WebhooksGet)...)
+	t.PATCH("/webhooks/:id", s.updateWebhook, can(policy.WebhooksEdit)...)
+	t.DELETE("/webhooks/:id", s.deleteWebhook, can(policy.WebhooksDelete)...)
+	t.GET("/webhooks/:id/secrets", s.listWebhookSecrets, can(policy.WebhooksGet)...)
+	t.POST("/webhooks/:id/secrets", s.createWebhookSecret, can(policy.WebhooksEdit)...)
+	t.DELETE("/webhooks/:id/secrets/:sid", s.deleteWebhookSecret, can(policy.WebhooksEdit)...)
+	t.GET("/webhooks/:id/deliveries", s.listWebhookDeliveries, can(policy.WebhooksGet)...)
 }

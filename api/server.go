@@ -28,6 +28,7 @@ import (
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
+	"github.com/oauthd/oauthd/webhooks"
 )
 
 // Deps are the services the API serves.
@@ -40,6 +41,7 @@ type Deps struct {
 	OAuthClients *oauthclients.Service
 	APIClients   *apiclients.Service
 	Connections  *connections.Service
+	Webhooks     *webhooks.Service
 	Log          *slog.Logger
 	// Metrics receives the HTTP series, tokens issued and failed
 	// authentications; nil makes a fresh registry.

@@ -49,7 +49,7 @@ func specRoutes(t *testing.T, e *apitest.Env) []string {
 // base path's operations exactly, and is not a route of its own.
 func TestSpecCoverage(t *testing.T) {
 	doc := specLoadDoc(t)
-	e := apitest.New(t)
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate())
 	routes := map[string]bool{}
 	for _, r := range specRoutes(t, e) {
 		routes[r] = true
@@ -112,7 +112,7 @@ func specCheckAlias(t *testing.T, doc *openapi3.T, alias, base string) {
 // against openapi.yaml, so an operation that does not list one of these
 // statuses fails here.
 func TestSpecCommonResponses(t *testing.T) {
-	e := apitest.New(t)
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate())
 	su := &e.Super
 	f := specSeed(t, e)
 
@@ -188,9 +188,9 @@ const specNobody = "00000000-0000-4000-8000-000000000000"
 
 // specFixture holds one of everything, to fill route templates with.
 type specFixture struct {
-	tid, componentID, flowID, clientID, memberID, keyID string
-	apiClientID, apiSecretID, connectionID              string
-	bare, stranger                                      apitest.Creds
+	tid, componentID, flowID, clientID, memberID, keyID              string
+	apiClientID, apiSecretID, connectionID, webhookID, webhookSecret string
+	bare, stranger                                                   apitest.Creds
 }
 
 func (f *specFixture) fill(tmpl string) string {
@@ -205,6 +205,8 @@ func (f *specFixture) fill(tmpl string) string {
 		"/api-clients/{id}/secrets/{sid}", "/api-clients/"+f.apiClientID+"/secrets/"+f.apiSecretID,
 		"/api-clients/{id}", "/api-clients/"+f.apiClientID,
 		"/connections/{id}", "/connections/"+f.connectionID,
+		"/webhooks/{id}/secrets/{sid}", "/webhooks/"+f.webhookID+"/secrets/"+f.webhookSecret,
+		"/webhooks/{id}", "/webhooks/"+f.webhookID,
 	)
 	return r.Replace(tmpl)
 }
@@ -240,6 +242,8 @@ func specSeed(t *testing.T, e *apitest.Env) *specFixture {
 	f.apiSecretID = data(e.Post(base+"/api-clients/"+f.apiClientID+"/secrets", su, doc("api-client-secret", nil, nil)))
 	f.connectionID = data(e.Post(base+"/connections", su, doc("connection", map[string]any{"name": "acme"},
 		map[string]any{"component": compRel})))
+	f.webhookID = data(e.Post(base+"/webhooks", su, webhookDoc(apitest.NewReceiver(t).URL(), "*")))
+	f.webhookSecret = data(e.Post(base+"/webhooks/"+f.webhookID+"/secrets", su, doc("webhook-secret", nil, nil)))
 	return f
 }
 

@@ -44,6 +44,11 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 	}
 	matched := s.match(secrets, secret)
 	if matched == nil {
+		// Someone still using a deleted or expired secret is news to the
+		// tenant (api_client.secret_rejected); the answer stays the same.
+		if err := s.noteRejected(ctx, c, secret); err != nil {
+			return nil, fmt.Errorf("authenticate api client: %w", err)
+		}
 		return nil, ErrInvalidClient
 	}
 	return s.touched(ctx, c, matched)

@@ -111,10 +111,12 @@ type Secret struct {
 	CreatedAt  time.Time
 }
 
-// secretRow is a secret as stored, with its bcrypt hash.
+// secretRow is a secret as stored, with its bcrypt hash and its keyed
+// fingerprint (see fingerprint).
 type secretRow struct {
 	Secret
-	Hash string
+	Hash        string
+	Fingerprint []byte
 }
 
 func (secretRow) TableName() string { return "api_client_secrets" }
@@ -166,4 +168,13 @@ type Options struct {
 	// it is bumped after every committed change here and on NOTIFY from
 	// other instances. Nil disables the cache.
 	Changes *changes.Feed
+	// FingerprintKey keys the fingerprints that recognise a deleted or
+	// expired secret when it is presented (api_client.secret_rejected).
+	FingerprintKey []byte
+	// UnusedAfter is how long a client may go without a token before it
+	// counts as unused (OAUTHD_UNUSED_AFTER; default 90 days).
+	UnusedAfter time.Duration
+	// Now is the time for the lifecycle rules (default time.Now); tests
+	// move it.
+	Now func() time.Time
 }

@@ -21,8 +21,9 @@ func (s *Service) newSecretRow(c *Client, expiresAt *time.Time) (string, *secret
 		return "", nil, fmt.Errorf("hash secret: %w", err)
 	}
 	return plain, &secretRow{
-		Secret: Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: uuid.New(), Hint: credential.Hint(plain), ExpiresAt: expiresAt},
-		Hash:   h,
+		Secret:      Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: uuid.New(), Hint: credential.Hint(plain), ExpiresAt: expiresAt},
+		Hash:        h,
+		Fingerprint: s.fingerprint(plain),
 	}, nil
 }
 

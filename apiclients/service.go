@@ -184,9 +184,19 @@ func (s *Service) ByClientID(ctx context.Context, clientID string) (*Client, err
 	return s.store.byClientID(ctx, clientID)
 }
 
+// Filter narrows a listing of clients.
+type Filter struct {
+	// Unused, when set, keeps the clients that have (true) or have not
+	// (false) gone without a token for Options.UnusedAfter.
+	Unused *bool
+	// IdleSince is set by List from Unused.
+	IdleSince time.Time
+}
+
 // List returns a page of the tenant's clients.
-func (s *Service) List(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Client], error) {
-	page, err := s.store.list(ctx, tenantID, p)
+func (s *Service) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Client], error) {
+	f.IdleSince = s.now().Add(-s.unusedAfter())
+	page, err := s.store.list(ctx, tenantID, f, p)
 	if err != nil {
 		return page, fmt.Errorf("list api clients: %w", err)
 	}

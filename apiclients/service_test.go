@@ -256,7 +256,7 @@ func TestTenantScoping(t *testing.T) {
 	if err := e.svc.Delete(ctx, e.b, c.ID, nil); !errors.Is(err, apiclients.ErrNotFound) {
 		t.Errorf("delete from B: %v", err)
 	}
-	page, err := e.svc.List(ctx, e.b, listing.Default())
+	page, err := e.svc.List(ctx, e.b, apiclients.Filter{}, listing.Default())
 	if err != nil || page.Total != 0 || len(page.Items) != 0 {
 		t.Errorf("B lists %d clients (%v)", page.Total, err)
 	}

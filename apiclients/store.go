@@ -3,6 +3,7 @@ package apiclients
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,12 +79,21 @@ var ListSorts = listing.Sorts{
 	"last_used_at": "api_clients.last_used_at",
 }
 
-func (s *Store) list(ctx context.Context, tenantID uuid.UUID, p listing.Params) (listing.Page[Client], error) {
+func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Client], error) {
 	var out listing.Page[Client]
-	if err := s.clients(ctx, tenantID).Count(&out.Total).Error; err != nil {
+	narrow := func(q *gorm.DB) *gorm.DB {
+		if f.Unused == nil {
+			return q
+		}
+		if *f.Unused {
+			return q.Where("coalesce(api_clients.last_used_at, api_clients.created_at) <= ?", f.IdleSince)
+		}
+		return q.Where("coalesce(api_clients.last_used_at, api_clients.created_at) > ?", f.IdleSince)
+	}
+	if err := narrow(s.clients(ctx, tenantID)).Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(s.scoped(ctx, tenantID), p, ListSorts, "api_clients.created_at", "api_clients.id")
+	q, err := listing.Apply(narrow(s.scoped(ctx, tenantID)), p, ListSorts, "api_clients.created_at", "api_clients.id")
 	if err != nil {
 		return out, err
 	}
@@ -165,12 +175,23 @@ func (s *Store) activeSecretCount(ctx context.Context, tenantID, clientPK uuid.U
 	return n, err
 }
 
+// deleteSecret deletes a secret and keeps its fingerprint among the
+// retired secrets, so a later use of it is recognised (secret_rejected).
 func (s *Store) deleteSecret(ctx context.Context, tenantID, clientPK, id uuid.UUID) error {
-	res := s.secretRows(ctx, tenantID, clientPK).Where("id = ?", id).Delete(&secretRow{})
-	if res.Error == nil && res.RowsAffected == 0 {
+	var deleted int64
+	err := s.db.Conn(ctx).Raw(`
+		WITH d AS (
+			DELETE FROM api_client_secrets WHERE tenant_id = ? AND client_pk = ? AND id = ?
+			RETURNING tenant_id, client_pk, id, fingerprint, hint
+		), kept AS (
+			INSERT INTO api_client_retired_secrets (tenant_id, client_pk, id, fingerprint, hint)
+			SELECT tenant_id, client_pk, id, fingerprint, hint FROM d WHERE fingerprint IS NOT NULL
+		)
+		SELECT count(*) FROM d`, tenantID, clientPK, id).Scan(&deleted).Error
+	if err == nil && deleted == 0 {
 		return ErrSecretNotFound
 	}
-	return res.Error
+	return err
 }
 
 // credentialRow is one row of the authentication query: the client, and
@@ -212,4 +233,83 @@ func (s *Store) credentials(ctx context.Context, clientID string) (*Client, []se
 		}
 	}
 	return &c, secrets, nil
+}
+
+// The lifecycle queries below span tenants on purpose: they are the
+// periodic job's, which looks at every tenant's clients at once. Each
+// returns rows carrying their tenant, and every write is keyed by it.
+
+// retiredSecret finds an expired or deleted secret of the client with this
+// fingerprint.
+func (s *Store) retiredSecret(ctx context.Context, tenantID, clientPK uuid.UUID, fp []byte) (*retiredHit, error) {
+	var hits []retiredHit
+	err := s.db.Conn(ctx).Raw(`
+		SELECT tenant_id, id, hint, 'expired' AS reason FROM api_client_secrets
+		WHERE tenant_id = ? AND client_pk = ? AND fingerprint = ? AND expires_at <= now()
+		UNION ALL
+		SELECT tenant_id, id, hint, 'deleted' FROM api_client_retired_secrets
+		WHERE tenant_id = ? AND client_pk = ? AND fingerprint = ?
+		LIMIT 1`, tenantID, clientPK, fp, tenantID, clientPK, fp).Scan(&hits).Error
+	if err != nil || len(hits) == 0 {
+		return nil, err
+	}
+	return &hits[0], nil
+}
+
+// claimRejectionNotice marks that the secret's rejection is being told,
+// unless it was within every; it reports whether this caller should tell.
+func (s *Store) claimRejectionNotice(ctx context.Context, hit *retiredHit, every time.Duration) (bool, error) {
+	table := "api_client_secrets"
+	if hit.Reason == "deleted" {
+		table = "api_client_retired_secrets"
+	}
+	res := s.db.Conn(ctx).Exec(`UPDATE `+table+` SET rejected_notified_at = now()
+		WHERE tenant_id = ? AND id = ? AND (rejected_notified_at IS NULL OR rejected_notified_at <= now() - ?::interval)`,
+		hit.TenantID, hit.ID, fmt.Sprintf("%d seconds", int(every.Seconds())))
+	return res.RowsAffected == 1, res.Error
+}
+
+// claimExpiryWarnings marks and returns the secrets whose next warning is
+// due at now: the smallest of days that expiry is within and that was not
+// sent yet (a secret created 12 hours before its expiry gets the 1-day
+// warning only).
+func (s *Store) claimExpiryWarnings(ctx context.Context, now time.Time, days []int) ([]expiryWarning, error) {
+	var out []expiryWarning
+	// days is {7, 1}: the query is written for those two thresholds.
+	if len(days) != 2 {
+		return nil, fmt.Errorf("expiry warnings: want two thresholds, got %v", days)
+	}
+	far, near := now.Add(time.Duration(days[0])*24*time.Hour), now.Add(time.Duration(days[1])*24*time.Hour)
+	err := s.db.Conn(ctx).Raw(`
+		WITH due AS (
+			SELECT tenant_id, id, CASE WHEN expires_at <= ? THEN ?::int ELSE ?::int END AS days
+			FROM api_client_secrets
+			WHERE expires_at > ? AND expires_at <= ?
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE api_client_secrets s SET expiry_warned_days = due.days
+		FROM due, api_clients c
+		WHERE s.tenant_id = due.tenant_id AND s.id = due.id
+		  AND (s.expiry_warned_days IS NULL OR s.expiry_warned_days > due.days)
+		  AND c.tenant_id = s.tenant_id AND c.id = s.client_pk
+		RETURNING s.tenant_id, s.client_pk, s.id, c.client_id, s.hint, s.expires_at, due.days`,
+		near, days[1], days[0], now, far).Scan(&out).Error
+	return out, err
+}
+
+// claimUnused marks and returns the clients idle (no token, or never used
+// since creation) for after at now and not yet announced for this idle
+// spell.
+func (s *Store) claimUnused(ctx context.Context, now time.Time, after time.Duration) ([]Client, error) {
+	var out []Client
+	err := s.db.Conn(ctx).Raw(`
+		UPDATE api_clients SET unused_notified_at = ?
+		WHERE coalesce(last_used_at, created_at) <= ?
+		  AND (unused_notified_at IS NULL OR unused_notified_at < coalesce(last_used_at, created_at))
+		RETURNING `+clientColumns, now, now.Add(-after)).Scan(&out).Error
+	return out, err
+}
+
+func (s *Store) purgeRetired(ctx context.Context, before time.Time) error {
+	return s.db.Conn(ctx).Exec(`DELETE FROM api_client_retired_secrets WHERE deleted_at < ?`, before).Error
 }

@@ -1,16 +1,20 @@
 // Package audit records who did what to which resource in a tenant, when
 // and from where. Events are written in the same transaction as the change
 // they describe, so a rolled-back change leaves no event. Secrets are never
-// part of an event.
+// part of an event. Each event is also published to the tenant's webhooks:
+// a trigger on audit_events queues it in the same transaction (see package
+// webhooks).
 package audit
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/listing"
@@ -88,6 +92,23 @@ func (l *Log) Record(ctx context.Context, tenantID uuid.UUID, action, resourceTy
 	}
 	return nil
 }
+
+// Get returns one event of the tenant.
+func (l *Log) Get(ctx context.Context, tenantID, id uuid.UUID) (*Event, error) {
+	var e Event
+	err := l.db.Conn(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Take(&e).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get audit event: %w", err)
+	}
+	return &e, nil
+}
+
+// ErrNotFound is Get's answer for an event that does not exist (or was
+// deleted after the retention).
+var ErrNotFound = errors.New("audit: no such event")
 
 // ListSorts are the fields the audit trail sorts by.
 var ListSorts = listing.Sorts{"created_at": "created_at", "action": "action"}

@@ -41,6 +41,10 @@ const (
 	ConnectionsEdit   = "tenants.connections.edit"
 	ConnectionsDelete = "tenants.connections.delete"
 	ConnectionsToken  = "tenants.connections.token"
+	WebhooksGet       = "tenants.webhooks.get"
+	WebhooksCreate    = "tenants.webhooks.create"
+	WebhooksEdit      = "tenants.webhooks.edit"
+	WebhooksDelete    = "tenants.webhooks.delete"
 )
 
 // Catalogue lists every permission, in a stable order.
@@ -52,6 +56,7 @@ var Catalogue = []string{
 	MembersGet, MembersCreate, MembersEdit, MembersDelete,
 	AuditGet,
 	ConnectionsGet, ConnectionsCreate, ConnectionsEdit, ConnectionsDelete, ConnectionsToken,
+	WebhooksGet, WebhooksCreate, WebhooksEdit, WebhooksDelete,
 }
 
 // ValidPermission reports whether p names a catalogue permission, or is a

@@ -24,8 +24,11 @@ import (
 
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/budget"
+	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/keyring"
+	"github.com/oauthd/oauthd/internal/outbound"
 	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/webhooks"
 )
 
 // Creds are basic-auth credentials: email and API key.
@@ -64,15 +67,29 @@ type options struct {
 	budgets         budget.Store
 	providerTimeout time.Duration
 	allowPrivate    bool
+	lookup          outbound.Lookup
+	clock           jobs.Clock
+	webhooks        webhooks.DispatcherOptions
 }
 
-// WithOutboundAllowPrivate lets the instance call providers on loopback and
-// private addresses (OAUTHD_OUTBOUND_ALLOW_PRIVATE), as tests whose fake
-// providers listen on 127.0.0.1 need.
+// WithOutboundAllowPrivate lets the instance call providers and webhooks on
+// loopback and private addresses (OAUTHD_OUTBOUND_ALLOW_PRIVATE), as tests
+// whose fake providers and receivers listen on 127.0.0.1 need.
 func WithOutboundAllowPrivate() Option { return func(o *options) { o.allowPrivate = true } }
 
 // WithProviderTimeout bounds each call the instance makes to a provider.
 func WithProviderTimeout(d time.Duration) Option { return func(o *options) { o.providerTimeout = d } }
+
+// WithOutboundLookup resolves the host names of URLs being checked (webhook
+// URLs) with lookup instead of the system resolver.
+func WithOutboundLookup(lookup outbound.Lookup) Option { return func(o *options) { o.lookup = lookup } }
+
+// WithClock gives the background jobs (deliveries, warnings) a clock the
+// test moves.
+func WithClock(c jobs.Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithWebhooks tunes webhook deliveries (a short timeout, for instance).
+func WithWebhooks(w webhooks.DispatcherOptions) Option { return func(o *options) { o.webhooks = w } }
 
 // WithIssuer makes the instance sign and accept tokens as issuer instead of
 // its own URL: instances behind one load balancer share OAUTHD_ISSUER, so a
@@ -122,7 +139,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
 		BcryptCost:     bcrypt.MinCost,
 		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets,
-		OutboundAllowPrivate: o.allowPrivate})
+		OutboundAllowPrivate: o.allowPrivate, OutboundLookup: o.lookup,
+		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}})
 	if err != nil {
 		cancel()
 		srv.Close()

@@ -20,7 +20,7 @@ type apiClientListData struct {
 // clients page).
 func (h *Handler) APIClients(c echo.Context) error {
 	p := pageParams(c, "name")
-	list, err := h.d.APIClients.List(c.Request().Context(), visitOf(c).tenant.ID, p)
+	list, err := h.d.APIClients.List(c.Request().Context(), visitOf(c).tenant.ID, apiclients.Filter{}, p)
 	if err != nil {
 		return h.fail(c, err)
 	}

@@ -65,7 +65,7 @@ func adminCreateAPIClient(ctx context.Context, a *app.App, tenantID uuid.UUID, v
 }
 
 func adminListAPIClients(ctx context.Context, a *app.App, tenantID uuid.UUID, out io.Writer) error {
-	page, err := a.APIClients.List(ctx, tenantID, defaultPage())
+	page, err := a.APIClients.List(ctx, tenantID, apiclients.Filter{}, defaultPage())
 	if err != nil {
 		return err
 	}

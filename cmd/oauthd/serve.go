@@ -49,7 +49,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log, Budgets: budgets,
 		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
 		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
-		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}, AuditRetention: cfg.AuditRetention})
+		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}, AuditRetention: cfg.AuditRetention, UnusedAfter: cfg.UnusedAfter})
 	if errors.Is(err, keyring.ErrUnknownKey) {
 		return nil, fmt.Errorf("OAUTHD_MASTER_KEY cannot open what this database holds: it was sealed with another master key. "+
 			"Set OAUTHD_MASTER_KEY to that key, or, after a rotation, keep the old key in OAUTHD_PREVIOUS_MASTER_KEYS (%w)", err)

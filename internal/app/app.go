@@ -34,6 +34,7 @@ import (
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
+	"github.com/oauthd/oauthd/webhooks"
 )
 
 // Options are what the wiring needs.
@@ -71,6 +72,14 @@ type Options struct {
 	// AuditRetention is how long audit events are kept (0: for ever;
 	// OAUTHD_AUDIT_RETENTION).
 	AuditRetention time.Duration
+	// OutboundLookup resolves host names when URLs are checked (nil: the
+	// system resolver); tests name hosts that resolve where they choose.
+	OutboundLookup outbound.Lookup
+	// Webhooks tunes deliveries (zero: the defaults).
+	Webhooks webhooks.DispatcherOptions
+	// UnusedAfter is how long an API client may go without a token before
+	// api_client.unused (OAUTHD_UNUSED_AFTER; zero: 90 days).
+	UnusedAfter time.Duration
 }
 
 // App is a wired oauthd.
@@ -95,9 +104,13 @@ type App struct {
 	// OutboundURLs validates the URLs it will be aimed at.
 	Outbound     *http.Client
 	OutboundURLs outbound.URLChecker
-	databaseURL  string
-	log          *slog.Logger
-	changes      *changes.Feed // empties this instance's caches on changes
+	// Webhooks manages subscriptions; Events publishes events that are not
+	// audit events (every audit event is published by the database).
+	Webhooks    *webhooks.Service
+	Events      *webhooks.Outbox
+	databaseURL string
+	log         *slog.Logger
+	changes     *changes.Feed // empties this instance's caches on changes
 }
 
 // New opens the database, applies migrations and builds every service.
@@ -124,7 +137,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, Metrics: o.Metrics}
 	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Metrics.Registry})
 	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
-	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate}
+	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate, Lookup: o.OutboundLookup}
+	hooks := webhooks.NewStore(db)
+	webhooks.NewDispatcher(db, hooks, a.Audit, o.Keyring, a.Outbound, a.Jobs, o.Webhooks)
+	a.Events = webhooks.NewOutbox(a.Jobs)
+	a.Webhooks = webhooks.NewService(db, hooks, a.Audit, o.Keyring, a.OutboundURLs, a.Jobs.Clock())
 	a.changes = changes.NewFeed()
 	// Memberships decide whether a user's token is still good: a removal
 	// must reach this instance's caches at once, not with the NOTIFY.
@@ -139,7 +156,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.OAuthClients.SetDependents(a.Connections)
 	a.Connections.RegisterJobs(a.Jobs)
 	clientOpts := apiClientOptions(a.changes, o.BcryptCost)
+	clientOpts.FingerprintKey = o.Keyring.DeriveKey("api-client-secret-fingerprints")
+	clientOpts.UnusedAfter = o.UnusedAfter
+	clientOpts.Now = a.Jobs.Clock().Now
 	a.APIClients = apiclients.NewService(db, apiclients.NewStore(db), enforcer, a.Audit, clientOpts)
+	// Expiry warnings and unused clients are looked for every quarter hour,
+	// once across all instances.
+	a.Jobs.Register(jobs.Handler{Kind: "api_clients.lifecycle_events", MaxAttempts: 3, Timeout: 5 * time.Minute,
+		Run: func(ctx context.Context, _ *jobs.Job) error { return a.APIClients.NotifyLifecycle(ctx) }})
+	a.Jobs.Every(jobs.Schedule{Name: "api_clients.lifecycle_events", Kind: "api_clients.lifecycle_events", Every: 15 * time.Minute})
 	life := authserver.DefaultLifetimes()
 	if o.Lifetimes != nil {
 		life = *o.Lifetimes
@@ -160,7 +185,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
-		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Log: o.Log, Metrics: o.Metrics,
+		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Webhooks: a.Webhooks, Log: o.Log, Metrics: o.Metrics,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
 		TrustedProxies: o.TrustedProxies, Budgets: o.Budgets,
 	})

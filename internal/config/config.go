@@ -60,6 +60,9 @@ type Config struct {
 	JobWorkers int `env:"JOB_WORKERS" envDefault:"10" help:"background jobs this instance runs at once"`
 	// AuditRetention is how long audit events are kept; 0 keeps them.
 	AuditRetention time.Duration `env:"AUDIT_RETENTION" help:"how long audit events are kept (a duration of at least 24h: 2160h is 90 days); empty: for ever"`
+	// UnusedAfter is how long an API client may go without a token before
+	// an api_client.unused event (and filter[unused]=true lists it).
+	UnusedAfter time.Duration `env:"UNUSED_AFTER" envDefault:"2160h" help:"an API client without a token for this long is announced once (api_client.unused) and listed by filter[unused]=true"`
 }
 
 // Variable is one configuration variable as --help describes it.
@@ -145,6 +148,9 @@ func Load(required ...string) (*Config, error) {
 	}
 	if c.MaxDBConns < 1 {
 		problems = append(problems, "OAUTHD_MAX_DB_CONNS must be at least 1")
+	}
+	if c.UnusedAfter < time.Hour {
+		problems = append(problems, "OAUTHD_UNUSED_AFTER must be at least 1h (e.g. 2160h for 90 days)")
 	}
 	if c.JobWorkers < 1 {
 		problems = append(problems, "OAUTHD_JOB_WORKERS must be at least 1")

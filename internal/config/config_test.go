@@ -104,7 +104,7 @@ func TestLoad(t *testing.T) {
 		{
 			name: "outbound calls refuse private addresses unless allowed; job workers default to 10",
 			check: func(t *testing.T, c *Config) {
-				if c.OutboundAllowPrivate || c.JobWorkers != 10 {
+				if c.OutboundAllowPrivate || c.JobWorkers != 10 || c.UnusedAfter != 90*24*time.Hour {
 					t.Errorf("outbound allow private %v, job workers %d", c.OutboundAllowPrivate, c.JobWorkers)
 				}
 			},
@@ -122,6 +122,20 @@ func TestLoad(t *testing.T) {
 			name:    "a malformed allow-private flag and no job workers are named",
 			env:     map[string]string{"OUTBOUND_ALLOW_PRIVATE": "yes please", "JOB_WORKERS": "0"},
 			wantErr: []string{"OAUTHD_OUTBOUND_ALLOW_PRIVATE"},
+		},
+		{
+			name: "unused after defaults to 90 days and can be set",
+			env:  map[string]string{"UNUSED_AFTER": "720h"},
+			check: func(t *testing.T, c *Config) {
+				if c.UnusedAfter != 720*time.Hour {
+					t.Errorf("unused after %v", c.UnusedAfter)
+				}
+			},
+		},
+		{
+			name:    "unused after below an hour is refused",
+			env:     map[string]string{"UNUSED_AFTER": "30m"},
+			wantErr: []string{"OAUTHD_UNUSED_AFTER must be at least 1h"},
 		},
 		{
 			name:    "zero job workers",

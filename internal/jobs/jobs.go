@@ -40,7 +40,15 @@ type Job struct {
 	CreatedAt time.Time
 	// RunAt is when this run was due.
 	RunAt time.Time
+
+	onSuccess []func(ctx context.Context) error
 }
+
+// OnSuccess adds work to the transaction that marks this run done, so it
+// commits exactly when the job's success does (a delivery's log line). If
+// fn fails, nothing of it or of the success is kept, and the job runs
+// again after its lease.
+func (j *Job) OnSuccess(fn func(ctx context.Context) error) { j.onSuccess = append(j.onSuccess, fn) }
 
 // Decode unmarshals the job's payload into v.
 func (j *Job) Decode(v any) error {

@@ -574,3 +574,23 @@ func TestPurgeDeletesFinishedJobsAfterRetention(t *testing.T) {
 		t.Fatal("finished job kept past the retention")
 	}
 }
+
+func TestOnlyIfGuardsTheEnqueueInItsStatement(t *testing.T) {
+	e := newEnv(t)
+	q, _ := e.queue(jobs.Handler{Kind: "k", Run: func(context.Context, *jobs.Job) error { return nil }})
+	for _, lane := range []string{"", "lane-x"} {
+		if enqueue(t, q, jobs.Spec{Kind: "k", Lane: lane, OnlyIf: "? > 1", OnlyIfArgs: []any{1}}) {
+			t.Fatalf("lane %q: enqueued although the condition was false", lane)
+		}
+		if !enqueue(t, q, jobs.Spec{Kind: "k", Lane: lane, OnlyIf: "? > 1", OnlyIfArgs: []any{2}}) {
+			t.Fatalf("lane %q: not enqueued although the condition held", lane)
+		}
+	}
+	var unfinished int
+	if err := e.db.Conn(context.Background()).Raw(`SELECT unfinished FROM job_lanes WHERE lane = 'lane-x'`).Scan(&unfinished).Error; err != nil {
+		t.Fatal(err)
+	}
+	if unfinished != 1 || e.count(t, "true") != 2 {
+		t.Fatalf("lane counts %d unfinished, %d jobs stored; want 1 and 2", unfinished, e.count(t, "true"))
+	}
+}

@@ -109,6 +109,12 @@ type Spec struct {
 	// Lane, when set, runs the job after every earlier job of the lane has
 	// finished. A job has a lane or a unique key, not both.
 	Lane string
+	// OnlyIf, when set, is an SQL condition (code, never input) checked in
+	// the enqueuing statement itself, with OnlyIfArgs for its ? marks: the
+	// job is enqueued only when it holds (an outbox that skips events
+	// nobody subscribes to without a round trip of its own).
+	OnlyIf     string
+	OnlyIfArgs []any
 }
 
 // Enqueue adds a job in the transaction carried by ctx (or on its own when
@@ -135,17 +141,23 @@ func (q *Queue) Enqueue(ctx context.Context, s Spec) (bool, error) {
 	if runAt.IsZero() {
 		runAt = now
 	}
+	cond := "true"
+	if s.OnlyIf != "" {
+		cond = s.OnlyIf
+	}
 	var ids []int64
 	var err error
 	conn := q.db.Conn(ctx)
 	if s.Lane != "" {
-		err = conn.Raw(enqueueInLaneSQL, s.Lane, s.Kind, string(payload), s.Lane, h.MaxAttempts, runAt, now, Channel).Scan(&ids).Error
+		args := append([]any{s.Kind, string(payload), s.Lane, h.MaxAttempts, runAt, now}, s.OnlyIfArgs...)
+		err = conn.Raw(fmt.Sprintf(enqueueInLaneSQL, cond), args...).Scan(&ids).Error
 	} else {
 		var unique *string
 		if s.UniqueKey != "" {
 			unique = &s.UniqueKey
 		}
-		err = conn.Raw(enqueueSQL, s.Kind, string(payload), unique, h.MaxAttempts, runAt, now, Channel).Scan(&ids).Error
+		args := append([]any{s.Kind, string(payload), unique, h.MaxAttempts, runAt, now}, s.OnlyIfArgs...)
+		err = conn.Raw(fmt.Sprintf(enqueueSQL, cond), append(args, Channel)...).Scan(&ids).Error
 	}
 	if err != nil {
 		return false, fmt.Errorf("enqueue %q: %w", s.Kind, err)
@@ -153,31 +165,74 @@ func (q *Queue) Enqueue(ctx context.Context, s Spec) (bool, error) {
 	return len(ids) == 1, nil
 }
 
-// The NOTIFY rides on the INSERT (one round trip for both).
+// The NOTIFY rides on the INSERT (one round trip for both); %s is the
+// OnlyIf condition.
 const enqueueSQL = `
 WITH j AS (
 	INSERT INTO jobs (kind, payload, unique_key, max_attempts, run_at, created_at)
-	VALUES (?, ?::jsonb, ?, ?, ?, ?)
+	SELECT ?, ?::jsonb, ?, ?, ?::timestamptz, ?::timestamptz WHERE %s
 	ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'waiting') DO NOTHING
 	RETURNING id, kind
 )
 SELECT j.id FROM j, LATERAL (SELECT pg_notify(?, j.kind)) AS n`
 
-// Upserting the lane row counts the job in and locks the row until the
-// enqueuing transaction ends: the first unfinished job of a lane is
-// pending, the others wait for their turn (see finish).
+// oauthd_enqueue_in_lane (migration 00041) is the one definition of a
+// lane enqueue: the lane row's upsert orders the lane by commit order.
 const enqueueInLaneSQL = `
-WITH l AS (
-	INSERT INTO job_lanes AS l (lane, unfinished, last_seq) VALUES (?, 1, 1)
-	ON CONFLICT (lane) DO UPDATE SET unfinished = l.unfinished + 1, last_seq = l.last_seq + 1
-	RETURNING unfinished, last_seq
-), j AS (
-	INSERT INTO jobs (kind, payload, state, lane, lane_seq, max_attempts, run_at, created_at)
-	SELECT ?, ?::jsonb, CASE WHEN l.unfinished = 1 THEN 'pending' ELSE 'waiting' END, ?, l.last_seq, ?, ?, ?
-	FROM l
-	RETURNING id, kind
-)
-SELECT j.id FROM j, LATERAL (SELECT pg_notify(?, j.kind)) AS n`
+SELECT oauthd_enqueue_in_lane(?, ?::jsonb, ?, ?, ?::timestamptz, ?::timestamptz) WHERE %s`
+
+// LaneJob is one job of an EnqueueInLanes batch.
+type LaneJob struct {
+	Lane    string
+	Payload any
+}
+
+// EnqueueInLanes adds jobs of one kind, each in its own lane (distinct
+// lanes), in one statement in the transaction carried by ctx: a fan-out to
+// many lanes costs one round trip, not one per job.
+func (q *Queue) EnqueueInLanes(ctx context.Context, kind string, batch []LaneJob) error {
+	h, ok := q.handler(kind)
+	if !ok {
+		return fmt.Errorf("enqueue %q: %w", kind, ErrUnknownKind)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	type row struct {
+		Lane    string          `json:"lane"`
+		Payload json.RawMessage `json:"payload"`
+		N       int             `json:"n"`
+	}
+	rows := make([]row, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for i, b := range batch {
+		if b.Lane == "" || seen[b.Lane] {
+			return fmt.Errorf("enqueue %q: each job of a batch needs its own lane (%q)", kind, b.Lane)
+		}
+		seen[b.Lane] = true
+		payload, err := json.Marshal(b.Payload)
+		if err != nil {
+			return fmt.Errorf("enqueue %q: payload: %w", kind, err)
+		}
+		rows[i] = row{Lane: b.Lane, Payload: payload, N: i}
+	}
+	input, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("enqueue %q: %w", kind, err)
+	}
+	now := q.clock.Now()
+	var n []int64
+	if err := q.db.Conn(ctx).Raw(enqueueInLanesSQL, kind, h.MaxAttempts, now, now, string(input)).Scan(&n).Error; err != nil {
+		return fmt.Errorf("enqueue %q: %w", kind, err)
+	}
+	return nil
+}
+
+// The lanes are taken in the batch's order (ORDER BY n), so that two
+// batches over the same lanes lock them in the same order.
+const enqueueInLanesSQL = `
+SELECT count(oauthd_enqueue_in_lane(?, t.payload, t.lane, ?, ?::timestamptz, ?::timestamptz))
+FROM (SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(lane text, payload jsonb, n int) ORDER BY n) AS t`
 
 // Wake makes the workers look for due jobs now (the NOTIFY handler).
 func (q *Queue) Wake() {

@@ -17,6 +17,16 @@ type claimedRow struct {
 	Lane        *string
 	CreatedAt   time.Time
 	RunAt       time.Time
+	State       string
+}
+
+func (r claimedRow) job() *Job {
+	j := &Job{ID: r.ID, Kind: r.Kind, Payload: json.RawMessage(r.Payload), Attempt: r.Attempt,
+		MaxAttempts: r.MaxAttempts, CreatedAt: r.CreatedAt.UTC(), RunAt: r.RunAt.UTC()}
+	if r.Lane != nil {
+		j.Lane = *r.Lane
+	}
+	return j
 }
 
 // A due job is pending with run_at passed, or running with its lease run
@@ -47,20 +57,17 @@ func (q *Queue) claim(ctx context.Context, workerID string, n int) ([]*Job, erro
 	}
 	out := make([]*Job, len(rows))
 	for i, r := range rows {
-		j := &Job{ID: r.ID, Kind: r.Kind, Payload: json.RawMessage(r.Payload), Attempt: r.Attempt,
-			MaxAttempts: r.MaxAttempts, CreatedAt: r.CreatedAt.UTC(), RunAt: r.RunAt.UTC()}
-		if r.Lane != nil {
-			j.Lane = *r.Lane
-		}
-		out[i] = j
+		out[i] = r.job()
 	}
 	return out, nil
 }
 
 // finish records a run's outcome: done, retry (pending again at the
-// backoff's time) or failed. A finished lane job hands the lane to its next
-// job. Nothing is written if the job's lease was taken over meanwhile.
-func (q *Queue) finish(ctx context.Context, workerID string, j *Job, h *Handler, runErr error) (outcome string, promoted bool, err error) {
+// backoff's time) or failed. A job that finished its lane's turn (done or
+// failed) hands the lane to its next job: claimed for this worker and
+// returned when cont holds and it is due, else made pending (promoted).
+// Nothing is written if the job's lease was taken over meanwhile.
+func (q *Queue) finish(ctx context.Context, workerID string, j *Job, h *Handler, runErr error, cont bool) (outcome string, next *Job, promoted bool, err error) {
 	now := q.clock.Now()
 	state, runAt, lastErr := "done", now, ""
 	outcome = "done"
@@ -77,53 +84,87 @@ func (q *Queue) finish(ctx context.Context, workerID string, j *Job, h *Handler,
 			state, outcome, runAt = "pending", "retry", now.Add(h.Backoff(j.Attempt))
 		}
 	}
+	var finishedAt *time.Time
+	if state != "pending" {
+		finishedAt = &now
+	}
 	err = q.db.InTx(ctx, func(ctx context.Context) error {
-		conn := q.db.Conn(ctx)
-		var finishedAt *time.Time
-		if state != "pending" {
-			finishedAt = &now
+		next, promoted = nil, false
+		if runErr == nil {
+			for _, fn := range j.onSuccess {
+				if err := fn(ctx); err != nil {
+					return err
+				}
+			}
 		}
-		res := conn.Exec(`UPDATE jobs SET state = ?, run_at = ?, last_error = NULLIF(?, ''), finished_at = ?,
-			locked_until = NULL WHERE id = ? AND state = 'running' AND locked_by = ? AND attempt = ?`,
-			state, runAt, lastErr, finishedAt, j.ID, workerID, j.Attempt)
-		if res.Error != nil {
+		conn := q.db.Conn(ctx)
+		if state == "pending" || j.Lane == "" {
+			res := conn.Exec(`UPDATE jobs SET state = ?, run_at = ?, last_error = NULLIF(?, ''), finished_at = ?,
+				locked_until = NULL WHERE id = ? AND state = 'running' AND locked_by = ? AND attempt = ?`,
+				state, runAt, lastErr, finishedAt, j.ID, workerID, j.Attempt)
+			if res.Error == nil && res.RowsAffected == 0 {
+				return ErrLeaseLost
+			}
 			return res.Error
 		}
-		if res.RowsAffected == 0 {
+		// The job and its lane's count change in one statement; the lane
+		// row's lock waits for a transaction enqueuing into the lane, and
+		// the next statement reads with a fresh snapshot that includes it.
+		var left []int
+		if err := conn.Raw(`
+			WITH j AS (
+				UPDATE jobs SET state = ?, last_error = NULLIF(?, ''), finished_at = ?, locked_until = NULL
+				WHERE id = ? AND state = 'running' AND locked_by = ? AND attempt = ?
+				RETURNING lane
+			)
+			UPDATE job_lanes AS l SET unfinished = l.unfinished - 1 FROM j WHERE l.lane = j.lane
+			RETURNING l.unfinished`, state, lastErr, finishedAt, j.ID, workerID, j.Attempt).Scan(&left).Error; err != nil {
+			return err
+		}
+		if len(left) == 0 {
 			return ErrLeaseLost
 		}
-		if state == "pending" || j.Lane == "" {
+		if left[0] == 0 {
 			return nil
 		}
-		promoted, err = q.advanceLane(ctx, j.Lane, now)
+		var err error
+		next, promoted, err = q.advanceLane(ctx, j.Lane, now, workerID, cont)
 		return err
 	})
 	if errors.Is(err, ErrLeaseLost) {
-		return "lease_lost", false, nil
+		return "lease_lost", nil, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("finish job %d: %w", j.ID, err)
+		return "", nil, false, fmt.Errorf("finish job %d: %w", j.ID, err)
 	}
-	return outcome, promoted, nil
+	return outcome, next, promoted, nil
 }
 
-// advanceLane counts a finished job out of its lane and makes the lane's
-// next job pending. Two statements on purpose: the first locks the lane
-// row, waiting for a transaction that is enqueuing into the lane, and the
-// second then reads with a fresh snapshot that includes that job.
-func (q *Queue) advanceLane(ctx context.Context, lane string, now time.Time) (bool, error) {
-	conn := q.db.Conn(ctx)
-	var left []int
-	if err := conn.Raw(`UPDATE job_lanes SET unfinished = unfinished - 1 WHERE lane = ? RETURNING unfinished`, lane).
-		Scan(&left).Error; err != nil {
-		return false, err
+// advanceLane gives the lane's turn to its next waiting job: claimed for
+// workerID when claim holds, the job is due and its kind is registered
+// here (returned), else made pending.
+func (q *Queue) advanceLane(ctx context.Context, lane string, now time.Time, workerID string, claim bool) (*Job, bool, error) {
+	kinds, leases := q.kinds()
+	var rows []claimedRow
+	err := q.db.Conn(ctx).Raw(`
+		UPDATE jobs AS j SET
+			state = CASE WHEN @claim AND j.run_at <= @now AND j.kind IN @kinds THEN 'running' ELSE 'pending' END,
+			attempt = CASE WHEN @claim AND j.run_at <= @now AND j.kind IN @kinds THEN j.attempt + 1 ELSE j.attempt END,
+			locked_by = CASE WHEN @claim AND j.run_at <= @now AND j.kind IN @kinds THEN @worker END,
+			locked_until = CASE WHEN @claim AND j.run_at <= @now AND j.kind IN @kinds
+				THEN CAST(@now AS timestamptz) + make_interval(secs => (CAST(@leases AS jsonb) ->> j.kind)::float8) END,
+			run_at = greatest(j.run_at, @now)
+		WHERE j.id = (SELECT id FROM jobs WHERE lane = @lane AND state = 'waiting' ORDER BY lane_seq LIMIT 1)
+		RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.lane, j.created_at, j.run_at, j.state`,
+		map[string]any{"claim": claim, "now": now, "kinds": kinds, "worker": workerID, "leases": leases, "lane": lane}).
+		Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, false, err
 	}
-	if len(left) == 0 || left[0] == 0 {
-		return false, nil
+	if rows[0].State != "running" {
+		return nil, true, nil
 	}
-	res := conn.Exec(`UPDATE jobs SET state = 'pending', run_at = greatest(run_at, ?)
-		WHERE id = (SELECT id FROM jobs WHERE lane = ? AND state = 'waiting' ORDER BY lane_seq LIMIT 1)`, now, lane)
-	return res.RowsAffected == 1, res.Error
+	return rows[0].job(), false, nil
 }
 
 // release puts a job interrupted at shutdown back, due now, without

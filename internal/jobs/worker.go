@@ -63,7 +63,7 @@ func (w *worker) loop(ctx context.Context) {
 	// Runs get their own context so that stopping lets them finish first.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
-	finished := make(chan bool, w.opts.Concurrency) // true: a lane's next job became due
+	finished := make(chan bool, w.opts.Concurrency) // true: a lane's next job became due for any worker
 	running := 0
 	poll := time.NewTicker(w.opts.PollInterval)
 	defer poll.Stop()
@@ -82,7 +82,7 @@ func (w *worker) loop(ctx context.Context) {
 			}
 			for _, j := range claimed {
 				running++
-				go func() { finished <- w.q.execute(runCtx, w.id, j) }()
+				go func() { finished <- w.runLane(runCtx, ctx, j) }()
 			}
 			// A full batch suggests more is due: claim again as slots free.
 			more = len(claimed) == n
@@ -102,6 +102,21 @@ func (w *worker) loop(ctx context.Context) {
 			running--
 			more = more || promoted
 		}
+	}
+}
+
+// runLane runs j and then, while the worker is not stopping, the next job
+// of j's lane that finishing it handed over (claimed in the same
+// transaction): a lane's jobs run back to back on one goroutine without a
+// claim or a wake-up between them. It reports whether a lane's next job
+// was left pending for any worker.
+func (w *worker) runLane(runCtx, loopCtx context.Context, j *Job) bool {
+	for {
+		next, promoted := w.q.execute(runCtx, w.id, j, loopCtx.Err() == nil)
+		if next == nil {
+			return promoted
+		}
+		j = next
 	}
 }
 
@@ -136,21 +151,24 @@ func (q *Queue) RunDue(ctx context.Context) (int, error) {
 		if len(claimed) == 0 {
 			return runs, nil
 		}
-		q.execute(ctx, id, claimed[0])
-		runs++
+		for j := claimed[0]; j != nil; runs++ {
+			j, _ = q.execute(ctx, id, j, true)
+		}
 	}
 }
 
-// execute runs one claimed job and records its outcome; it reports whether
-// finishing it made the next job of its lane due.
-func (q *Queue) execute(ctx context.Context, workerID string, j *Job) bool {
+// execute runs one claimed job and records its outcome. When the job
+// finished its lane's turn, the lane's next job is claimed for this worker
+// and returned if cont holds and it is due now; else promoted says whether
+// it was made pending for any worker.
+func (q *Queue) execute(ctx context.Context, workerID string, j *Job, cont bool) (next *Job, promoted bool) {
 	h, ok := q.handler(j.Kind)
-	if !ok { // claim only takes registered kinds
-		return false
+	if !ok { // claims only take registered kinds
+		return nil, false
 	}
 	if j.Attempt > j.MaxAttempts {
 		// Its earlier runs died with their workers (the lease ran out each time).
-		return q.recordOutcome(ctx, workerID, j, h, Cancel(errors.New("lease ran out on every attempt")), 0)
+		return q.recordOutcome(ctx, workerID, j, h, Cancel(errors.New("lease ran out on every attempt")), 0, cont)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, h.Timeout)
 	start := time.Now()
@@ -164,9 +182,9 @@ func (q *Queue) execute(ctx context.Context, workerID string, j *Job) bool {
 		// Cancelled at shutdown: put it back for another instance.
 		q.release(workerID, j)
 		q.metrics.observe(j.Kind, "interrupted", elapsed)
-		return false
+		return nil, false
 	}
-	return q.recordOutcome(ctx, workerID, j, h, err, elapsed)
+	return q.recordOutcome(ctx, workerID, j, h, err, elapsed, cont)
 }
 
 // safeRun turns a handler's panic into an error, so one bad job cannot
@@ -180,16 +198,16 @@ func safeRun(ctx context.Context, h *Handler, j *Job) (err error) {
 	return h.Run(ctx, j)
 }
 
-func (q *Queue) recordOutcome(ctx context.Context, workerID string, j *Job, h *Handler, runErr error, elapsed time.Duration) bool {
-	outcome, promoted, err := q.finish(context.WithoutCancel(ctx), workerID, j, h, runErr)
+func (q *Queue) recordOutcome(ctx context.Context, workerID string, j *Job, h *Handler, runErr error, elapsed time.Duration, cont bool) (*Job, bool) {
+	outcome, next, promoted, err := q.finish(context.WithoutCancel(ctx), workerID, j, h, runErr, cont && ctx.Err() == nil)
 	if err != nil {
 		q.log.Error("jobs: recording outcome failed; the lease will run out and the job run again",
 			"kind", j.Kind, "job", j.ID, "err", err)
-		return false
+		return nil, false
 	}
 	q.metrics.observe(j.Kind, outcome, elapsed)
 	if runErr != nil {
 		q.log.Warn("jobs: run failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempt, "outcome", outcome, "err", runErr)
 	}
-	return promoted
+	return next, promoted
 }
