@@ -208,9 +208,9 @@ func TestTwoInstancesDeliverEachEventOnce(t *testing.T) {
 		}
 		newComponent(t, e, tid, &a.Super, map[string]any{"name": fmt.Sprintf("c%02d", i)})
 	}
-	got := rc.WaitFor(t, events)
+	rc.WaitFor(t, events)
 	a.QuietJobs(t)
-	got = rc.Received()
+	got := rc.Received()
 	seen := map[string]int{}
 	for _, d := range got {
 		seen[d.EventID()]++
