@@ -504,6 +504,7 @@ func TestConnectionPermissionsAndBadInput(t *testing.T) {
 		{"wrong type", doc("oauth-client", map[string]any{"name": "x"}, nil), 409, "type_mismatch", "/data/type"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			expectError(t, e.For(t).Post(w.path(""), &w.owner, c.body), c.status, c.code, c.pointer)
 		})
 	}

@@ -66,6 +66,7 @@ func TestNobodyGrantsWhatTheyLack(t *testing.T) {
 		path := base + "/" + target.id
 		secretID := firstSecretID(t, e, path)
 		t.Run(target.name, func(t *testing.T) {
+			e := e.For(t)
 			for _, step := range []struct {
 				what string
 				do   func() *apitest.Response
@@ -118,6 +119,7 @@ func TestNobodyGrantsWhatTheyLack(t *testing.T) {
 
 	// Creating a client with rights beyond the admin's own.
 	t.Run("create", func(t *testing.T) {
+		e := e.For(t)
 		for _, c := range []struct {
 			attrs   map[string]any
 			pointer string
@@ -139,6 +141,7 @@ func TestNobodyGrantsWhatTheyLack(t *testing.T) {
 
 	// Widening a client the admin may act on, beyond the admin's rights.
 	t.Run("widen the admin's own client", func(t *testing.T) {
+		e := e.For(t)
 		path := base + "/" + adminsClient
 		expectBeyondOwn(t, e.Patch(path, &admin, doc("api-client", map[string]any{"roles": []string{"admin", "platform"}}, nil)),
 			policy.CodeGrantExceedsOwn, "/data/attributes/roles", reveal)
@@ -152,6 +155,7 @@ func TestNobodyGrantsWhatTheyLack(t *testing.T) {
 
 	// Members: the same rule for roles and single permissions.
 	t.Run("members", func(t *testing.T) {
+		e := e.For(t)
 		other := newUser(t, e)
 		expectBeyondOwn(t, e.Post(tenantPath(tid, "/members"), &admin, memberDoc(other.UserID, []string{"platform"}, nil)),
 			policy.CodeGrantExceedsOwn, "/data/attributes/roles", reveal)

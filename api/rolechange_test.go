@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -54,9 +55,12 @@ func TestRoleChangeReachesEveryInstanceWithoutListen(t *testing.T) {
 	// reconnection, a second away, cannot be what brings the news.
 	afterAKill := func() {
 		n := kills.Load()
-		for kills.Load() == n {
-			time.Sleep(time.Millisecond)
-		}
+		apitest.Eventually(t, 30*time.Second, func() error {
+			if kills.Load() == n {
+				return errors.New("the listener has not been killed again")
+			}
+			return nil
+		})
 	}
 	afterAKill()
 	e.Patch(member, &e.Super, doc("member", map[string]any{"roles": []string{"viewer"}}, nil)).ExpectStatus(t, http.StatusOK)

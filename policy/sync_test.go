@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,9 +127,12 @@ func TestChangesReachAnotherInstanceWhileItsListenerIsKilled(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	for kills.Load() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	apitest.Eventually(t, 30*time.Second, func() error {
+		if kills.Load() == 0 {
+			return errors.New("no listener connection killed yet")
+		}
+		return nil
+	})
 	idGrant(t, db1, writer, tenant, user, policy.Grants{Roles: []string{"viewer"}})
 	idWithinSecond(t, other, user, tenant, policy.AuditGet, false, "the downgrade")
 }

@@ -22,6 +22,8 @@ import (
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/oauthd/oauthd/api/apitest"
 )
 
 var (
@@ -194,12 +196,10 @@ func (b *tab) click(css, next string) {
 func (b *tab) clickTo(css, where string) {
 	b.t.Helper()
 	b.do(chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	apitest.Eventually(b.t, 20*time.Second, func() error {
 		if strings.Contains(b.location(), where) && eval[string](b, "document.readyState") == "complete" {
-			return
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.t.Fatalf("clicked %s but never reached %s (at %s)", css, where, b.location())
+		return fmt.Errorf("clicked %s but the tab is at %s, not %s", css, b.location(), where)
+	})
 }

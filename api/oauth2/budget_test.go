@@ -78,6 +78,7 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env) {
 		instances []*apitest.Env
 	}{{"one instance", []*apitest.Env{e}}, {"two instances", []*apitest.Env{e, second}}} {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.For(t)
 			m := newMachine(t, e, tid)
 			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.id },
 				func(i int) string { return m.secret + "x" })
