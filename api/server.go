@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -60,6 +61,9 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	// Budgets keeps the failure budgets every instance shares.
 	Budgets budget.Store
+	// DBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT;
+	// 0: DefaultDBTimeout).
+	DBTimeout time.Duration
 }
 
 // Server is the HTTP face of oauthd.
@@ -112,6 +116,7 @@ func New(d Deps) *Server {
 		},
 	}))
 	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes)))
+	e.Use(deadline(d.DBTimeout))
 	// A wrong method on an RFC endpoint is an RFC 6749 error, not JSON:API.
 	e.Use(oauth2.ProtocolMethods)
 	s.routes(e)

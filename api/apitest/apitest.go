@@ -65,6 +65,7 @@ type options struct {
 	issuer          string
 	trustedProxies  []*net.IPNet
 	budgets         budget.Store
+	dbTimeout       time.Duration
 	providerTimeout time.Duration
 	allowPrivate    bool
 	lookup          outbound.Lookup
@@ -99,6 +100,9 @@ func WithIssuer(issuer string) Option { return func(o *options) { o.issuer = iss
 // WithDatabaseURL serves from an existing database instead of a fresh one
 // (for tests that control their own Postgres, or run two instances).
 func WithDatabaseURL(url string) Option { return func(o *options) { o.databaseURL = url } }
+
+// WithDBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT).
+func WithDBTimeout(d time.Duration) Option { return func(o *options) { o.dbTimeout = d } }
 
 // WithBudgets keeps the failure budgets in store (OAUTHD_REDIS_URL's
 // Redis) instead of the instance's database.
@@ -138,7 +142,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
 		BcryptCost:     bcrypt.MinCost,
-		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets,
+		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets, DBTimeout: o.dbTimeout,
 		OutboundAllowPrivate: o.allowPrivate, OutboundLookup: o.lookup,
 		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}})
 	if err != nil {

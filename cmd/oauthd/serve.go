@@ -47,7 +47,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 		return nil, err
 	}
 	a, err := app.New(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, MaxDBConns: cfg.MaxDBConns, Keyring: kr, Log: log, Budgets: budgets,
-		Issuer: issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
+		DBTimeout: cfg.DBTimeout,
+		Issuer:    issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
 		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
 		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}, AuditRetention: cfg.AuditRetention, UnusedAfter: cfg.UnusedAfter})
 	if errors.Is(err, keyring.ErrUnknownKey) {

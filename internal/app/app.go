@@ -56,6 +56,9 @@ type Options struct {
 	// TrustedProxies: requests from these networks take their client
 	// address from X-Forwarded-For (OAUTHD_TRUSTED_PROXIES).
 	TrustedProxies []*net.IPNet
+	// DBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT;
+	// 0: api.DefaultDBTimeout).
+	DBTimeout time.Duration
 	// Budgets keeps the failure budgets (nil: Postgres, in the service's
 	// own database; a Redis store when OAUTHD_REDIS_URL is set).
 	Budgets budget.Store
@@ -187,7 +190,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
 		OAuthClients: a.OAuthClients, APIClients: a.APIClients, Connections: a.Connections, Webhooks: a.Webhooks, Log: o.Log, Metrics: o.Metrics,
 		Keys: a.Keys, Grants: a.Grants, Issuer: a.Issuer, SessionKey: o.Keyring.DeriveKey("sessions"),
-		TrustedProxies: o.TrustedProxies, Budgets: o.Budgets,
+		TrustedProxies: o.TrustedProxies, Budgets: o.Budgets, DBTimeout: o.DBTimeout,
 	})
 	a.registerPurges(o.AuditRetention)
 	a.Metrics.WatchDB(db.SQL())

@@ -50,7 +50,9 @@ type Config struct {
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:"," help:"comma-separated CIDRs or addresses of the load balancers whose X-Forwarded-For is believed"`
 	// RedisURL moves the failure budgets (guessing limits) from Postgres
 	// to Redis.
-	RedisURL string `env:"REDIS_URL" help:"redis://host:6379/0: keep the failure budgets that limit guessing in this Redis instead of Postgres"`
+	// DBTimeout bounds each request's database work.
+	DBTimeout time.Duration `env:"DB_TIMEOUT" envDefault:"5s" help:"how long one request's database work may take before it ends in 503 database_unavailable"`
+	RedisURL  string        `env:"REDIS_URL" help:"redis://host:6379/0: keep the failure budgets that limit guessing in this Redis instead of Postgres"`
 
 	// OutboundAllowPrivate lets outbound calls (providers, webhooks) reach
 	// loopback, private and link-local addresses and plain http URLs; for
@@ -157,6 +159,9 @@ func Load(required ...string) (*Config, error) {
 	}
 	if c.ShutdownGraceSeconds < 0 {
 		problems = append(problems, "OAUTHD_SHUTDOWN_GRACE_SECONDS must not be negative")
+	}
+	if c.DBTimeout <= 0 {
+		problems = append(problems, "OAUTHD_DB_TIMEOUT must be a positive duration such as 5s")
 	}
 	for name, d := range map[string]time.Duration{
 		"OAUTHD_ACCESS_TOKEN_TTL": c.AccessTokenTTL, "OAUTHD_ACCESS_TOKEN_TTL_WITH_REFRESH": c.AccessTokenTTLWithRefresh,
