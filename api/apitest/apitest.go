@@ -71,6 +71,7 @@ type options struct {
 	lookup          outbound.Lookup
 	clock           jobs.Clock
 	webhooks        webhooks.DispatcherOptions
+	noWorkers       bool
 }
 
 // WithOutboundAllowPrivate lets the instance call providers and webhooks on
@@ -84,6 +85,10 @@ func WithProviderTimeout(d time.Duration) Option { return func(o *options) { o.p
 // WithOutboundLookup resolves the host names of URLs being checked (webhook
 // URLs) with lookup instead of the system resolver.
 func WithOutboundLookup(lookup outbound.Lookup) Option { return func(o *options) { o.lookup = lookup } }
+
+// WithoutJobWorkers starts an instance that runs no background jobs
+// (OAUTHD_JOB_WORKERS=0); jobs it enqueues wait for an instance that does.
+func WithoutJobWorkers() Option { return func(o *options) { o.noWorkers = true } }
 
 // WithClock gives the background jobs (deliveries, warnings) a clock the
 // test moves.
@@ -144,7 +149,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		BcryptCost:     bcrypt.MinCost,
 		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets, DBTimeout: o.dbTimeout,
 		OutboundAllowPrivate: o.allowPrivate, OutboundLookup: o.lookup,
-		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}})
+		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}, NoJobWorkers: o.noWorkers})
 	if err != nil {
 		cancel()
 		srv.Close()

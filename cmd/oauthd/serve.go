@@ -50,7 +50,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app.App,
 		DBTimeout: cfg.DBTimeout,
 		Issuer:    issuerOf(cfg), Lifetimes: &life, Keys: authserver.KeyOptions{RotateEvery: cfg.SigningKeyRotation},
 		TrustedProxies: trusted, OutboundAllowPrivate: cfg.OutboundAllowPrivate,
-		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}, AuditRetention: cfg.AuditRetention, UnusedAfter: cfg.UnusedAfter})
+		Jobs: jobs.RunOptions{Concurrency: cfg.JobWorkers}, NoJobWorkers: cfg.JobWorkers == 0, AuditRetention: cfg.AuditRetention, UnusedAfter: cfg.UnusedAfter})
 	if errors.Is(err, keyring.ErrUnknownKey) {
 		return nil, fmt.Errorf("OAUTHD_MASTER_KEY cannot open what this database holds: it was sealed with another master key. "+
 			"Set OAUTHD_MASTER_KEY to that key, or, after a rotation, keep the old key in OAUTHD_PREVIOUS_MASTER_KEYS (%w)", err)

@@ -65,8 +65,11 @@ type Options struct {
 	// Clock is the background jobs' time (nil: the system clock); tests
 	// move it instead of sleeping.
 	Clock jobs.Clock
-	// Jobs tunes this instance's job workers.
-	Jobs jobs.RunOptions
+	// Jobs tunes this instance's job workers; NoJobWorkers makes an
+	// instance that runs none (OAUTHD_JOB_WORKERS=0: API-only instances
+	// beside worker instances).
+	Jobs         jobs.RunOptions
+	NoJobWorkers bool
 	// OutboundAllowPrivate lifts the outbound client's address rule
 	// (OAUTHD_OUTBOUND_ALLOW_PRIVATE).
 	OutboundAllowPrivate bool
@@ -103,6 +106,7 @@ type App struct {
 	// Jobs is the durable queue every instance's workers share.
 	Jobs        *jobs.Queue
 	jobsOptions jobs.RunOptions
+	noWorkers   bool
 	// Outbound is the client for every call to the outside world, and
 	// OutboundURLs validates the URLs it will be aimed at.
 	Outbound     *http.Client
@@ -137,7 +141,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, Metrics: o.Metrics}
+	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, noWorkers: o.NoJobWorkers, Metrics: o.Metrics}
 	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Metrics.Registry})
 	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
 	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate, Lookup: o.OutboundLookup}
@@ -211,7 +215,12 @@ func (a *App) Maintain(ctx context.Context) {
 	go a.Keys.Run(ctx, a.log)
 	go a.Policy.Poll(ctx, a.log)
 	workersDone := make(chan struct{})
-	go func() { a.Jobs.Run(ctx, a.jobsOptions); close(workersDone) }()
+	go func() {
+		defer close(workersDone)
+		if !a.noWorkers {
+			a.Jobs.Run(ctx, a.jobsOptions)
+		}
+	}()
 	// One connection listens for the policy's, the caches' and the queue's news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())

@@ -58,8 +58,9 @@ type Config struct {
 	// loopback, private and link-local addresses and plain http URLs; for
 	// development only (`oauthd dev` sets it).
 	OutboundAllowPrivate bool `env:"OUTBOUND_ALLOW_PRIVATE" help:"let calls to providers and webhooks reach loopback and private addresses (development only; oauthd dev sets it)"`
-	// JobWorkers is how many background jobs this instance runs at once.
-	JobWorkers int `env:"JOB_WORKERS" envDefault:"10" help:"background jobs this instance runs at once"`
+	// JobWorkers is how many background jobs this instance runs at once;
+	// 0 makes an API-only instance.
+	JobWorkers int `env:"JOB_WORKERS" envDefault:"10" help:"background jobs this instance runs at once; 0 makes an instance that serves requests and runs no jobs (other instances must)"`
 	// AuditRetention is how long audit events are kept; 0 keeps them.
 	AuditRetention time.Duration `env:"AUDIT_RETENTION" help:"how long audit events are kept (a duration of at least 24h: 2160h is 90 days); empty: for ever"`
 	// UnusedAfter is how long an API client may go without a token before
@@ -154,8 +155,8 @@ func Load(required ...string) (*Config, error) {
 	if c.UnusedAfter < time.Hour {
 		problems = append(problems, "OAUTHD_UNUSED_AFTER must be at least 1h (e.g. 2160h for 90 days)")
 	}
-	if c.JobWorkers < 1 {
-		problems = append(problems, "OAUTHD_JOB_WORKERS must be at least 1")
+	if c.JobWorkers < 0 {
+		problems = append(problems, "OAUTHD_JOB_WORKERS must be 0 (no jobs on this instance) or more")
 	}
 	if c.ShutdownGraceSeconds < 0 {
 		problems = append(problems, "OAUTHD_SHUTDOWN_GRACE_SECONDS must not be negative")

@@ -138,9 +138,9 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"OAUTHD_UNUSED_AFTER must be at least 1h"},
 		},
 		{
-			name:    "zero job workers",
-			env:     map[string]string{"JOB_WORKERS": "0"},
-			wantErr: []string{"OAUTHD_JOB_WORKERS must be at least 1"},
+			name:    "negative job workers",
+			env:     map[string]string{"JOB_WORKERS": "-1"},
+			wantErr: []string{"OAUTHD_JOB_WORKERS must be 0 (no jobs on this instance) or more"},
 		},
 		{
 			name: "the audit trail is kept for ever unless a retention is set",
