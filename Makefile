@@ -45,6 +45,7 @@ screenshots:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeDocument$$' -fuzztime=$(FUZZTIME) ./api/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./api/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseCursor$$' -fuzztime=$(FUZZTIME) ./internal/listing/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDescriptor$$' -fuzztime=$(FUZZTIME) ./components/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAccessToken$$' -fuzztime=$(FUZZTIME) ./authserver/
 	$(GO) test -run='^$$' -fuzz='^FuzzAccessClaimsUnmarshal$$' -fuzztime=$(FUZZTIME) ./authserver/

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -169,7 +170,7 @@ func (s *Server) listAPIClients(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toAPIClientView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toAPIClientView), q, page.Window)
 }
 
 func (s *Server) getAPIClient(c echo.Context) error {
@@ -260,7 +261,10 @@ func (s *Server) listAPIClientSecrets(c echo.Context) error {
 		return err
 	}
 	path := apiClientPath(c) + "/" + id.String()
-	return writeList(c, mapSlice(pageOf(secrets, q.Page), toAPIClientSecretView(path)), q.Page, int64(len(secrets)))
+	page := listing.Slice(secrets, q.Page, func(_ int, s apiclients.Secret) []string {
+		return []string{s.CreatedAt.UTC().Format(sortableTime), s.ID.String()} // the store's order: created_at, id
+	})
+	return writeList(c, mapSlice(page.Items, toAPIClientSecretView(path)), q, page.Window)
 }
 
 // createAPIClientSecret returns the new secret this once.
@@ -311,13 +315,11 @@ func (s *Server) listAPIClientTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	all := apiclients.Templates()
-	return writeList(c, mapSlice(pageOf(all, q.Page), toAPIClientTemplateView), q.Page, int64(len(all)))
+	page := listing.Slice(apiclients.Templates(), q.Page, func(i int, _ apiclients.Template) []string {
+		return []string{fmt.Sprintf("%06d", i)} // a fixed list: its position is its place
+	})
+	return writeList(c, mapSlice(page.Items, toAPIClientTemplateView), q, page.Window)
 }
 
-// pageOf cuts one page out of a short list held in memory.
-func pageOf[T any](items []T, p listing.Params) []T {
-	start := min(p.Offset(), len(items))
-	end := min(start+p.Size, len(items))
-	return items[start:end]
-}
+// sortableTime writes times so that their text sorts as they do.
+const sortableTime = "2006-01-02T15:04:05.000000000Z"

@@ -47,7 +47,7 @@ func (s *Server) listAPIKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toAPIKeyView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toAPIKeyView), q, page.Window)
 }
 
 func (s *Server) deleteAPIKey(c echo.Context) error {

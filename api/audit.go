@@ -31,5 +31,5 @@ func (s *Server) listAuditEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toAuditEventView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toAuditEventView), q, page.Window)
 }

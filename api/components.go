@@ -50,7 +50,7 @@ func (s *Server) listComponents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toComponentView(tid.String())), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toComponentView(tid.String())), q, page.Window)
 }
 
 func (s *Server) getComponent(c echo.Context) error {

@@ -84,7 +84,7 @@ func (s *Server) listConnections(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toConnectionView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toConnectionView), q, page.Window)
 }
 
 // connectionAction reads the id of /connections/:id[/action] requests,

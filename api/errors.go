@@ -13,6 +13,7 @@ import (
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/listing"
 )
 
 // errorObject is a JSON:API error object. google/jsonapi's ErrorObject has
@@ -24,6 +25,13 @@ type errorObject struct {
 	Detail string         `json:"detail"`
 	Source *errorSource   `json:"source,omitempty"`
 	Meta   map[string]any `json:"meta,omitempty"`
+	Links  *errorLinks    `json:"links,omitempty"`
+}
+
+// errorLinks are an error object's links: type names the error's
+// definition (JSON:API 1.1).
+type errorLinks struct {
+	Type string `json:"type,omitempty"`
 }
 
 type errorSource struct {
@@ -186,6 +194,13 @@ func toAPIError(err error, c echo.Context, log *slog.Logger) *apiError {
 	}
 	if ps, ok := fault.List(err); ok {
 		return fromProblems(ps)
+	}
+	var ce *listing.CursorError
+	if errors.As(err, &ce) {
+		if ce.Before {
+			return invalidCursor(pageBefore)
+		}
+		return invalidCursor(pageAfter)
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -53,7 +53,7 @@ func (s *Server) listFlows(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toFlowView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toFlowView), q, page.Window)
 }
 
 func (s *Server) getFlow(c echo.Context) error {

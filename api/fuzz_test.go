@@ -158,6 +158,9 @@ var listSeeds = []string{
 	"filter[action]=%00", "filter[action]=%ff", "filter[nope]=1", "filter[]=", "filter[component",
 	"include=component", "include=", "fields[oauth-client]=client_id", "x=1", "=", "&&&", "a=%zz", "page[size]=5;x=1",
 	"page[size]=%zz",
+	"page[after]=eyJvIjoiIiwiayI6WyIyMDI2LTAxLTAxVDAwOjAwOjAwWiIsIjBmOGZhZDViLWQ5Y2ItNDY5Zi1hMTY1LTcwODY3NzI4OTUwZSJdfQ",
+	"page[before]=eyJvIjoiIiwiZSI6dHJ1ZX0", "page[after]=eyJvIjoibmFtZSIsImUiOnRydWV9&sort=name",
+	"page[after]=x&page[before]=y", "page[after]=eyJvIjoiIiwiZSI6dHJ1ZX0&page[number]=2", "page[after]=", "page[before]=%ff",
 }
 
 // FuzzParseList feeds arbitrary query strings to the list parser. It must
@@ -209,6 +212,9 @@ func FuzzParseList(f *testing.F) {
 				t.Fatalf("accepted sort by %q", s.Field)
 			}
 		}
+		if p.After != nil && p.Before != nil || (p.After != nil || p.Before != nil) && q.numbered {
+			t.Fatalf("accepted a range or a numbered page with a cursor: %q", rawQuery)
+		}
 		for name, v := range q.Filters {
 			if !slices.Contains(spec.Filters, name) {
 				t.Fatalf("accepted filter %q", name)
@@ -240,7 +246,7 @@ func fuzzHasEmptyKey(rawQuery string) bool {
 
 func fuzzCountPageParams(v url.Values) int {
 	n := 0
-	for _, k := range []string{"page[number]", "page[size]", "sort"} {
+	for _, k := range []string{"page[number]", "page[size]", "sort", "page[after]", "page[before]"} {
 		if _, ok := v[k]; ok {
 			n++
 		}

@@ -68,7 +68,7 @@ func (s *Server) listMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toMemberView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toMemberView), q, page.Window)
 }
 
 func (s *Server) getMember(c echo.Context) error {

@@ -60,7 +60,7 @@ func (s *Server) listOAuthClients(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toOAuthClientView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toOAuthClientView), q, page.Window)
 }
 
 func (s *Server) getOAuthClient(c echo.Context) error {

@@ -739,7 +739,7 @@ func TestOAuthClientListPaging(t *testing.T) {
 		}
 	}
 
-	d1, p1 := pageOf("page[size]=2&sort=created_at")
+	d1, p1 := pageOf("page[size]=2&page[number]=1&sort=created_at")
 	if fmt.Sprint(p1) != fmt.Sprint(ids[0:2]) {
 		t.Errorf("page 1: %v, want %v", p1, ids[0:2])
 	}

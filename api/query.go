@@ -28,7 +28,18 @@ type listSpec struct {
 type listQuery struct {
 	Page    listing.Params
 	Filters map[string]string
+	// numbered: the request asked for a page by number, and its links
+	// number pages too; otherwise they carry cursors.
+	numbered bool
+	// after and before hold the cursors' text until the sort is known.
+	after, before string
 }
+
+// The query parameters of the JSON:API cursor pagination profile.
+const (
+	pageAfter  = "page[after]"
+	pageBefore = "page[before]"
+)
 
 // maxPageNumber keeps the row offset, (page[number]-1)*page[size], far
 // inside what Go's int and Postgres' OFFSET hold.
@@ -49,11 +60,57 @@ func parseList(c echo.Context, spec listSpec) (listQuery, error) {
 			all.objects = append(all.objects, err.objects...)
 		}
 	}
+	if len(all.objects) == 0 {
+		if err := q.readCursors(); err != nil {
+			all.objects = append(all.objects, err.objects...)
+		}
+	}
 	if len(all.objects) > 0 {
 		all.status = http.StatusBadRequest
 		return q, &all
 	}
 	return q, nil
+}
+
+// readCursors decodes page[after] and page[before], which belong to the
+// order the request sorts by (a cursor of another order is a 400).
+func (q *listQuery) readCursors() *apiError {
+	switch {
+	case q.after != "" && q.before != "":
+		e := paramError(pageBefore, "range_pagination_not_supported",
+			"page[after] and page[before] cannot be combined; follow links.next or links.prev one page at a time")
+		e.objects[0].Links = profileErrorType("range-pagination-not-supported")
+		return e
+	case q.numbered && (q.after != "" || q.before != ""):
+		return paramError("page[number]", "page_number_with_cursor", "page[number] cannot be combined with page[after] or page[before]")
+	}
+	for _, c := range []struct {
+		param, text string
+		into        **listing.Cursor
+	}{{pageAfter, q.after, &q.Page.After}, {pageBefore, q.before, &q.Page.Before}} {
+		if c.text == "" {
+			continue
+		}
+		cur, err := listing.ParseCursor(c.text, q.Page.Sort)
+		if err != nil {
+			return invalidCursor(c.param)
+		}
+		*c.into = cur
+	}
+	return nil
+}
+
+// invalidCursor is the 400 for a cursor this list did not hand out for
+// this order (or one the database cannot place in it).
+func invalidCursor(param string) *apiError {
+	return paramError(param, "invalid_cursor",
+		param+" must be a cursor from this list's links, sorted as it was; it comes from another list or order, or was altered")
+}
+
+// profileErrorType links an error to its definition in the JSON:API cursor
+// pagination profile.
+func profileErrorType(name string) *errorLinks {
+	return &errorLinks{Type: "https://jsonapi.org/profiles/ethanresnick/cursor-pagination/" + name}
 }
 
 // read takes one query parameter into q.
@@ -68,13 +125,27 @@ func (q *listQuery) read(key string, vals []string, spec listSpec) *apiError {
 		if err != nil || n < 1 || n > maxPageNumber {
 			return paramError(key, "invalid_page_number", fmt.Sprintf("page[number] must be a whole number from 1 to %d", maxPageNumber))
 		}
-		q.Page.Number = n
+		q.Page.Number, q.numbered = n, true
 	case key == "page[size]":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > listing.MaxSize {
-			return paramError(key, "invalid_page_size", fmt.Sprintf("page[size] must be a whole number from 1 to %d", listing.MaxSize))
+			e := paramError(key, "invalid_page_size", fmt.Sprintf("page[size] must be a whole number from 1 to %d", listing.MaxSize))
+			if err == nil && n > listing.MaxSize {
+				e.objects[0].Meta = map[string]any{"page": map[string]any{"maxSize": listing.MaxSize}}
+				e.objects[0].Links = profileErrorType("max-size-exceeded")
+			}
+			return e
 		}
 		q.Page.Size = n
+	case key == pageAfter || key == pageBefore:
+		if v == "" || len(v) > listing.MaxCursorLength {
+			return invalidCursor(key)
+		}
+		if key == pageAfter {
+			q.after = v
+		} else {
+			q.before = v
+		}
 	case key == "sort":
 		sorts, err := parseSort(v, spec.Sorts)
 		if err != nil {
@@ -215,15 +286,71 @@ func pathID(c echo.Context, name string, notFound error) (uuid.UUID, error) {
 	return id, nil
 }
 
-// pageLinks builds self/first/prev/next/last links that keep the other
-// query parameters.
-func pageLinks(r *http.Request, p listing.Params, total int64) (map[string]any, map[string]any) {
-	pages := int((total + int64(p.Size) - 1) / int64(p.Size))
-	link := func(n int) string {
-		v := url.Values{}
-		for k, vals := range r.URL.Query() {
+// pageLinks builds the self/first/prev/next/last links that keep the other
+// query parameters, and the meta. A request by page[number] gets numbered
+// links and meta {page, per_page, total, total_pages} (elastic.io's); any
+// other gets links that carry cursors (the JSON:API cursor pagination
+// profile: next is page[after] the last item, prev page[before] the first,
+// last page[before] the end), so following them costs the same at any
+// depth and neither skips nor repeats an item when rows come and go. The
+// first page without page[number] also carries meta.page and
+// total_pages; pages read by cursor carry per_page and total.
+func pageLinks(r *http.Request, p listing.Params, numbered bool, w listing.Window) (map[string]any, map[string]any) {
+	if numbered {
+		return numberedLinks(r, p, w.Total)
+	}
+	link := func(param string, c *listing.Cursor) string {
+		v := otherParams(r)
+		v.Set("page[size]", strconv.Itoa(p.Size))
+		if c != nil {
+			v.Set(param, c.Encode(p.Sort))
+		}
+		return r.URL.Path + "?" + v.Encode()
+	}
+	end := &listing.Cursor{End: true}
+	links := map[string]any{"self": r.URL.RequestURI(), "first": link("", nil), "last": link(pageBefore, end),
+		"prev": nil, "next": nil}
+	switch {
+	case p.Before != nil:
+		if w.More {
+			links["prev"] = link(pageBefore, w.First)
+		}
+		links["next"] = link(pageAfter, w.Last) // nil Last (an empty page): the start
+	case p.After != nil:
+		if w.More {
+			links["next"] = link(pageAfter, w.Last)
+		}
+		links["prev"] = link(pageBefore, w.First)
+		if w.First == nil { // nothing after the cursor: the last page precedes it
+			links["prev"] = link(pageBefore, end)
+		}
+	case w.More:
+		links["next"] = link(pageAfter, w.Last)
+	}
+	meta := map[string]any{"per_page": p.Size, "total": w.Total}
+	if p.After == nil && p.Before == nil {
+		meta["page"] = 1
+		meta["total_pages"] = int((w.Total + int64(p.Size) - 1) / int64(p.Size))
+	}
+	return links, meta
+}
+
+// otherParams are the request's query parameters but the page position.
+func otherParams(r *http.Request) url.Values {
+	v := url.Values{}
+	for k, vals := range r.URL.Query() {
+		if k != pageAfter && k != pageBefore && k != "page[number]" {
 			v[k] = vals
 		}
+	}
+	return v
+}
+
+// numberedLinks are the links and meta of a page asked for by number.
+func numberedLinks(r *http.Request, p listing.Params, total int64) (map[string]any, map[string]any) {
+	pages := int((total + int64(p.Size) - 1) / int64(p.Size))
+	link := func(n int) string {
+		v := otherParams(r)
 		v.Set("page[number]", strconv.Itoa(n))
 		v.Set("page[size]", strconv.Itoa(p.Size))
 		return r.URL.Path + "?" + v.Encode()

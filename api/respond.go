@@ -40,14 +40,14 @@ func writeCreated(c echo.Context, location string, view any) error {
 
 // writeList encodes a page of views (a slice of pointers) with pagination
 // links and meta.
-func writeList[T any](c echo.Context, views []T, p listing.Params, total int64) error {
+func writeList[T any](c echo.Context, views []T, q listQuery, w listing.Window) error {
 	pl, err := jsonapi.Marshal(views)
 	if err != nil {
 		return fmt.Errorf("encode list: %w", err)
 	}
 	many := pl.(*jsonapi.ManyPayload)
 	many.Included = nil
-	links, meta := pageLinks(c.Request(), p, total)
+	links, meta := pageLinks(c.Request(), q.Page, q.numbered, w)
 	l, m := jsonapi.Links(links), jsonapi.Meta(meta)
 	many.Links, many.Meta = &l, &m
 	return writeJSON(c, http.StatusOK, many)

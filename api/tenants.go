@@ -47,7 +47,7 @@ func (s *Server) listTenants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toTenantView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toTenantView), q, page.Window)
 }
 
 func (s *Server) getTenant(c echo.Context) error {

@@ -45,7 +45,7 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toUserView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toUserView), q, page.Window)
 }
 
 func (s *Server) getUser(c echo.Context) error {

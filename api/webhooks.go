@@ -7,6 +7,7 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/internal/listing"
 	"github.com/oauthd/oauthd/webhooks"
 )
 
@@ -14,9 +15,9 @@ var webhookSchema = schema{Type: "webhook", Attributes: []string{"url", "events"
 
 var webhookSecretSchema = schema{Type: "webhook-secret", Attributes: []string{"previous_secrets_expire_in"}}
 
-var webhookList = listSpec{Sorts: []string{"created_at", "updated_at", "url"}, Filters: []string{"active"}}
+var webhookList = listSpec{Sorts: webhooks.ListSorts.Fields(), Filters: []string{"active"}}
 
-var webhookDeliveryList = listSpec{Sorts: []string{"created_at"}, Filters: []string{"event", "success"}}
+var webhookDeliveryList = listSpec{Sorts: webhooks.DeliverySorts.Fields(), Filters: []string{"event", "success"}}
 
 type webhookView struct {
 	ID             string     `jsonapi:"primary,webhook"`
@@ -117,7 +118,7 @@ func (s *Server) listWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toWebhookView(webhookPath(c))), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toWebhookView(webhookPath(c))), q, page.Window)
 }
 
 func (s *Server) getWebhook(c echo.Context) error {
@@ -184,7 +185,10 @@ func (s *Server) listWebhookSecrets(c echo.Context) error {
 		return err
 	}
 	path := webhookPath(c) + "/" + id.String()
-	return writeList(c, mapSlice(pageOf(secrets, q.Page), toWebhookSecretView(path)), q.Page, int64(len(secrets)))
+	page := listing.Slice(secrets, q.Page, func(_ int, s webhooks.Secret) []string {
+		return []string{s.CreatedAt.UTC().Format(sortableTime), s.ID.String()} // the store's order: created_at, id
+	})
+	return writeList(c, mapSlice(page.Items, toWebhookSecretView(path)), q, page.Window)
 }
 
 // createWebhookSecret rotates the signing secret; the new one is returned
@@ -256,5 +260,5 @@ func (s *Server) listWebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeList(c, mapSlice(page.Items, toWebhookDeliveryView), q.Page, page.Total)
+	return writeList(c, mapSlice(page.Items, toWebhookDeliveryView), q, page.Window)
 }

@@ -76,7 +76,7 @@ func (s *Store) byClientID(ctx context.Context, clientID string) (*Client, error
 // ListSorts are the fields a tenant's API clients sort by.
 var ListSorts = listing.Sorts{
 	"name": "lower(api_clients.name)", "created_at": "api_clients.created_at", "updated_at": "api_clients.updated_at",
-	"last_used_at": "api_clients.last_used_at",
+	"last_used_at": "coalesce(api_clients.last_used_at, '-infinity')", // never used sorts as the oldest use
 }
 
 func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Client], error) {
@@ -93,11 +93,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := narrow(s.clients(ctx, tenantID)).Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(narrow(s.scoped(ctx, tenantID)), p, ListSorts, "api_clients.created_at", "api_clients.id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(narrow(s.scoped(ctx, tenantID)), p, listing.Order{Sorts: ListSorts, Default: "api_clients.created_at", Tiebreak: "api_clients.id"}, &out)
 }
 
 func (s *Store) create(ctx context.Context, c *Client) error {

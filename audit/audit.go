@@ -129,11 +129,7 @@ func (l *Log) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, fmt.Errorf("count audit events: %w", err)
 	}
-	q, err := listing.Apply(q, p, ListSorts, "created_at DESC", "id DESC")
-	if err != nil {
-		return out, err
-	}
-	if err := q.Find(&out.Items).Error; err != nil {
+	if err := listing.Find(q, p, listing.Order{Sorts: ListSorts, Default: "created_at DESC", Tiebreak: "id"}, &out); err != nil {
 		return out, fmt.Errorf("list audit events: %w", err)
 	}
 	return out, nil

@@ -80,11 +80,7 @@ func (s *Store) components(ctx context.Context, tenantID uuid.UUID, f Filter, p 
 	if err := q.Session(&gorm.Session{}).Select("count(*)").Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, ComponentSorts, "components.created_at", "components.id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: ComponentSorts, Default: "components.created_at", Tiebreak: "components.id"}, &out)
 }
 
 func (s *Store) createComponent(ctx context.Context, c *Component) error {
@@ -211,11 +207,7 @@ func (s *Store) flows(ctx context.Context, tenantID uuid.UUID, f FlowFilter, p l
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, FlowSorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	if err := q.Find(&out.Items).Error; err != nil {
+	if err := listing.Find(q, p, listing.Order{Sorts: FlowSorts, Default: "created_at", Tiebreak: "id"}, &out); err != nil {
 		return out, err
 	}
 	ptrs := make([]*Flow, len(out.Items))

@@ -74,11 +74,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := q.Session(&gorm.Session{}).Select("count(*)").Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, ListSorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: ListSorts, Default: "created_at", Tiebreak: "id"}, &out)
 }
 
 // save writes every column of an existing connection, scoped by tenant.

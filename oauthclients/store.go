@@ -65,11 +65,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := total.Scan(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, ListSorts, "oauth_clients.created_at", "oauth_clients.id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: ListSorts, Default: "oauth_clients.created_at", Tiebreak: "oauth_clients.id"}, &out)
 }
 
 func (s *Store) create(ctx context.Context, c *Client) error {

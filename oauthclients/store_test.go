@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -241,6 +242,33 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			}
 			if strings.Contains(plan, "LIMIT") && strings.Contains(plan, "Sort Key") {
 				t.Errorf("sort %v: the page query sorts instead of reading an index in order:\n%s", sort, plan)
+			}
+		}
+		// A page read by cursor starts where the cursor falls, on the index
+		// (a range condition on the sort keys), not by skipping rows.
+		p := listing.Default()
+		p.Sort = sort
+		for range 5 {
+			page, err := e.svc.List(ctx, e.a, Filter{}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.After = page.Last
+		}
+		plans = testdb.Plans(t, e.db, func() {
+			if _, err := e.svc.List(ctx, e.a, Filter{}, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for _, plan := range plans {
+			if !strings.Contains(plan, "LIMIT") {
+				continue
+			}
+			if strings.Contains(plan, "Seq Scan on oauth_clients") || strings.Contains(plan, "Sort Key") || strings.Contains(plan, "OFFSET") {
+				t.Errorf("sort %v, a page by cursor: a scan, sort or offset:\n%s", sort, plan)
+			}
+			if !regexp.MustCompile(`Index Cond: \(\(tenant_id = [^\n]*ROW\(`).MatchString(plan) {
+				t.Errorf("sort %v, a page by cursor: the cursor is not an index condition:\n%s", sort, plan)
 			}
 		}
 	}

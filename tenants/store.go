@@ -60,11 +60,7 @@ func (s *Store) users(ctx context.Context, p listing.Params) (listing.Page[User]
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, UserSorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: UserSorts, Default: "created_at", Tiebreak: "id"}, &out)
 }
 
 func (s *Store) saveUser(ctx context.Context, u *User) error {
@@ -112,7 +108,8 @@ func (s *Store) touchAPIKey(ctx context.Context, id uuid.UUID) error {
 }
 
 // APIKeySorts are the fields a user's API keys sort by.
-var APIKeySorts = listing.Sorts{"name": "name", "created_at": "created_at", "last_used_at": "last_used_at"}
+// A key never used sorts as the oldest use.
+var APIKeySorts = listing.Sorts{"name": "name", "created_at": "created_at", "last_used_at": "coalesce(last_used_at, '-infinity')"}
 
 func (s *Store) apiKeys(ctx context.Context, userID uuid.UUID, p listing.Params) (listing.Page[APIKey], error) {
 	var out listing.Page[APIKey]
@@ -120,11 +117,7 @@ func (s *Store) apiKeys(ctx context.Context, userID uuid.UUID, p listing.Params)
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, APIKeySorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: APIKeySorts, Default: "created_at", Tiebreak: "id"}, &out)
 }
 
 func (s *Store) deleteAPIKey(ctx context.Context, userID, id uuid.UUID) error {
@@ -176,11 +169,7 @@ func (s *Store) tenants(ctx context.Context, memberOf *uuid.UUID, p listing.Para
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, TenantSorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: TenantSorts, Default: "created_at", Tiebreak: "id"}, &out)
 }
 
 func (s *Store) saveTenant(ctx context.Context, t *Tenant) error {
@@ -266,11 +255,7 @@ func (s *Store) memberships(ctx context.Context, tenantID uuid.UUID, p listing.P
 		return out, err
 	}
 	q = q.Select(memberSelect).Joins("JOIN users ON users.id = memberships.user_id")
-	q, err := listing.Apply(q, p, MemberSorts, "memberships.created_at", "memberships.user_id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: MemberSorts, Default: "memberships.created_at", Tiebreak: "memberships.user_id"}, &out)
 }
 
 func (s *Store) touchMembership(ctx context.Context, tenantID, userID uuid.UUID) error {

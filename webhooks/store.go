@@ -53,7 +53,8 @@ func (s *Store) get(ctx context.Context, tenantID, id uuid.UUID, forUpdate bool)
 	return &w, nil
 }
 
-var sorts = map[string]string{"created_at": "created_at", "updated_at": "updated_at", "url": "url"}
+// ListSorts are the fields a tenant's webhooks sort by.
+var ListSorts = listing.Sorts{"created_at": "created_at", "updated_at": "updated_at", "url": "url"}
 
 func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.Params) (listing.Page[Webhook], error) {
 	var out listing.Page[Webhook]
@@ -64,11 +65,7 @@ func (s *Store) list(ctx context.Context, tenantID uuid.UUID, f Filter, p listin
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, sorts, "created_at", "id")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: ListSorts, Default: "created_at", Tiebreak: "id"}, &out)
 }
 
 // lockTenantWebhooks serialises the creates of one tenant, so the count
@@ -182,7 +179,8 @@ func (s *Store) recordDelivery(ctx context.Context, d *Delivery) error {
 	return s.db.Conn(ctx).Create(d).Error
 }
 
-var deliverySorts = map[string]string{"created_at": "created_at"}
+// DeliverySorts are the fields a webhook's delivery log sorts by.
+var DeliverySorts = listing.Sorts{"created_at": "created_at"}
 
 func (s *Store) listDeliveries(ctx context.Context, tenantID, webhookID uuid.UUID, f DeliveryFilter, p listing.Params) (listing.Page[Delivery], error) {
 	var out listing.Page[Delivery]
@@ -196,11 +194,7 @@ func (s *Store) listDeliveries(ctx context.Context, tenantID, webhookID uuid.UUI
 	if err := q.Count(&out.Total).Error; err != nil {
 		return out, err
 	}
-	q, err := listing.Apply(q, p, deliverySorts, "created_at DESC", "id DESC")
-	if err != nil {
-		return out, err
-	}
-	return out, q.Find(&out.Items).Error
+	return out, listing.Find(q, p, listing.Order{Sorts: DeliverySorts, Default: "created_at DESC", Tiebreak: "id"}, &out)
 }
 
 // jsonStrings writes a list into a jsonb column from an update map (where

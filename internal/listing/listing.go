@@ -1,14 +1,12 @@
 // Package listing carries a validated page-and-sort request from the API to
-// the stores, and back a page of results with the total.
+// the stores, and back a page of results with the total and the cursors
+// that continue it: the page by number, or by cursor (keyset pagination,
+// the JSON:API cursor pagination profile's page[after] and page[before]).
 package listing
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
-
-	"gorm.io/gorm"
 )
 
 // DefaultSize and MaxSize bound page[size].
@@ -23,59 +21,53 @@ type Sort struct {
 	Desc  bool
 }
 
-// Params is a page request, already validated by the API layer.
+// Params is a page request, already validated by the API layer: a page by
+// number (offset), or, when After or Before is set, the page just after or
+// just before a cursor (keyset pagination: a deep page costs what the first
+// one does, and rows added or removed meanwhile shift nothing).
 type Params struct {
-	Number int // from 1
+	Number int // from 1; ignored when a cursor is set
 	Size   int
 	Sort   []Sort
+	// After and Before: at most one is set.
+	After, Before *Cursor
 }
 
 // Default is the first page with the default size and no explicit sort.
 func Default() Params { return Params{Number: 1, Size: DefaultSize} }
 
-// Offset is the number of rows before the page.
-func (p Params) Offset() int { return (p.Number - 1) * p.Size }
+// Offset is the number of rows before the page (0 when read by cursor).
+func (p Params) Offset() int {
+	if p.After != nil || p.Before != nil {
+		return 0
+	}
+	return (p.Number - 1) * p.Size
+}
 
 // Page is one page of results and the total across all pages.
 type Page[T any] struct {
 	Items []T
+	Window
+}
+
+// Window says where a page lies in its list.
+type Window struct {
 	Total int64
+	// More: items lie beyond the page in the direction it was read (after
+	// its last item; before its first when read with Before).
+	More bool
+	// First and Last are the cursors of the page's first and last items
+	// (nil when the page is empty).
+	First, Last *Cursor
 }
 
 // Sorts maps each field a list can be sorted by to the SQL it orders by.
 // It is the one home of a list's sort fields: the store orders by it and
 // the API derives the fields it accepts from it (Fields), so the two
-// cannot disagree.
+// cannot disagree. An expression must never be NULL (wrap a nullable
+// column in coalesce): a cursor compares values, and NULL compares to
+// nothing.
 type Sorts map[string]string
 
 // Fields are the sortable fields in alphabetical order.
 func (s Sorts) Fields() []string { return slices.Sorted(maps.Keys(s)) }
-
-// Apply orders and limits q. columns maps each sortable field to its
-// column; fallback is the default order. A unique tiebreaker column keeps
-// pages stable when sort keys repeat.
-func Apply(q *gorm.DB, p Params, columns Sorts, fallback, tiebreak string) (*gorm.DB, error) {
-	var order []string
-	for _, s := range p.Sort {
-		col, ok := columns[s.Field]
-		if !ok {
-			return nil, fmt.Errorf("listing: unsortable field %q", s.Field)
-		}
-		if s.Desc {
-			col += " DESC"
-		}
-		order = append(order, col)
-	}
-	if len(order) == 0 {
-		order = append(order, fallback)
-	}
-	// The tiebreaker runs the way the last key does, so that one index on
-	// (tenant, key, id) scanned forwards or backwards yields the page with
-	// no sort step, whichever direction was asked for.
-	tiebreak = strings.TrimSuffix(tiebreak, " DESC")
-	if strings.HasSuffix(order[len(order)-1], " DESC") {
-		tiebreak += " DESC"
-	}
-	order = append(order, tiebreak)
-	return q.Order(strings.Join(order, ", ")).Offset(p.Offset()).Limit(p.Size), nil
-}
