@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthd/oauthd/api/apitest"
 )
@@ -158,8 +159,12 @@ func TestCursorWalkSeesEveryLastingRowOnce(t *testing.T) {
 // cursor (a page of one at a time, forward and back) as by number: each
 // sort expression round-trips through a cursor.
 func TestEveryListPagesByCursor(t *testing.T) {
-	e := apitest.New(t)
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate())
 	tid := newTenant(t, e)
+	receiver := apitest.NewReceiver(t)
+	hook, _ := mustWebhook(t, e, tid, &e.Super, receiver.URL(), "*")
+	mustWebhook(t, e, tid, &e.Super, receiver.URL()+"/other", "flow.*")
+	e.Post(tenantPath(tid, "/webhooks/"+hook+"/secrets"), &e.Super, doc("webhook-secret", nil, nil)).ExpectStatus(t, http.StatusCreated)
 	u := newMember(t, e, tid, []string{"viewer"}, nil)
 	newMember(t, e, tid, []string{"admin"}, nil)
 	for range 3 {
@@ -174,6 +179,13 @@ func TestEveryListPagesByCursor(t *testing.T) {
 		doc("api-client-secret", map[string]any{}, nil)).ExpectStatus(t, http.StatusCreated)
 	e.Post("/v2/users/"+u.UserID+"/api-keys", &e.Super, doc("api-key", map[string]any{"name": "second"}, nil)).ExpectStatus(t, http.StatusCreated)
 	apitest.ClientCredentialsToken(t, e, machine) // last_used_at set on one client, not the other
+	deliveries := tenantPath(tid, "/webhooks/"+hook+"/deliveries")
+	apitest.Eventually(t, 30*time.Second, func() error {
+		if n := len(listIDs(t, e.Get(deliveries, &e.Super))); n < 3 {
+			return fmt.Errorf("%d deliveries so far", n)
+		}
+		return nil
+	})
 
 	lists := map[string][]string{
 		"/v2/tenants": {"name", "created_at", "updated_at"}, "/v2/users": {"email", "created_at", "updated_at"},
@@ -187,6 +199,9 @@ func TestEveryListPagesByCursor(t *testing.T) {
 		tenantPath(tid, "/connections"):                                        {"name", "created_at", "updated_at"},
 		tenantPath(tid, "/api-clients/"+machine.Client.ID.String()+"/secrets"): nil,
 		"/v2/api-client-templates":                                             nil,
+		tenantPath(tid, "/webhooks"):                                           {"created_at", "updated_at", "url"},
+		tenantPath(tid, "/webhooks/"+hook+"/secrets"):                          nil,
+		deliveries: {"created_at"},
 	}
 	for list, fields := range lists {
 		sorts := []string{""}
