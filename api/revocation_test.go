@@ -8,6 +8,7 @@ package api_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -177,9 +178,15 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 			tk := fresh(t)
 			leaving := newMember(t, e, tid, []string{"viewer"}, nil)
 			ut := apitest.UserToken(t, e, tk.web, leaving.UserID)
-			for _, env := range []*apitest.Env{e, e2} {
-				asWorks(t, env, tid, ut.AccessToken, inspector)
-			}
+			asWorks(t, e, tid, ut.AccessToken, inspector)
+			// The other instance learns of the new member's role within the second.
+			apitest.Eventually(t, time.Second, func() error {
+				if r := apitest.Bearer(t, e2, http.MethodGet, tenantPath(tid, "/oauth-clients"), ut.AccessToken, nil); r.Status != http.StatusOK {
+					return fmt.Errorf("the second instance answers %d", r.Status)
+				}
+				return nil
+			})
+			asWorks(t, e2, tid, ut.AccessToken, inspector)
 			gone(t, leaving)
 			// This instance refuses it at once, on /v2 and at introspection
 			// (its own commit empties its caches); the other within the
