@@ -30,8 +30,11 @@ type Queue struct {
 	mu        sync.RWMutex
 	handlers  map[string]*Handler
 	schedules []Schedule
-	leases    string // JSON object kind → lease seconds, for the claim query
-	wake      chan struct{}
+	// schedulesEnsured is how many of schedules have their row (see
+	// ensureSchedules).
+	schedulesEnsured int
+	leases           string // JSON object kind → lease seconds, for the claim query
+	wake             chan struct{}
 }
 
 // Options configure a queue; zero values take the defaults.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -38,6 +39,7 @@ func (q *Queue) Every(s Schedule) {
 func (q *Queue) enqueueDueSchedules(ctx context.Context, workerID string) {
 	q.mu.RLock()
 	schedules := append([]Schedule(nil), q.schedules...)
+	ensured := q.schedulesEnsured
 	q.mu.RUnlock()
 	if len(schedules) == 0 {
 		return
@@ -47,15 +49,23 @@ func (q *Queue) enqueueDueSchedules(ctx context.Context, workerID string) {
 	for i, s := range schedules {
 		names[i] = s.Name
 	}
+	if err := q.ensureSchedules(ctx, schedules, ensured, now); err != nil {
+		if ctx.Err() == nil {
+			q.log.Warn("jobs: creating schedules failed", "worker", workerID, "err", err)
+		}
+		return
+	}
+	// The common answer is "nothing due": one plain query, no transaction.
+	var anyDue bool
+	if err := q.db.Conn(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM job_schedules WHERE name IN ? AND next_run_at <= ?)`,
+		names, now).Scan(&anyDue).Error; err != nil || !anyDue {
+		if err != nil && ctx.Err() == nil {
+			q.log.Warn("jobs: reading schedules failed", "worker", workerID, "err", err)
+		}
+		return
+	}
 	err := q.db.InTx(ctx, func(ctx context.Context) error {
 		conn := q.db.Conn(ctx)
-		// New schedules start due after First; existing rows keep their time.
-		for _, s := range schedules {
-			if err := conn.Exec(`INSERT INTO job_schedules (name, next_run_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
-				s.Name, now.Add(s.First)).Error; err != nil {
-				return err
-			}
-		}
 		var due []string
 		if err := conn.Raw(`SELECT name FROM job_schedules WHERE name IN ? AND next_run_at <= ? FOR UPDATE SKIP LOCKED`,
 			names, now).Scan(&due).Error; err != nil {
@@ -75,6 +85,36 @@ func (q *Queue) enqueueDueSchedules(ctx context.Context, workerID string) {
 	if err != nil && ctx.Err() == nil {
 		q.log.Warn("jobs: enqueuing periodic jobs failed", "worker", workerID, "err", fmt.Errorf("schedules: %w", err))
 	}
+}
+
+// ensureSchedules creates the rows of schedules new to the database (due
+// after their First; existing rows keep their time), once per queue: one
+// statement for all of them.
+func (q *Queue) ensureSchedules(ctx context.Context, schedules []Schedule, ensured int, now time.Time) error {
+	if ensured == len(schedules) {
+		return nil
+	}
+	type row struct {
+		Name string    `json:"name"`
+		At   time.Time `json:"at"`
+	}
+	rows := make([]row, len(schedules))
+	for i, s := range schedules {
+		rows[i] = row{Name: s.Name, At: now.Add(s.First)}
+	}
+	input, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	if err := q.db.Conn(ctx).Exec(`INSERT INTO job_schedules (name, next_run_at)
+		SELECT name, at FROM jsonb_to_recordset(?::jsonb) AS r(name text, at timestamptz)
+		ON CONFLICT (name) DO NOTHING`, string(input)).Error; err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.schedulesEnsured = len(schedules)
+	q.mu.Unlock()
+	return nil
 }
 
 func scheduleNamed(all []Schedule, name string) Schedule {
