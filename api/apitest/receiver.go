@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -104,10 +105,15 @@ func (rc *Receiver) WaitFor(t testing.TB, n int) []Received {
 	return rc.Received()
 }
 
-// QuietJobs waits until no background job is running or due, so a test can
-// compare what is stored without the queue's work moving it meanwhile.
+// QuietJobs runs what is due now (periodic jobs included, which an instance
+// otherwise enqueues at its first poll) and waits until no background job
+// is running or due, so a test can compare what is stored without the
+// queue's work moving it meanwhile.
 func (e *Env) QuietJobs(t testing.TB) {
 	t.Helper()
+	if _, err := e.App.Jobs.RunDue(context.Background()); err != nil {
+		t.Fatalf("run due jobs: %v", err)
+	}
 	Eventually(t, 60*time.Second, func() error {
 		var n int
 		err := e.App.DB.SQL().QueryRow(`SELECT count(*) FROM jobs WHERE state = 'running' OR (state = 'pending' AND run_at <= $1)`,

@@ -100,7 +100,9 @@ func (q *Queue) ensureSchedules(ctx context.Context, schedules []Schedule, ensur
 	}
 	rows := make([]row, len(schedules))
 	for i, s := range schedules {
-		rows[i] = row{Name: s.Name, At: now.Add(s.First)}
+		// Postgres keeps microseconds: rounding a nanosecond up would put
+		// a schedule due "now" a moment after now.
+		rows[i] = row{Name: s.Name, At: now.Add(s.First).Truncate(time.Microsecond)}
 	}
 	input, err := json.Marshal(rows)
 	if err != nil {
