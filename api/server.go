@@ -61,8 +61,8 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	// Budgets keeps the failure budgets every instance shares.
 	Budgets budget.Store
-	// DBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT;
-	// 0: DefaultDBTimeout).
+	// DBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT,
+	// default DefaultDBTimeout; 0: no deadline).
 	DBTimeout time.Duration
 }
 

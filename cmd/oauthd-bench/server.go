@@ -37,6 +37,10 @@ func startServer(ctx context.Context, bin, dbURL, masterKey, bootstrap string) (
 		"OAUTHD_ISSUER=http://127.0.0.1",
 		// The connection scenario's fake provider listens on loopback.
 		"OAUTHD_OUTBOUND_ALLOW_PRIVATE=true",
+		// Under load (and -race in its test) a request may wait longer than
+		// a production deadline allows; a load run measures, it does not
+		// fail requests early.
+		"OAUTHD_DB_TIMEOUT=60s",
 	)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()

@@ -57,7 +57,7 @@ type Options struct {
 	// address from X-Forwarded-For (OAUTHD_TRUSTED_PROXIES).
 	TrustedProxies []*net.IPNet
 	// DBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT;
-	// 0: api.DefaultDBTimeout).
+	// 0: none).
 	DBTimeout time.Duration
 	// Budgets keeps the failure budgets (nil: Postgres, in the service's
 	// own database; a Redis store when OAUTHD_REDIS_URL is set).
