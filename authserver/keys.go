@@ -15,12 +15,14 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/oauthd/oauthd/internal/bounded"
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/keyring"
 )
@@ -43,6 +45,8 @@ const (
 	defaultOverlap     = 2 * time.Hour
 	// reloadEvery is how often Run reloads keys and checks for rotation.
 	reloadEvery = time.Minute
+	// pollEvery is how often Run looks whether the keys changed.
+	pollEvery = 250 * time.Millisecond
 	// prepublish is how long a scheduled successor key is published before
 	// it signs, so that verifiers caching the JWKS (max-age 300 s) and the
 	// other instances (reload each minute) know it before its first token.
@@ -73,6 +77,8 @@ type Keys struct {
 	unknownKID *rate.Limiter // reloads caused by tokens naming an unknown kid
 
 	verified *verifiedTokens // tokens whose signature this instance checked
+
+	loadedFingerprint atomic.Pointer[string] // signing_keys as last seen by reloadIfChanged
 }
 
 // signingKey is one row of signing_keys, parsed.
@@ -118,14 +124,21 @@ func (k *Keys) Ensure(ctx context.Context) error {
 	return k.reload(ctx)
 }
 
-// Run reloads the keys every minute and rotates when the active key is due,
-// until ctx ends. Failures are logged and retried on the next tick.
+// Run keeps this instance's keys current until ctx ends: every minute it
+// rotates when the active key is due and reloads; every pollEvery it looks
+// whether signing_keys changed (another instance rotated, or an operator
+// withdrew a key) and reloads if so, so a withdrawn key stops verifying
+// here within the second even when the NOTIFY (Handlers) is lost.
+// Failures are logged and retried on the next tick.
 func (k *Keys) Run(ctx context.Context, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t := time.NewTicker(reloadEvery)
-	defer t.Stop()
+	rotation := time.NewTicker(reloadEvery)
+	defer rotation.Stop()
+	poll := time.NewTicker(pollEvery)
+	defer poll.Stop()
+	failing := false
 	for {
 		if err := k.maintain(ctx, true); err != nil && ctx.Err() == nil {
 			log.Warn("signing keys: rotation check failed", "error", err)
@@ -133,21 +146,72 @@ func (k *Keys) Run(ctx context.Context, log *slog.Logger) {
 		if err := k.reload(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("signing keys: reload failed", "error", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-rotation.C:
+				waiting = false
+			case <-poll.C:
+				err := k.reloadIfChanged(ctx)
+				if err != nil && !failing && ctx.Err() == nil {
+					log.Warn("signing keys: change check failing; retrying", "error", err)
+				}
+				failing = err != nil
+			}
 		}
 	}
 }
 
-// Rotate makes a new key active now. The keys it replaces stop signing at
-// once and stay published for Overlap, so their tokens keep verifying.
-// Other instances sign with the old key until their next reload.
-func (k *Keys) Rotate(ctx context.Context) error {
-	if err := k.checkAlgorithm(); err != nil {
+// KeysChannel is the NOTIFY channel signing_keys' trigger uses.
+const KeysChannel = "oauthd_keys"
+
+// Handlers reload the keys when any instance changes signing_keys; give
+// them to changes.Listen.
+func (k *Keys) Handlers(log *slog.Logger) changes.Handlers {
+	return changes.Handlers{KeysChannel: func() {
+		if err := k.reload(context.Background()); err != nil {
+			log.Warn("signing keys: reload failed", "error", err)
+		}
+	}}
+}
+
+// reloadIfChanged reloads when signing_keys differs from what this
+// instance last loaded: one small query over a handful of rows.
+func (k *Keys) reloadIfChanged(ctx context.Context) error {
+	var fp string
+	if err := k.db.Conn(ctx).Raw(`SELECT coalesce(string_agg(kid || ' ' || retires_at || ' ' || expires_at, ',' ORDER BY kid), '')
+		FROM signing_keys`).Scan(&fp).Error; err != nil {
+		return fmt.Errorf("check signing keys: %w", err)
+	}
+	if seen := k.loadedFingerprint.Load(); seen != nil && *seen == fp {
+		return nil
+	}
+	if err := k.reload(ctx); err != nil {
 		return err
 	}
+	k.loadedFingerprint.Store(&fp)
+	return nil
+}
+
+// Rotate makes a new key active now. The keys it replaces stop signing at
+// once and stay published for Overlap, so their tokens keep verifying.
+func (k *Keys) Rotate(ctx context.Context) error {
+	_, err := k.RotateNow(ctx, false)
+	return err
+}
+
+// RotateNow makes a new key active now and returns its kid (oauthd admin
+// rotate-signing-key). The keys it replaces stop signing at once. Unless
+// withdraw is set they stay published for Overlap, so the tokens they
+// signed keep verifying; with withdraw (a key suspected to have leaked)
+// they are deleted, and every token they signed fails from then on. Other
+// instances learn of it within the second (Watch).
+func (k *Keys) RotateNow(ctx context.Context, withdraw bool) (string, error) {
+	if err := k.checkAlgorithm(); err != nil {
+		return "", err
+	}
+	var kid string
 	err := k.db.InTx(ctx, func(ctx context.Context) error {
 		if err := k.lock(ctx); err != nil {
 			return err
@@ -157,17 +221,23 @@ func (k *Keys) Rotate(ctx context.Context) error {
 		if err := tx.Exec(`DELETE FROM signing_keys WHERE activates_at > now()`).Error; err != nil {
 			return fmt.Errorf("rotate signing key: %w", err)
 		}
-		if err := tx.Exec(`UPDATE signing_keys
+		retire := tx.Exec(`UPDATE signing_keys
 			SET retires_at = now(), expires_at = LEAST(expires_at, now() + make_interval(secs => ?))
-			WHERE retires_at > now()`, k.opts.Overlap.Seconds()).Error; err != nil {
-			return fmt.Errorf("rotate signing key: %w", err)
+			WHERE retires_at > now()`, k.opts.Overlap.Seconds())
+		if withdraw {
+			retire = tx.Exec(`DELETE FROM signing_keys`)
 		}
-		return k.create(ctx, 0)
+		if retire.Error != nil {
+			return fmt.Errorf("rotate signing key: %w", retire.Error)
+		}
+		var err error
+		kid, err = k.create(ctx, 0)
+		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
-	return k.reload(ctx)
+	return kid, k.reload(ctx)
 }
 
 // JWKS is the public half of every published key, newest first.
@@ -258,7 +328,8 @@ func (k *Keys) maintain(ctx context.Context, rotate bool) error {
 		}
 		switch {
 		case state.Active == 0:
-			return k.create(ctx, 0)
+			_, err := k.create(ctx, 0)
+			return err
 		case rotate && state.Due > 0 && state.Pending == 0:
 			wait := min(prepublish, k.opts.RotateEvery/2)
 			if err := tx.Exec(`UPDATE signing_keys
@@ -268,32 +339,34 @@ func (k *Keys) maintain(ctx context.Context, rotate bool) error {
 				wait.Seconds(), (wait + k.opts.Overlap).Seconds()).Error; err != nil {
 				return fmt.Errorf("retire signing key: %w", err)
 			}
-			return k.create(ctx, wait)
+			_, err := k.create(ctx, wait)
+			return err
 		}
 		return nil
 	})
 }
 
 // create generates a key that starts signing after delay and stores it,
-// its private half sealed with the keyring (bound to its kid).
-func (k *Keys) create(ctx context.Context, delay time.Duration) error {
+// its private half sealed with the keyring (bound to its kid); it returns
+// the kid.
+func (k *Keys) create(ctx context.Context, delay time.Duration) (string, error) {
 	priv, pub, err := generate(k.alg)
 	if err != nil {
-		return err
+		return "", err
 	}
 	jwk := jose.JSONWebKey{Key: pub, Algorithm: string(k.alg), Use: "sig"}
 	thumb, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return fmt.Errorf("signing key thumbprint: %w", err)
+		return "", fmt.Errorf("signing key thumbprint: %w", err)
 	}
 	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	pubJSON, err := json.Marshal(jwk)
 	if err != nil {
-		return fmt.Errorf("signing key public JWK: %w", err)
+		return "", fmt.Errorf("signing key public JWK: %w", err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
+		return "", fmt.Errorf("signing key: %w", err)
 	}
 	sealed, sealedWith := k.kr.Seal(der, []byte(jwk.KeyID))
 	clear(der)
@@ -307,9 +380,9 @@ func (k *Keys) create(ctx context.Context, delay time.Duration) error {
 		delay.Seconds(), (delay + k.opts.RotateEvery).Seconds(),
 		(delay + k.opts.RotateEvery + k.opts.Overlap).Seconds()).Error
 	if err != nil {
-		return fmt.Errorf("store signing key: %w", err)
+		return "", fmt.Errorf("store signing key: %w", err)
 	}
-	return nil
+	return jwk.KeyID, nil
 }
 
 func generate(alg jose.SignatureAlgorithm) (crypto.Signer, crypto.PublicKey, error) {

@@ -72,6 +72,14 @@ type options struct {
 	clock           jobs.Clock
 	webhooks        webhooks.DispatcherOptions
 	noWorkers       bool
+	masterKeys      [][]byte
+}
+
+// WithMasterKeys runs the instance with this master key, and the previous
+// ones (OAUTHD_MASTER_KEY, OAUTHD_PREVIOUS_MASTER_KEYS), instead of
+// TestMasterKey: for a master key's rotation.
+func WithMasterKeys(current []byte, previous ...[]byte) Option {
+	return func(o *options) { o.masterKeys = append([][]byte{current}, previous...) }
 }
 
 // WithOutboundAllowPrivate lets the instance call providers and webhooks on
@@ -132,7 +140,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.databaseURL == "" {
 		o.databaseURL = testdb.New(t)
 	}
-	kr, err := keyring.New(TestMasterKey)
+	if o.masterKeys == nil {
+		o.masterKeys = [][]byte{TestMasterKey}
+	}
+	kr, err := keyring.New(o.masterKeys[0], o.masterKeys[1:]...)
 	if err != nil {
 		t.Fatal(err)
 	}

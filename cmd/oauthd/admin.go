@@ -34,6 +34,12 @@ tasks:
                                         print a new secret of the client (shown once; the old ones still work)
   delete-api-client -tenant ID -client CLIENT_ID
                                         delete the client; every token it was issued stops working
+  rotate-signing-key [-withdraw-old]    a new token signing key signs from now (prints its kid); the old
+                                        ones verify their tokens until those expire, or, with
+                                        -withdraw-old (a key suspected to have leaked), not at all
+  rewrap -from-previous [-batch N]      re-seal every stored secret sealed with a key of
+                                        OAUTHD_PREVIOUS_MASTER_KEYS under OAUTHD_MASTER_KEY, N rows a
+                                        transaction (default 200); safe while instances serve, resumable
 
 Lists are comma-separated. Every task checks its flags before it touches the database.
 `
@@ -50,8 +56,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// adminFlags are the flags each task takes and must be given.
-var adminFlags = map[string]struct{ required, optional []string }{
+// adminFlags are the flags each task takes and must be given, and the
+// switches (flags without a value) it knows.
+var adminFlags = map[string]struct{ required, optional, switches []string }{
 	"create-superuser":      {required: []string{"email"}},
 	"set-password":          {required: []string{"email"}},
 	"create-tenant":         {required: []string{"name"}},
@@ -61,6 +68,8 @@ var adminFlags = map[string]struct{ required, optional []string }{
 	"list-api-clients":      {required: []string{"tenant"}},
 	"add-api-client-secret": {required: []string{"tenant", "client"}},
 	"delete-api-client":     {required: []string{"tenant", "client"}},
+	"rotate-signing-key":    {switches: []string{"withdraw-old"}},
+	"rewrap":                {switches: []string{"from-previous"}, optional: []string{"batch"}},
 }
 
 // usageError is a mistake in the command line (exit status 2), found
@@ -85,8 +94,12 @@ func parseAdminFlags(task string, args []string) (map[string]string, error) {
 	for _, n := range names {
 		ptrs[n] = fs.String(n, "", n)
 	}
+	switches := map[string]*bool{}
+	for _, n := range spec.switches {
+		switches[n] = fs.Bool(n, false, n)
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, usagef("admin %s: %v (takes -%s)", task, err, strings.Join(names, ", -"))
+		return nil, usagef("admin %s: %v (takes -%s)", task, err, strings.Join(append(names, spec.switches...), ", -"))
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("admin %s: unexpected argument %q; give values as flags (-%s)", task, fs.Arg(0), strings.Join(spec.required, ", -"))
@@ -94,6 +107,11 @@ func parseAdminFlags(task string, args []string) (map[string]string, error) {
 	vals := map[string]string{}
 	for n, p := range ptrs {
 		vals[n] = *p
+	}
+	for n, on := range switches {
+		if *on {
+			vals[n] = "true"
+		}
 	}
 	for _, n := range spec.required {
 		if strings.TrimSpace(vals[n]) == "" {
@@ -121,6 +139,10 @@ func admin(ctx context.Context, args []string, in io.Reader, out io.Writer) erro
 			return usagef("admin %s: -tenant: %v", task, err)
 		}
 	}
+	batch, err := checkRewrap(task, v)
+	if err != nil {
+		return err
+	}
 	var password string
 	if task == "set-password" {
 		if password, err = readPassword(in); err != nil {
@@ -130,6 +152,10 @@ func admin(ctx context.Context, args []string, in io.Reader, out io.Writer) erro
 	cfg, err := config.Load("DATABASE_URL", "MASTER_KEY")
 	if err != nil {
 		return err
+	}
+	if task == "rewrap" && len(cfg.PreviousMasterKeys) == 0 {
+		return errors.New("admin rewrap: OAUTHD_PREVIOUS_MASTER_KEYS is empty, so there is no previous key to re-seal from; " +
+			"set OAUTHD_MASTER_KEY to the new key and OAUTHD_PREVIOUS_MASTER_KEYS to the old one, as every instance must run")
 	}
 	a, err := build(ctx, cfg, newLogger(slog.LevelWarn))
 	if err != nil {
@@ -152,6 +178,10 @@ func admin(ctx context.Context, args []string, in io.Reader, out io.Writer) erro
 		return adminAddMember(ctx, a, tenantID, v["email"], splitList(v["roles"]), splitList(v["permissions"]), out)
 	case "create-api-key":
 		return adminCreateAPIKey(ctx, a, v["email"], v["name"], out)
+	case "rotate-signing-key":
+		return adminRotateSigningKey(ctx, a, v["withdraw-old"] != "", out)
+	case "rewrap":
+		return adminRewrap(ctx, a, batch, out)
 	default:
 		return adminAPIClients(ctx, a, task, tenantID, v, out)
 	}

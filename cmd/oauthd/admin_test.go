@@ -161,6 +161,10 @@ func TestAdminRefusesBadInvocations(t *testing.T) {
 		{[]string{"set-password", "-email", "a@b.c"}, "reads the new password from stdin"},
 		{[]string{"create-api-client", "-tenant", "not-an-id", "-name", "x"}, "-tenant"},
 		{[]string{"delete-api-client", "-tenant", uuid.NewString()}, "-client is required"},
+		{[]string{"rewrap"}, "-from-previous is required"},
+		{[]string{"rewrap", "-from-previous", "-batch", "0"}, "-batch must be a whole number"},
+		{[]string{"rotate-signing-key", "-withdraw-old=maybe"}, "invalid boolean value"},
+		{[]string{"rotate-signing-key", "now"}, `unexpected argument "now"`},
 	} {
 		err := admin(context.Background(), c.args, strings.NewReader(""), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -171,6 +175,61 @@ func TestAdminRefusesBadInvocations(t *testing.T) {
 	err := admin(context.Background(), []string{"create-tenant", "-name", "acme"}, strings.NewReader(""), &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "OAUTHD_DATABASE_URL") {
 		t.Errorf("admin without configuration: %v, want it to name OAUTHD_DATABASE_URL", err)
+	}
+}
+
+// The operators' levers as commands: rotate-signing-key prints the new
+// kid (and withdraws the others when told); rewrap needs a previous key,
+// re-seals what it sealed and says when nothing is left.
+func TestAdminKeyLevers(t *testing.T) {
+	ctx := context.Background()
+	dbURL, oldKey, newKey := testdb.New(t), keyring.NewKey(), keyring.NewKey()
+	t.Setenv("OAUTHD_DATABASE_URL", dbURL)
+	t.Setenv("OAUTHD_MASTER_KEY", oldKey)
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		err := admin(ctx, args, strings.NewReader(""), &out)
+		return out.String(), err
+	}
+	countKeys := func(a *app.App, where string) int {
+		t.Helper()
+		var n int
+		if err := a.DB.SQL().QueryRow("SELECT count(*) FROM signing_keys WHERE " + where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a := openApp(t, dbURL, oldKey) // a serving instance: its key exists
+	out, err := run("rotate-signing-key")
+	kid := regexp.MustCompile(`signing key (\S+) signs from now`).FindStringSubmatch(out)
+	if err != nil || kid == nil || !strings.Contains(out, "stay published") {
+		t.Fatalf("rotate-signing-key: %q, %v", out, err)
+	}
+	if countKeys(a, "true") != 2 || countKeys(a, "kid = '"+kid[1]+"' AND activates_at <= now()") != 1 {
+		t.Errorf("after a rotation: %d keys", countKeys(a, "true"))
+	}
+	out, err = run("rotate-signing-key", "--withdraw-old")
+	kid2 := regexp.MustCompile(`signing key (\S+) signs from now`).FindStringSubmatch(out)
+	if err != nil || kid2 == nil || kid2[1] == kid[1] || !strings.Contains(out, "withdrawn") {
+		t.Fatalf("rotate-signing-key --withdraw-old: %q, %v", out, err)
+	}
+	if countKeys(a, "true") != 1 || countKeys(a, "kid = '"+kid2[1]+"'") != 1 {
+		t.Errorf("after a withdrawal: %d keys", countKeys(a, "true"))
+	}
+
+	if _, err := run("rewrap", "--from-previous"); err == nil || !strings.Contains(err.Error(), "OAUTHD_PREVIOUS_MASTER_KEYS is empty") {
+		t.Errorf("rewrap without a previous key: %v", err)
+	}
+	t.Setenv("OAUTHD_MASTER_KEY", newKey)
+	t.Setenv("OAUTHD_PREVIOUS_MASTER_KEYS", oldKey)
+	out, err = run("rewrap", "--from-previous", "-batch", "1")
+	if err != nil || !regexp.MustCompile(`(?m)^signing_keys +1 re-sealed$`).MatchString(out) || !strings.Contains(out, "nothing is sealed with a previous key") {
+		t.Fatalf("rewrap: %q, %v", out, err)
+	}
+	raw, _ := keyring.ParseKey(newKey)
+	if countKeys(a, "sealed_with <> '"+keyring.KeyID(raw)+"'") != 0 {
+		t.Error("a signing key is still sealed with the old master key")
 	}
 }
 

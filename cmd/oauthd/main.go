@@ -3,7 +3,7 @@
 //	oauthd serve     serve the API (configuration from OAUTHD_* variables)
 //	oauthd dev       serve with no configuration: a private Postgres, a demo tenant and printed credentials
 //	oauthd migrate   apply database migrations and exit
-//	oauthd admin     administration: create-superuser, create-tenant, add-member, create-api-key
+//	oauthd admin     administration: users, tenants, members, API keys and clients, signing keys, master key rewrap
 package main
 
 import (
@@ -30,7 +30,7 @@ commands:
   serve     serve the API; configure with OAUTHD_* environment variables ("oauthd serve --help" lists them)
   dev       serve with no configuration (private Postgres in ./.oauthd-dev, demo tenant, printed credentials)
   migrate   apply the embedded database migrations and exit
-  admin     administration tasks: users, tenants, members, API keys, API clients ("oauthd admin --help")
+  admin     administration tasks: users, tenants, members, API keys, API clients, signing keys, rewrap ("oauthd admin --help")
   version   print the version and exit
   help      print this text
 

@@ -31,6 +31,7 @@ import (
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/outbound"
 	"github.com/oauthd/oauthd/internal/purge"
+	"github.com/oauthd/oauthd/internal/rewrap"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
@@ -118,6 +119,7 @@ type App struct {
 	databaseURL string
 	log         *slog.Logger
 	changes     *changes.Feed // empties this instance's caches on changes
+	keyring     *keyring.Keyring
 }
 
 // New opens the database, applies migrations and builds every service.
@@ -141,7 +143,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, noWorkers: o.NoJobWorkers, Metrics: o.Metrics}
+	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, noWorkers: o.NoJobWorkers, Metrics: o.Metrics, keyring: o.Keyring}
 	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Metrics.Registry})
 	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
 	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate, Lookup: o.OutboundLookup}
@@ -221,10 +223,11 @@ func (a *App) Maintain(ctx context.Context) {
 			a.Jobs.Run(ctx, a.jobsOptions)
 		}
 	}()
-	// One connection listens for the policy's, the caches' and the queue's news.
+	// One connection listens for the policy's, the caches', the queue's and the keys' news.
 	handlers := a.Policy.Handlers(a.log)
 	maps.Copy(handlers, a.changes.Handlers())
 	maps.Copy(handlers, a.Jobs.Handlers())
+	maps.Copy(handlers, a.Keys.Handlers(a.log))
 	changes.Listen(ctx, a.databaseURL, a.log, handlers)
 	<-workersDone
 }
@@ -237,6 +240,17 @@ func (a *App) registerPurges(auditRetention time.Duration) {
 		targets = append(targets, t)
 	}
 	purge.Register(a.Jobs, a.DB, a.Metrics.Registry, targets...)
+}
+
+// Rewrap re-seals every stored secret sealed with a previous master key
+// under the current one (oauthd admin rewrap): OAuth client secrets,
+// connection tokens, webhook signing secrets and the signing keys' private
+// halves. Every instance must already run with the current key (and the
+// previous ones among OAUTHD_PREVIOUS_MASTER_KEYS) so that each can open
+// both what is rewrapped and what is not yet.
+func (a *App) Rewrap(ctx context.Context, o rewrap.Options) ([]rewrap.Result, error) {
+	return rewrap.Run(ctx, a.DB, a.keyring, o, oauthclients.RewrapTarget(), connections.RewrapTarget(),
+		webhooks.RewrapTarget(), authserver.RewrapTarget())
 }
 
 // Close releases the database pool.
