@@ -96,3 +96,38 @@ func TestStores(t *testing.T) {
 		})
 	}
 }
+
+// Attempts that succeed at once, as a client's token requests from one
+// address do, reserve and refund the same two budgets concurrently on
+// two instances: none may fail (each statement takes its rows' locks in
+// one order, so none deadlocks), and every budget ends where it began.
+func TestConcurrentAttemptsOnSharedBudgets(t *testing.T) {
+	for _, kind := range []string{"postgres", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			a, b := stores(t, kind)
+			ctx := context.Background()
+			charges := []budget.Charge{{Key: "client|x|203.0.113.7", Limit: budget.Limit{Burst: 1000, Window: time.Minute}},
+				{Key: "address|203.0.113.7", Limit: budget.Limit{Burst: 1000, Window: time.Minute}}}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 32 {
+				s := []budget.Store{a, b}[i%2]
+				wg.Go(func() {
+					<-start
+					for range 20 {
+						if wait, err := s.Reserve(ctx, charges); err != nil || wait > 0 {
+							t.Errorf("reserve: wait %v, %v", wait, err)
+							return
+						}
+						if err := s.Refund(ctx, charges); err != nil {
+							t.Errorf("refund: %v", err)
+							return
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+		})
+	}
+}

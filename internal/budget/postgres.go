@@ -19,10 +19,14 @@ func NewPostgres(db *sql.DB) *Postgres { return &Postgres{db: db} }
 // bucket refills by the time since its last update, capped at its burst;
 // ON CONFLICT DO UPDATE locks the row, so concurrent reservations on any
 // instance queue and each sees the one before it. taken says whether a
-// token was spent (a refused reservation spends nothing).
+// token was spent (a refused reservation spends nothing). Rows are taken
+// in key order, as refundSQL takes them: two attempts on the same two
+// budgets (a client's and its address's) must not lock them in opposite
+// orders, or Postgres aborts one as a deadlock.
 const reserveSQL = `
 INSERT INTO failure_budgets AS b (key, burst, per_second, tokens, taken, updated_at)
 SELECT k, burst, rate, burst - 1, true, now() FROM unnest($1::text[], $2::float8[], $3::float8[]) AS u(k, burst, rate)
+ORDER BY k
 ON CONFLICT (key) DO UPDATE SET
     burst = EXCLUDED.burst, per_second = EXCLUDED.per_second, updated_at = now(),
     taken = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second) >= 1,
@@ -31,7 +35,11 @@ ON CONFLICT (key) DO UPDATE SET
                THEN 1 ELSE 0 END
 RETURNING key, taken, tokens, per_second`
 
-const refundSQL = `UPDATE failure_budgets SET tokens = LEAST(burst, tokens + 1) WHERE key = ANY($1::text[])`
+// refundSQL gives one token back to each key's bucket, locking the rows in
+// key order first (see reserveSQL).
+const refundSQL = `UPDATE failure_budgets b SET tokens = LEAST(b.burst, b.tokens + 1)
+FROM (SELECT key FROM failure_budgets WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE) AS locked
+WHERE b.key = locked.key`
 
 // Reserve implements Store.
 func (p *Postgres) Reserve(ctx context.Context, charges []Charge) (time.Duration, error) {
