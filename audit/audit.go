@@ -4,6 +4,12 @@
 // part of an event. Each event is also published to the tenant's webhooks:
 // a trigger on audit_events queues it in the same transaction (see package
 // webhooks).
+//
+// Reads that must be recorded but change nothing (a connection's access
+// token handed out) are the exception: a Batcher writes them a few
+// milliseconds later, many to a statement, committed asynchronously (see
+// Batcher for what that may lose, and when); the trigger publishes them
+// the same way, from the batch's transaction.
 package audit
 
 import (
@@ -77,20 +83,29 @@ func NewLog(db *database.DB) *Log { return &Log{db: db} }
 
 // Record writes an event in the caller's transaction.
 func (l *Log) Record(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID string, details map[string]any) error {
+	e, err := newEvent(ctx, tenantID, action, resourceType, resourceID, details)
+	if err != nil {
+		return err
+	}
+	if err := l.db.Conn(ctx).Create(e).Error; err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
+}
+
+// newEvent is an event by the actor of ctx (its time is left to the
+// database unless the caller sets CreatedAt).
+func newEvent(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID string, details map[string]any) (*Event, error) {
 	a := ActorFrom(ctx)
 	if details == nil {
 		details = map[string]any{}
 	}
 	raw, err := json.Marshal(details)
 	if err != nil {
-		return fmt.Errorf("audit details: %w", err)
+		return nil, fmt.Errorf("audit details: %w", err)
 	}
-	e := Event{TenantID: tenantID, ID: uuid.New(), Action: action, ResourceType: resourceType, ResourceID: resourceID,
-		ActorID: a.UserID, ActorEmail: a.Email, ActorClient: a.Client, RemoteAddr: a.RemoteAddr, RequestID: a.RequestID, Details: raw}
-	if err := l.db.Conn(ctx).Create(&e).Error; err != nil {
-		return fmt.Errorf("record %s: %w", action, err)
-	}
-	return nil
+	return &Event{TenantID: tenantID, ID: uuid.New(), Action: action, ResourceType: resourceType, ResourceID: resourceID,
+		ActorID: a.UserID, ActorEmail: a.Email, ActorClient: a.Client, RemoteAddr: a.RemoteAddr, RequestID: a.RequestID, Details: raw}, nil
 }
 
 // Get returns one event of the tenant.
@@ -133,17 +148,4 @@ func (l *Log) List(ctx context.Context, tenantID uuid.UUID, f Filter, p listing.
 		return out, fmt.Errorf("list audit events: %w", err)
 	}
 	return out, nil
-}
-
-// RecordQuery is an INSERT … SELECT recording one event per row of from
-// (a table expression of the caller's statement, such as a WITH name and
-// its condition), with the actor of ctx: for a read that must be recorded
-// in the same statement as the read, one round trip. resourceID and
-// details are SQL expressions over from's columns; the arguments follow
-// the statement's own order, so from's placeholders come after them.
-func RecordQuery(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID, details, from string) (string, []any) {
-	a := ActorFrom(ctx)
-	return `INSERT INTO audit_events (tenant_id, id, action, resource_type, resource_id, actor_id, actor_email, actor_client, remote_addr, request_id, details)
-		SELECT ?, gen_random_uuid(), ?, ?, ` + resourceID + `, ?, ?, ?, ?, ?, ` + details + ` FROM ` + from,
-		[]any{tenantID, action, resourceType, a.UserID, a.Email, a.Client, a.RemoteAddr, a.RequestID}
 }

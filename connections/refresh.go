@@ -74,17 +74,14 @@ func usable(c *Connection) error {
 }
 
 // AccessToken returns a token that lives at least MinValidity more,
-// refreshing first when needed. Every read is audited.
+// refreshing first when needed. Every read is audited: the read is queued
+// for the audit trail's batch writer before the token leaves (see
+// audit.Batcher for what that may lose, and when).
 func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (*Token, error) {
-	// The cached path: one statement reads the connection and, when its
-	// token is fresh, records the read; no token leaves without its record.
-	read, err := s.store.readFreshToken(ctx, tenantID, id, s.now().Add(MinValidity))
+	// The cached path: one read of the connection, no transaction.
+	c, err := s.store.tokenRow(ctx, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("access token: %w", err)
-	}
-	c := &read.Connection
-	if read.Recorded {
-		return s.token(c)
 	}
 	if err := usable(c); err != nil {
 		return nil, err
@@ -98,8 +95,7 @@ func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	// The record comes before the token leaves: no read without its record.
-	if err := s.record(ctx, c, ActionTokenRead, nil); err != nil {
+	if err := s.recordRead(ctx, c); err != nil {
 		return nil, fmt.Errorf("access token: %w", err)
 	}
 	return tok, nil

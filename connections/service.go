@@ -27,7 +27,8 @@ type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
-// Recorder writes audit events in the caller's transaction.
+// Recorder writes audit events: audit.Log in the caller's transaction,
+// audit.Batcher (reads) in a batch soon after.
 type Recorder interface {
 	Record(ctx context.Context, tenantID uuid.UUID, action, resourceType, resourceID string, details map[string]any) error
 }
@@ -68,6 +69,10 @@ type Options struct {
 	LinkTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Reads records the token reads, which change nothing: the audit
+	// trail's batch writer (audit.Batcher). Nil: they are recorded like
+	// changes, each in its own statement and commit.
+	Reads Recorder
 }
 
 // Service applies the rules of connections.
@@ -78,6 +83,7 @@ type Service struct {
 	clients    OAuthClients
 	sealer     Sealer
 	audit      Recorder
+	reads      Recorder // token reads (Options.Reads)
 	opts       Options
 	// queue runs the refresh-ahead jobs (RegisterJobs).
 	queue *jobs.Queue
@@ -101,7 +107,11 @@ func NewService(tx Transactor, store *Store, comps Components, clients OAuthClie
 		o.HTTPClient = http.DefaultClient
 	}
 	o.Issuer = strings.TrimSuffix(o.Issuer, "/")
-	return &Service{tx: tx, store: store, components: comps, clients: clients, sealer: sealer, audit: audit, opts: o}
+	reads := o.Reads
+	if reads == nil {
+		reads = audit
+	}
+	return &Service{tx: tx, store: store, components: comps, clients: clients, sealer: sealer, audit: audit, reads: reads, opts: o}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
@@ -132,11 +142,22 @@ const (
 const resourceType = "connection"
 
 func (s *Service) record(ctx context.Context, c *Connection, action string, extra map[string]any) error {
+	return s.audit.Record(ctx, c.TenantID, action, resourceType, c.ID.String(), recordDetails(c, extra))
+}
+
+func recordDetails(c *Connection, extra map[string]any) map[string]any {
 	details := map[string]any{"name": c.Name, "component_id": c.ComponentID, "state": c.State}
 	for k, v := range extra {
 		details[k] = v
 	}
-	return s.audit.Record(ctx, c.TenantID, action, resourceType, c.ID.String(), details)
+	return details
+}
+
+// recordRead records a token handed out, through the batch writer: no
+// token leaves before its read is queued (or, the queue being full,
+// written).
+func (s *Service) recordRead(ctx context.Context, c *Connection) error {
+	return s.reads.Record(ctx, c.TenantID, ActionTokenRead, resourceType, c.ID.String(), recordDetails(c, nil))
 }
 
 // randomToken is 32 random bytes, URL-safe.

@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/listing"
 )
@@ -136,30 +135,15 @@ func (s *Store) due(ctx context.Context, horizon, now time.Time, limit int) ([]C
 	return out, err
 }
 
-// tokenRead is a connection read for access-token, with whether the read
-// was recorded (the token was fresh enough to hand out as it is).
-type tokenRead struct {
-	Connection
-	Recorded bool
-}
-
-// readFreshToken reads a connection and, in the same statement, records
-// the token read when the connection is ready with a token that lives
-// past freshUntil: the cached path of access-token in one round trip.
-func (s *Store) readFreshToken(ctx context.Context, tenantID, id uuid.UUID, freshUntil time.Time) (*tokenRead, error) {
-	insert, args := audit.RecordQuery(ctx, tenantID, ActionTokenRead, resourceType, "c.id::text",
-		"jsonb_build_object('name', c.name, 'component_id', c.component_id, 'state', c.state)",
-		"c WHERE c.state = 'ready' AND c.access_token IS NOT NULL AND (c.expires_at IS NULL OR c.expires_at > ?)")
-	q := `WITH c AS (SELECT * FROM connections WHERE tenant_id = ? AND id = ?), a AS (` + insert + ` RETURNING 1)
-		SELECT c.*, EXISTS (SELECT 1 FROM a) AS recorded FROM c`
-	all := append([]any{tenantID, id}, args...)
-	all = append(all, freshUntil)
-	var rows []tokenRead
-	if err := s.db.Conn(ctx).Raw(q, all...).Scan(&rows).Error; err != nil {
+// tokenRow reads a connection for access-token: the row alone, without
+// the OAuth client's id that answers about the connection carry.
+func (s *Store) tokenRow(ctx context.Context, tenantID, id uuid.UUID) (*Connection, error) {
+	var c Connection
+	if err := s.rows(ctx, tenantID).Where("id = ?", id).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrNotFound
+		}
 		return nil, err
 	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
-	}
-	return &rows[0], nil
+	return &c, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/oauthd/oauthd/audit"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/jobs"
@@ -73,6 +74,7 @@ type options struct {
 	webhooks        webhooks.DispatcherOptions
 	noWorkers       bool
 	masterKeys      [][]byte
+	auditReads      audit.BatchOptions
 }
 
 // WithMasterKeys runs the instance with this master key, and the previous
@@ -81,6 +83,10 @@ type options struct {
 func WithMasterKeys(current []byte, previous ...[]byte) Option {
 	return func(o *options) { o.masterKeys = append([][]byte{current}, previous...) }
 }
+
+// WithAuditBatch tunes the batch writer of the audit events of reads
+// (a long Interval keeps them queued until the instance closes).
+func WithAuditBatch(o audit.BatchOptions) Option { return func(opts *options) { opts.auditReads = o } }
 
 // WithOutboundAllowPrivate lets the instance call providers and webhooks on
 // loopback and private addresses (OAUTHD_OUTBOUND_ALLOW_PRIVATE), as tests
@@ -160,7 +166,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		BcryptCost:     bcrypt.MinCost,
 		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets, DBTimeout: o.dbTimeout,
 		OutboundAllowPrivate: o.allowPrivate, OutboundLookup: o.lookup,
-		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}, NoJobWorkers: o.noWorkers})
+		Clock: o.clock, Webhooks: o.webhooks, Jobs: jobs.RunOptions{PollInterval: 100 * time.Millisecond}, NoJobWorkers: o.noWorkers,
+		AuditReads: o.auditReads})
 	if err != nil {
 		cancel()
 		srv.Close()

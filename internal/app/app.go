@@ -87,13 +87,21 @@ type Options struct {
 	// UnusedAfter is how long an API client may go without a token before
 	// api_client.unused (OAUTHD_UNUSED_AFTER; zero: 90 days).
 	UnusedAfter time.Duration
+	// AuditReads tunes the batch writer of the audit events of reads
+	// (zero: its defaults); its Log and Registry are the app's.
+	AuditReads audit.BatchOptions
 }
 
 // App is a wired oauthd.
 type App struct {
-	DB           *database.DB
-	Policy       *policy.Enforcer
-	Audit        *audit.Log
+	DB     *database.DB
+	Policy *policy.Enforcer
+	Audit  *audit.Log
+	// AuditReads records reads that change nothing (connections' access
+	// tokens) in batches, on a connection of its own (auditWriter) that
+	// commits asynchronously; Close writes what it holds.
+	AuditReads   *audit.Batcher
+	auditWriter  *database.DB
 	Tenants      *tenants.Service
 	Components   *components.Service
 	OAuthClients *oauthclients.Service
@@ -144,6 +152,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		o.Metrics = metrics.New()
 	}
 	a := &App{DB: db, Policy: enforcer, Audit: audit.NewLog(db), databaseURL: o.DatabaseURL, log: o.Log, jobsOptions: o.Jobs, noWorkers: o.NoJobWorkers, Metrics: o.Metrics, keyring: o.Keyring}
+	// One more connection per instance, for the audit batch writer.
+	a.auditWriter, err = database.Open(o.DatabaseURL, database.Options{MaxOpenConns: 1,
+		RuntimeParams: map[string]string{"synchronous_commit": "off"}})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	o.AuditReads.Log, o.AuditReads.Registry = o.Log, o.Metrics.Registry
+	a.AuditReads = audit.NewBatcher(a.auditWriter.SQL(), db.SQL(), o.AuditReads)
 	a.Jobs = jobs.New(db, jobs.Options{Clock: o.Clock, Log: o.Log, Registry: o.Metrics.Registry})
 	a.Outbound = outbound.NewClient(outbound.Options{AllowPrivate: o.OutboundAllowPrivate})
 	a.OutboundURLs = outbound.URLChecker{AllowPrivate: o.OutboundAllowPrivate, Lookup: o.OutboundLookup}
@@ -160,7 +177,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	a.Connections = connections.NewService(db, connections.NewStore(db), a.Components, a.OAuthClients, o.Keyring, a.Audit,
-		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout})
+		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout, Reads: a.AuditReads})
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
 	a.Connections.RegisterJobs(a.Jobs)
@@ -185,7 +202,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Keys = authserver.NewKeys(db, o.Keyring, o.Keys)
 	if err := a.Keys.Ensure(ctx); err != nil {
-		_ = db.Close()
+		_ = a.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
@@ -253,8 +270,18 @@ func (a *App) Rewrap(ctx context.Context, o rewrap.Options) ([]rewrap.Result, er
 		webhooks.RewrapTarget(), authserver.RewrapTarget())
 }
 
-// Close releases the database pool.
-func (a *App) Close() error { return a.DB.Close() }
+// auditFlushTimeout bounds how long Close waits for the audit batch
+// writer to write what it holds (each event left over is logged).
+const auditFlushTimeout = 10 * time.Second
+
+// Close writes the audit events of reads still queued, then releases the
+// database pools. Call it after the requests have drained.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), auditFlushTimeout)
+	defer cancel()
+	err := a.AuditReads.Close(ctx)
+	return errors.Join(err, a.auditWriter.Close(), a.DB.Close())
+}
 
 // componentsForClients adapts the components service to what the OAuth
 // clients service asks of it, so neither domain imports the other.

@@ -7,12 +7,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -27,6 +30,11 @@ type DB struct {
 // Options tunes the pool; zero values take the defaults.
 type Options struct {
 	MaxOpenConns int
+	// RuntimeParams are session settings every connection of the pool
+	// starts with (sent at connect, like the URL's options), for a pool
+	// kept apart for one kind of work: the audit trail's batch writer
+	// commits asynchronously (synchronous_commit=off).
+	RuntimeParams map[string]string
 }
 
 // Open prepares the pool for dsn (a postgres:// URL or a keyword/value
@@ -34,7 +42,11 @@ type Options struct {
 // lazily, and a connection lost later is replaced on a later request, so a
 // running service answers 503 during an outage and recovers by itself.
 func Open(dsn string, opts Options) (*DB, error) {
-	g, err := gorm.Open(postgres.New(postgres.Config{DSN: withConnectTimeout(dsn, defaultConnectTimeout)}), &gorm.Config{
+	dialector, err := dialect(withConnectTimeout(dsn, defaultConnectTimeout), opts.RuntimeParams)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         false, // keep *pgconn.PgError so constraint names survive
 		SkipDefaultTransaction: true,
 		DisableAutomaticPing:   true, // Open must not need the database up: see above
@@ -57,6 +69,20 @@ func Open(dsn string, opts Options) (*DB, error) {
 	s.SetConnMaxLifetime(30 * time.Minute)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	return &DB{gorm: g, sql: s}, nil
+}
+
+// dialect is GORM's Postgres driver for dsn; with params, on a pool whose
+// connections start with those session settings.
+func dialect(dsn string, params map[string]string) (gorm.Dialector, error) {
+	if len(params) == 0 {
+		return postgres.New(postgres.Config{DSN: dsn}), nil
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(cfg.RuntimeParams, params)
+	return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*cfg)}), nil
 }
 
 // defaultConnectTimeout bounds each new connection when the URL sets none:
