@@ -59,13 +59,53 @@ func withPageActor(c echo.Context) context.Context {
 
 // ConnectStart is GET /connect/:capability.
 func (h *Handler) ConnectStart(c echo.Context) error {
+	try, done := h.reserveConnect(c)
+	if try == nil {
+		return done
+	}
 	nonce := h.browserNonce(c)
 	target, err := h.d.Connections.Begin(withPageActor(c), c.Param("capability"), nonce)
+	if refundErr := try.settle(c, err); refundErr != nil {
+		return h.pageError(c, refundErr)
+	}
 	if err != nil {
 		return h.connectError(c, err)
 	}
 	pageHeaders(c, "")
 	return c.Redirect(http.StatusFound, target)
+}
+
+// reserveConnect spends one failure of the address's connect budget (and
+// its budget for failures of any kind) before the connection is looked
+// up: links and states are 256-bit secrets, so this is not about guessing
+// them but about what an address may make oauthd do with bad or replayed
+// ones. A nil attempt means the page has been answered (429, or an error).
+func (h *Handler) reserveConnect(c echo.Context) (*connectAttempt, error) {
+	ip := c.RealIP()
+	try, wait, err := h.reserve(c.Request().Context(), ip, "connect|"+ip, connectBudget)
+	if err != nil {
+		return nil, h.pageError(c, err)
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", itoa(wait))
+		return nil, h.renderError(c, http.StatusTooManyRequests, "Too many attempts",
+			"Too many connection links or answers from your address were not valid. Wait a minute and try again.")
+	}
+	return &connectAttempt{try}, nil
+}
+
+// connectAttempt is a reserved failure of a /connect page.
+type connectAttempt struct{ *attempt }
+
+// settle keeps the failure spent when the link or the state was bad,
+// replayed, expired or brought to another browser, and gives it back
+// otherwise (the dance went on, whatever the provider said).
+func (a *connectAttempt) settle(c echo.Context, outcome error) error {
+	if errors.Is(outcome, connections.ErrLinkInvalid) || errors.Is(outcome, connections.ErrStateInvalid) ||
+		errors.Is(outcome, connections.ErrWrongBrowser) {
+		return nil
+	}
+	return a.succeeded(c.Request().Context())
 }
 
 type connectedPage struct {
@@ -83,7 +123,14 @@ func (h *Handler) ConnectCallback(c echo.Context) error {
 	if ck, err := c.Cookie(h.connectCookieName()); err == nil {
 		cb.BrowserNonce = ck.Value
 	}
+	try, done := h.reserveConnect(c)
+	if try == nil {
+		return done
+	}
 	conn, err := h.d.Connections.Complete(withPageActor(c), cb)
+	if refundErr := try.settle(c, err); refundErr != nil {
+		return h.pageError(c, refundErr)
+	}
 	if err != nil {
 		return h.connectError(c, err)
 	}

@@ -11,7 +11,8 @@ import (
 // instance shares (Postgres, or Redis when configured; see package
 // budget). Each attempt that runs a slow check (bcrypt) or looks up a
 // guessable code spends from two budgets at once: its own (per client id
-// and address, per email and address, per user) and its address's budget
+// and address, per email and address, per user, per address for the
+// connection pages) and its address's budget
 // for failures of any kind, which unknown client ids and unknown emails
 // spend too. A success gives both back. Once either is spent the attempt
 // is refused, even with the right secret, with 429 and Retry-After, until
@@ -22,6 +23,9 @@ var (
 	clientAuthBudget = budget.Limit{Burst: 10, Window: time.Minute}
 	signInBudget     = budget.Limit{Burst: 10, Window: time.Minute}
 	deviceUserBudget = budget.Limit{Burst: 10, Window: time.Minute}
+	// connectBudget is bad, replayed or misdirected connection links and
+	// provider answers (the /connect pages) per address.
+	connectBudget = budget.Limit{Burst: 10, Window: time.Minute}
 	// addressBudget is every failure from one address, whatever it tried.
 	addressBudget = budget.Limit{Burst: 30, Window: time.Minute}
 )
