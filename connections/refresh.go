@@ -78,16 +78,22 @@ func usable(c *Connection) error {
 // for the audit trail's batch writer before the token leaves (see
 // audit.Batcher for what that may lose, and when).
 func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (*Token, error) {
-	// The cached path: one read of the connection, no transaction.
-	c, err := s.store.tokenRow(ctx, tenantID, id)
-	if err != nil {
-		return nil, fmt.Errorf("access token: %w", err)
-	}
-	if err := usable(c); err != nil {
-		return nil, err
-	}
-	if !c.validFor(s.now(), MinValidity) {
-		if c, err = s.shared(ctx, tenantID, id, ifStale); err != nil {
+	// The cached path: the connection as this instance read it less than
+	// tokenCacheTTL ago (cache.go), else one read, and no transaction.
+	key := tokenKey{tenantID, id}
+	c, cached := s.tokens.Get(key)
+	if !cached || !c.validFor(s.now(), MinValidity) {
+		gen := s.tokens.Generation()
+		var err error
+		if c, err = s.store.tokenRow(ctx, tenantID, id); err != nil {
+			return nil, fmt.Errorf("access token: %w", err)
+		}
+		if err := usable(c); err != nil {
+			return nil, err
+		}
+		if c.validFor(s.now(), MinValidity) {
+			s.tokens.Put(key, c, gen)
+		} else if c, err = s.shared(ctx, tenantID, id, ifStale); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/oauthd/oauthd/components"
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/jobs"
 	"github.com/oauthd/oauthd/internal/listing"
@@ -90,6 +91,10 @@ type Service struct {
 	// flights merges this instance's concurrent refreshes of one connection
 	// into one waiter on the row lock (which serialises instances).
 	flights singleflight.Group
+	// tokens are connections read for access-token (cache.go); changed
+	// empties it when this service commits.
+	tokens  *changes.Cache[tokenKey, *Connection]
+	changed *changes.Feed
 }
 
 // NewService wires the service.
@@ -111,7 +116,9 @@ func NewService(tx Transactor, store *Store, comps Components, clients OAuthClie
 	if reads == nil {
 		reads = audit
 	}
-	return &Service{tx: tx, store: store, components: comps, clients: clients, sealer: sealer, audit: audit, reads: reads, opts: o}
+	tokens, changed := newTokenCache()
+	return &Service{tx: changes.BumpAfterCommit(tx, changed), store: store, components: comps, clients: clients, sealer: sealer,
+		audit: audit, reads: reads, opts: o, tokens: tokens, changed: changed}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
@@ -346,6 +353,9 @@ func (s *Service) OAuthClientReleased(ctx context.Context, tenantID, componentID
 			return err
 		}
 	}
+	// The caller's transaction commits later: a read in between may cache
+	// the old row again, for at most tokenCacheTTL, as on other instances.
+	s.changed.Bump()
 	return nil
 }
 

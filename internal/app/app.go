@@ -220,6 +220,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	caches := a.APIClients.Caches()
 	maps.Copy(caches, a.Grants.Caches())
 	maps.Copy(caches, a.Keys.Caches())
+	maps.Copy(caches, a.Connections.Caches())
 	a.Metrics.WatchCaches(caches)
 	return a, nil
 }
