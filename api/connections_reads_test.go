@@ -3,6 +3,7 @@ package api_test
 import (
 	"database/sql"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,4 +80,36 @@ func tokenReads(t *testing.T, db *sql.DB, connectionID string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Token reads written by the batch writer are published like every other
+// audit event: the trigger on audit_events fires in the batch's
+// transaction, so a webhook that subscribes to them hears of each read,
+// without the token.
+func TestConnectionTokenReadsReachWebhooks(t *testing.T) {
+	w := newConnWorld(t, false)
+	id := w.connect(t, "published")
+	rc := apitest.NewReceiver(t)
+	mustWebhook(t, w.e, w.tid, &w.owner, rc.URL(), "connection.token_read")
+	var tokens []string
+	for range 3 {
+		tok, _ := w.accessToken(t, w.e, id).ExpectStatus(t, http.StatusOK).Attr(t, "access_token").(string)
+		tokens = append(tokens, tok)
+	}
+	got := rc.WaitFor(t, 3)
+	for _, d := range got {
+		data, _ := d.Event["data"].(map[string]any)
+		actor, _ := data["actor"].(map[string]any)
+		if d.Type() != "connection.token_read" || data["resource_id"] != id || actor["email"] != w.owner.Email {
+			t.Fatalf("delivery: %s", d.Body)
+		}
+		for _, tok := range tokens {
+			if strings.Contains(string(d.Body), tok) {
+				t.Fatalf("a delivery carries the access token: %s", d.Body)
+			}
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d deliveries for 3 reads", len(got))
+	}
 }

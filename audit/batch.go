@@ -16,8 +16,7 @@ import (
 )
 
 // Batcher records the events of reads that change nothing (a connection's
-// access token handed out) off the request's path, as Keycloak's and
-// Hydra's operators do with their event stores: the request queues its
+// access token handed out) off the request's path: the request queues its
 // event in memory and goes on; one writer per instance writes what is
 // queued a few milliseconds later, up to MaxBatch events in one INSERT,
 // on a connection of its own that commits asynchronously
