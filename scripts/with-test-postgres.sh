@@ -2,7 +2,9 @@
 # Runs the given command with OAUTHD_TEST_DATABASE_URL pointing at a
 # PostgreSQL server. When none is given, a throwaway server is started from
 # the installed binaries (as an unprivileged user when we are root) and
-# removed afterwards, so `make test` needs nothing running.
+# removed afterwards, so `make test` needs nothing running. The throwaway
+# server runs with fsync off unless OAUTHD_TEST_PG_DURABLE=1 (benchmarks of
+# writes as a deployment commits them).
 set -euo pipefail
 if [ -n "${OAUTHD_TEST_DATABASE_URL:-}" ]; then
   exec "$@"
@@ -10,7 +12,7 @@ fi
 tmp=$(mktemp -d -t oauthd-test-XXXXXX)
 chmod 755 "$tmp"
 go build -o "$tmp/pgtmp" ./internal/pgserver/pgtmp
-"$tmp/pgtmp" -dir "$tmp/pg" -url-file "$tmp/url" 2>"$tmp/postgres.log" &
+"$tmp/pgtmp" -dir "$tmp/pg" -url-file "$tmp/url" ${OAUTHD_TEST_PG_DURABLE:+-durable} 2>"$tmp/postgres.log" &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT

@@ -243,14 +243,27 @@ var authScenarios = []scenario{
 	},
 }
 
-// driveAuth runs authScenarios against base; c, when not 0, replaces
-// their concurrency (the tiny test). get-basic and the scenarios compared
-// with it (those right after it: access-token, get-bearer) run as
+// authOptions say how driveAuth runs: concurrency, when not 0, replaces
+// the scenarios' own (the tiny test); probe, when set, measures CPU in
+// the interleaved scenarios; only, when set, names the scenarios to run.
+type authOptions struct {
+	concurrency      int
+	warmup, duration time.Duration
+	probe            *cpuProbe
+	only             map[string]bool
+}
+
+// driveAuth runs authScenarios against base. get-basic and the scenarios
+// compared with it (those right after it: access-token, get-bearer) run as
 // A B C C B A, each leg half the measured time, and each side's legs are
 // summed: load from elsewhere on a shared machine that drifts during the
-// minute weighs on every side alike.
-func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup, duration time.Duration) (map[string][]stats, error) {
+// minute weighs on every side alike. With a probe, the interleaved
+// scenarios also get the CPU time the server and PostgreSQL spent in
+// their windows.
+func driveAuth(ctx context.Context, base, auth string, t *target, o authOptions) (map[string][]stats, error) {
 	out := map[string][]stats{}
+	c, warmup, duration, probe := o.concurrency, o.warmup, o.duration, o.probe
+	chosen := func(name string) bool { return o.only == nil || o.only[name] }
 	withConcurrency := func(sc scenario) scenario {
 		if c != 0 {
 			sc.concurrency = c
@@ -260,6 +273,9 @@ func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup,
 	for i := 0; i < len(authScenarios); i++ {
 		sc := withConcurrency(authScenarios[i])
 		if sc.name != "get-basic" {
+			if !chosen(sc.name) {
+				continue
+			}
 			res, err := runScenario(ctx, sc, base, auth, t, sc.concurrency, warmup, duration)
 			if err != nil {
 				return nil, err
@@ -271,24 +287,32 @@ func driveAuth(ctx context.Context, base, auth string, t *target, c int, warmup,
 		side := []scenario{sc}
 		for i+1 < len(authScenarios) && comparedWithBasic[authScenarios[i+1].name] {
 			i++
-			side = append(side, withConcurrency(authScenarios[i]))
+			if chosen(authScenarios[i].name) {
+				side = append(side, withConcurrency(authScenarios[i]))
+			}
+		}
+		if !chosen(sc.name) && len(side) == 1 {
+			continue
 		}
 		order := append([]scenario{}, side...)
 		for j := len(side) - 1; j >= 0; j-- {
 			order = append(order, side[j])
 		}
 		legs := map[string][]*worker{}
+		cpu := map[string]cpuTimes{}
 		for _, leg := range order {
-			ws, _, err := drive(ctx, leg, base, auth, t, leg.concurrency, warmup, duration/2)
+			ws, _, used, err := drive(ctx, leg, base, auth, t, leg.concurrency, warmup, duration/2, probe)
 			if err != nil {
 				return nil, err
 			}
 			legs[leg.name] = append(legs[leg.name], ws...)
+			cpu[leg.name] = cpu[leg.name].plus(used)
 		}
 		for _, x := range side {
 			// Both legs of a side ran for duration/2: the samples of the
 			// two together cover duration.
 			res := summarize(x, legs[x.name], x.concurrency, 2*(duration/2))
+			res[0].CPU = cpu[x.name]
 			out[x.name] = res
 			logResults(res)
 		}
@@ -414,13 +438,17 @@ func authSection(b *strings.Builder, info *runInfo) {
 	w("| req/s | %.0f | %.0f | %.2fx |\n", basic.RPS, tok.RPS, ratio(tok.RPS, basic.RPS))
 	w("| p50 | %s | %s | %.2fx |\n", ms(basic.P50), ms(tok.P50), ratio(float64(tok.P50), float64(basic.P50)))
 	w("| p99 | %s | %s | %.2fx |\n", ms(basic.P99), ms(tok.P99), ratio(float64(tok.P99), float64(basic.P99)))
+	cpuRows(w, basic, tok)
 	w("| errors | %d | %d | |\n\n", basic.Errors, tok.Errors)
 	w("Bearer token and basic auth on the same GET, side by side. They ran interleaved, basic, access-token, bearer, bearer, access-token, basic, each leg half the measured time with its own warm-up; each side's figures are its two legs together, so load elsewhere on the machine that drifts during the run weighs on both alike:\n\n")
 	w("| | basic auth (`email:apikey`) | Bearer (client-credentials token) | bearer ÷ basic |\n|---|---|---|---|\n")
 	w("| req/s | %.0f | %.0f | %.2fx |\n", basic.RPS, bearer.RPS, ratio(bearer.RPS, basic.RPS))
 	w("| p50 | %s | %s | %.2fx |\n", ms(basic.P50), ms(bearer.P50), ratio(float64(bearer.P50), float64(basic.P50)))
 	w("| p99 | %s | %s | %.2fx |\n", ms(basic.P99), ms(bearer.P99), ratio(float64(bearer.P99), float64(basic.P99)))
+	cpuRows(w, basic, bearer)
 	w("| errors | %d | %d | |\n\n", basic.Errors, bearer.Errors)
+	w("CPU per request is the CPU time (user and system, from Linux's /proc) that the oauthd process, and PostgreSQL's server with all its processes, spent in a scenario's measured windows, divided by the requests answered in them; the load generator and anything else on the machine are not in it. ")
+	w("PostgreSQL's time includes work a scenario leaves behind, such as the audit trail's batch writer (which runs inside oauthd and whose INSERTs run in PostgreSQL).\n\n")
 
 	w("What each scenario sends:\n\n")
 	for _, sc := range authScenarios {
@@ -433,6 +461,21 @@ func authSection(b *strings.Builder, info *runInfo) {
 	w("- bcrypt once per secret: the first token request of the fresh client took %s (the secret verified with bcrypt at the server's cost), the second %s (recognised by the verified-secret cache, no bcrypt). ", ms(f.firstToken), ms(f.secondToken))
 	w("Every measured token request is of the second kind. The Go benchmarks below break the costs down in process: `BenchmarkBcrypt` (one bcrypt comparison at cost 10), `BenchmarkAuthenticate` (a cached secret: one query and a keyed digest), `BenchmarkSignAccessToken` and `BenchmarkParseAccessToken` (ES256 signing and verifying), and the endpoints through the whole handler stack.\n")
 	w("- Load average (1/5/15 min) when this suite started: %s; when it ended: %s. Server log lines at level ERROR during the suite: %d.\n\n", a.loadBefore, a.loadAfter, a.serverErrs)
+}
+
+// cpuRows are the CPU-per-request rows of a side-by-side table of a and b.
+func cpuRows(w func(string, ...any), a, b stats) {
+	for _, row := range []struct {
+		name string
+		a, b time.Duration
+	}{{"oauthd CPU per request", a.CPU.server, b.CPU.server}, {"PostgreSQL CPU per request", a.CPU.postgres, b.CPU.postgres},
+		{"both, per request", a.CPU.server + a.CPU.postgres, b.CPU.server + b.CPU.postgres}} {
+		if row.a <= 0 && row.b <= 0 {
+			continue
+		}
+		pa, pb := float64(row.a)/float64(max(a.Requests, 1)), float64(row.b)/float64(max(b.Requests, 1))
+		w("| %s | %s | %s | %.2fx |\n", row.name, perRequest(row.a, a.Requests), perRequest(row.b, b.Requests), ratio(pb, pa))
+	}
 }
 
 func errCell(r stats) string {

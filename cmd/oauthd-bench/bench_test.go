@@ -109,7 +109,7 @@ func TestSeedAndLoad(t *testing.T) {
 	}
 	ar := &authRun{shape: sh.label(), fixture: tg.api}
 	for d := 200 * time.Millisecond; ; d *= 2 {
-		if ar.results, err = driveAuth(ctx, srv.URL, member.header(), tg, 2, 0, d); err != nil {
+		if ar.results, err = driveAuth(ctx, srv.URL, member.header(), tg, authOptions{concurrency: 2, duration: d}); err != nil {
 			t.Fatal(err)
 		}
 		empty := false

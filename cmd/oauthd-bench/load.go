@@ -220,11 +220,14 @@ type stats struct {
 	P50, P90    time.Duration
 	P99, Max    time.Duration
 	Concurrency int
+	// CPU is what the server and PostgreSQL spent in the measured
+	// windows (zero when not measured).
+	CPU cpuTimes
 }
 
 // runScenario drives c workers through warm-up and the measured window.
 func runScenario(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]stats, error) {
-	workers, c, err := drive(ctx, sc, base, auth, t, c, warmup, duration)
+	workers, c, _, err := drive(ctx, sc, base, auth, t, c, warmup, duration, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -232,13 +235,16 @@ func runScenario(ctx context.Context, sc scenario, base, auth string, t *target,
 }
 
 // drive runs one scenario's workers and returns them with their samples,
-// and the concurrency it ran at.
-func drive(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration) ([]*worker, int, error) {
+// the concurrency it ran at, and, with a probe, the CPU time used in the
+// measured window.
+func drive(ctx context.Context, sc scenario, base, auth string, t *target, c int, warmup, duration time.Duration,
+	probe *cpuProbe) ([]*worker, int, cpuTimes, error) {
+	var used cpuTimes
 	if sc.concurrency > 0 {
 		c = sc.concurrency
 	}
 	if sc.name == "create-delete" && len(t.spares) < c {
-		return nil, c, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
+		return nil, c, used, fmt.Errorf("create-delete needs at least %d spare components, have %d", c, len(t.spares))
 	}
 	workerCount = c
 	hc := newHTTPClient(c)
@@ -251,7 +257,7 @@ func drive(ctx context.Context, sc scenario, base, auth string, t *target, c int
 	pre.from, pre.to = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	sc.iterate(pre)
 	for op, kinds := range pre.errors {
-		return nil, c, fmt.Errorf("%s preflight: %s failed: %v", sc.name, op, kinds)
+		return nil, c, used, fmt.Errorf("%s preflight: %s failed: %v", sc.name, op, kinds)
 	}
 
 	start := time.Now()
@@ -270,11 +276,17 @@ func drive(ctx context.Context, sc scenario, base, auth string, t *target, c int
 			}
 		}()
 	}
+	if probe != nil {
+		time.Sleep(time.Until(from))
+		before := probe.sample()
+		time.Sleep(time.Until(to))
+		used = probe.sample().minus(before)
+	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, c, err
+		return nil, c, used, err
 	}
-	return workers, c, nil
+	return workers, c, used, nil
 }
 
 // summarize computes each operation's figures from the workers' samples

@@ -30,6 +30,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,11 +54,13 @@ type config struct {
 	keep        bool
 	lists       bool // the list/get/create-delete scenarios over every shape
 	authserver  bool // token endpoint, introspection, bearer vs basic GET
+	// authOnly, when set, names the authorization-server scenarios to run.
+	authOnly map[string]bool
 }
 
 func main() {
 	var c config
-	var bg, tg, suites string
+	var bg, tg, suites, authOnly string
 	flag.StringVar(&c.adminURL, "admin-url", os.Getenv("OAUTHD_TEST_DATABASE_URL"), "admin URL of the PostgreSQL server to create the bench database on (default $OAUTHD_TEST_DATABASE_URL)")
 	flag.StringVar(&c.oauthdBin, "oauthd", "bin/oauthd", "the built oauthd binary to run as the server")
 	flag.StringVar(&c.dbName, "db", "oauthd_bench", "name of the database to (re)create")
@@ -73,6 +76,7 @@ func main() {
 	flag.StringVar(&c.as, "as", "member", "who calls: member (a tenant member with the admin role: membership and Casbin checks run) or superuser")
 	flag.BoolVar(&c.keep, "keep", false, "keep the bench database afterwards")
 	flag.StringVar(&suites, "suites", "lists,authserver", "what to run: lists (the management API scenarios over every shape), authserver (token endpoint, introspection, bearer vs basic GET, once, on the last shape)")
+	flag.StringVar(&authOnly, "auth-scenarios", "", "the authorization-server scenarios to run, comma-separated (default: all); get-basic runs interleaved with those of access-token and get-bearer that are named, e.g. get-basic,access-token")
 	flag.Parse()
 
 	var err error
@@ -90,6 +94,19 @@ func main() {
 			c.authserver = true
 		default:
 			log.Fatalf("-suites: unknown suite %q (lists, authserver)", s)
+		}
+	}
+	if authOnly != "" {
+		c.authOnly = map[string]bool{}
+		for _, name := range strings.Split(authOnly, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.ContainsFunc(authScenarios, func(sc scenario) bool { return sc.name == name }) {
+				log.Fatalf("-auth-scenarios: unknown scenario %q", name)
+			}
+			c.authOnly[name] = true
+		}
+		if !c.authOnly["introspect-distinct"] {
+			distinctTokens = 0 // nothing will walk the pool
 		}
 	}
 	if c.adminURL == "" {

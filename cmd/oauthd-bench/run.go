@@ -40,16 +40,18 @@ func human(n int) string {
 }
 
 type runInfo struct {
-	cfg        config
-	started    time.Time
-	finished   time.Time
-	pgVersion  string
-	loadBefore string
-	loadAfter  string
-	principal  string
-	shapes     []*shape
-	lastShape  string   // the shape the authorization-server suite ran on
-	auth       *authRun // nil when that suite did not run
+	cfg       config
+	started   time.Time
+	finished  time.Time
+	pgVersion string
+	// pgDurability says how the server commits (fsync, synchronous_commit).
+	pgDurability string
+	loadBefore   string
+	loadAfter    string
+	principal    string
+	shapes       []*shape
+	lastShape    string   // the shape the authorization-server suite ran on
+	auth         *authRun // nil when that suite did not run
 }
 
 func run(ctx context.Context, c config) error {
@@ -82,6 +84,12 @@ func run(ctx context.Context, c config) error {
 	if err := sd.conn.QueryRow(ctx, "SHOW server_version").Scan(&info.pgVersion); err != nil {
 		return err
 	}
+	var fsync, syncCommit string
+	if err := sd.conn.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &syncCommit); err != nil {
+		return err
+	}
+	info.pgDurability = "fsync " + fsync + ", synchronous_commit " + syncCommit
+	logf("PostgreSQL %s: %s", info.pgVersion, info.pgDurability)
 
 	targets := map[int]*target{}
 	var member *creds
@@ -180,7 +188,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		info.auth, err = runAuthSuite(ctx, c, srv, last, info.lastShape, callerFor)
+		info.auth, err = runAuthSuite(ctx, c, srv, last, info.lastShape, callerFor, newCPUProbe(ctx, sd.conn, srv.cmd.Process.Pid))
 		srv.stop()
 		if err != nil {
 			return fmt.Errorf("authorization-server suite: %w", err)
@@ -204,7 +212,7 @@ func run(ctx context.Context, c config) error {
 // runAuthSuite creates the API clients on t through srv, then drives the
 // authorization-server scenarios, each at its own concurrency.
 func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLabel string,
-	callerFor func(*server, *target) (creds, error)) (*authRun, error) {
+	callerFor func(*server, *target) (creds, error), probe *cpuProbe) (*authRun, error) {
 	caller, err := callerFor(srv, t)
 	if err != nil {
 		return nil, err
@@ -216,7 +224,7 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 	a := &authRun{shape: shapeLabel, fixture: t.api, results: map[string][]stats{}, loadBefore: loadavg()}
 	logf("authorization server on shape %s, server %s: first token request %s (bcrypt), second %s", shapeLabel, srv.base,
 		ms(t.api.firstToken), ms(t.api.secondToken))
-	if a.results, err = driveAuth(ctx, srv.base, caller.header(), t, 0, c.warmup, c.duration); err != nil {
+	if a.results, err = driveAuth(ctx, srv.base, caller.header(), t, authOptions{warmup: c.warmup, duration: c.duration, probe: probe, only: c.authOnly}); err != nil {
 		return nil, err
 	}
 	a.loadAfter = loadavg()
