@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/oauthd/oauthd/api/console"
 	"github.com/oauthd/oauthd/api/oauth2"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/fault"
@@ -249,9 +250,19 @@ func fromEchoError(he *echo.HTTPError, c echo.Context) *apiError {
 }
 
 // errorHandler is Echo's HTTPErrorHandler: every error leaves as JSON:API.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+func errorHandler(log *slog.Logger, con *console.Handler) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		// An unknown path or method under /console is a page of the
+		// console, not a JSON:API error.
+		var routeErr *echo.HTTPError
+		if errors.As(err, &routeErr) && (routeErr.Code == http.StatusNotFound || routeErr.Code == http.StatusMethodNotAllowed) &&
+			console.IsConsolePath(c.Request().URL.Path) {
+			if err := con.Unrouted(c, routeErr.Code); err != nil {
+				log.Error("console error page", "request_id", requestID(c), "err", err)
+			}
 			return
 		}
 		// The body limit answers before the RFC endpoints run; they speak

@@ -85,7 +85,6 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(d.Log)
 	e.IPExtractor = clientIPExtractor(d.TrustedProxies)
 	s := &Server{deps: d, echo: e, docs: docs.New(oauthd.OpenAPI)}
 	s.oauth = oauth2.New(oauth2.Deps{Clients: d.APIClients, Grants: d.Grants, Tokens: d.Keys, Scopes: d.Policy,
@@ -94,6 +93,7 @@ func New(d Deps) *Server {
 	s.console = console.New(console.Deps{Sessions: s.oauth, Tenants: d.Tenants, Policy: d.Policy, Audit: d.Audit,
 		Components: d.Components, OAuthClients: d.OAuthClients, APIClients: d.APIClients, Connections: d.Connections,
 		Grants: d.Grants, Issuer: d.Issuer, Log: d.Log})
+	e.HTTPErrorHandler = errorHandler(d.Log, s.console)
 
 	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).
 	e.Pre(middleware.RemoveTrailingSlash())

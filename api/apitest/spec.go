@@ -64,12 +64,21 @@ func loadSpec(t testing.TB) *spec {
 // check validates one response against the operation the request matches.
 // A request no operation matches must have been answered 404 or 405 (an
 // unknown route); anything else means openapi.yaml misses an endpoint.
+// Under /console those answers are the console's HTML pages (openapi.yaml,
+// the console), elsewhere JSON:API error documents.
 func (s *spec) check(req *http.Request, res *Response) error {
+	console := req.URL.Path == "/console" || strings.HasPrefix(req.URL.Path, "/console/")
 	if res.Status == http.StatusMethodNotAllowed {
+		if console {
+			return checkConsoleUnrouted(res)
+		}
 		return s.checkMethodNotAllowed(req, res)
 	}
 	route, params, err := s.findRoute(req)
 	if err != nil {
+		if res.Status == http.StatusNotFound && console {
+			return checkConsoleUnrouted(res)
+		}
 		if res.Status == http.StatusNotFound {
 			return checkErrorDocument(res)
 		}
@@ -166,6 +175,21 @@ func checkErrorDocument(res *Response) error {
 		if e.Status != fmt.Sprint(res.Status) || e.Code == "" || e.Detail == "" {
 			return fmt.Errorf("error object lacks status/code/detail: %s", res.Body)
 		}
+	}
+	return nil
+}
+
+// checkConsoleUnrouted checks the console's page for an unknown path or
+// method: HTML, never cached, with the console's CSP (and Allow on a 405).
+func checkConsoleUnrouted(res *Response) error {
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		return fmt.Errorf("a console path answered %d with %q, want the console's HTML page", res.Status, ct)
+	}
+	if res.Header.Get("Cache-Control") != "no-store" || !strings.HasPrefix(res.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		return fmt.Errorf("the console's %d page lacks its no-store or CSP header", res.Status)
+	}
+	if res.Status == http.StatusMethodNotAllowed && res.Header.Get("Allow") == "" {
+		return fmt.Errorf("405 without an Allow header")
 	}
 	return nil
 }

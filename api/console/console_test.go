@@ -146,3 +146,44 @@ func TestEveryFormNeedsItsToken(t *testing.T) {
 		t.Errorf("JSON post: %d, want 400", pg.Status)
 	}
 }
+
+// A path under /console that no page serves answers the console's own
+// 404 page (its layout, in HTML), signed in or not, never the API's
+// JSON:API error; a method a page does not take is a 405 page saying so.
+func TestUnknownConsolePathsAnswerAnHTMLPage(t *testing.T) {
+	e := apitest.New(t)
+	tid := newTenant(t, e)
+	p := newMember(t, e, tid, []string{"owner"}, nil)
+	signedOut := newBrowser(t, e)
+	signedIn := newBrowser(t, e)
+	signedIn.signIn(p)
+	paths := []string{"/console/nope", "/console/tenants/" + tid + "/no-such-section", "/console/tenants/" + tid + "/api-clients/x/y/z",
+		"/console/account/nope", "/console/static/nope.css"}
+	for _, b := range []*browser{signedOut, signedIn} {
+		for _, path := range paths {
+			pg := b.get(path).expect(http.StatusNotFound)
+			if ct := pg.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Errorf("%s: Content-Type %q, want the console's HTML page", path, ct)
+			}
+			if !pg.has("header.top a.brand") || pg.Doc.Find("main h1").Text() != "Not found" {
+				t.Errorf("%s: not the console's 404 page:\n%s", path, pg.text())
+			}
+			if strings.Contains(pg.text(), p.Email) != (b == signedIn) {
+				t.Errorf("%s: the header shows the signed-in user (%v) when it should not, or not when it should", path, b == signedIn)
+			}
+		}
+	}
+	post := signedIn.post("/console/nope", url.Values{"csrf": {"x"}}).expect(http.StatusNotFound)
+	if !post.has("header.top") {
+		t.Error("POST to an unknown console path: not the console's page")
+	}
+	// GET on a form's action (it takes POST only).
+	wrong := signedIn.get("/console/account/password").expect(http.StatusMethodNotAllowed)
+	if !strings.Contains(wrong.Header.Get("Allow"), http.MethodPost) || !wrong.has("header.top") {
+		t.Errorf("GET on a POST-only page: Allow %q, or not the console's page", wrong.Header.Get("Allow"))
+	}
+	// Outside /console an unknown path is still the API's error.
+	if r := e.Get("/v2/nope", &e.Super); r.Status != http.StatusNotFound || r.Header.Get("Content-Type") != "application/vnd.api+json" {
+		t.Errorf("/v2/nope: %d %q", r.Status, r.Header.Get("Content-Type"))
+	}
+}

@@ -131,3 +131,23 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	return h.errorPage(c, http.StatusInternalServerError, "Something went wrong",
 		"Something went wrong on our side. Try again; if it keeps happening, contact support with request id "+rid+".")
 }
+
+// Unrouted answers a request under /console that no page serves: an HTML
+// page in the console's layout (never the API's JSON:API error), 404 for
+// an unknown path and 405 for a method the path does not take. The
+// visitor, when signed in, sees their usual header.
+func (h *Handler) Unrouted(c echo.Context, status int) error {
+	if vis, err := h.d.Sessions.Visitor(c); err == nil && vis != nil {
+		c.Set(ctxVisit, &visit{visitor: vis, allowed: map[string]bool{}})
+	}
+	if status == http.StatusMethodNotAllowed {
+		return h.errorPage(c, status, "Not possible here", "This page does not take a "+c.Request().Method+" request.")
+	}
+	return h.notFound(c)
+}
+
+// IsConsolePath reports whether path is the console's (Unrouted answers
+// for it).
+func IsConsolePath(path string) bool {
+	return path == PathRoot || strings.HasPrefix(path, PathRoot+"/")
+}
