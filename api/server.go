@@ -92,7 +92,7 @@ func New(d Deps) *Server {
 		Connections: d.Connections, Metrics: d.Metrics, Budgets: d.Budgets})
 	s.console = console.New(console.Deps{Sessions: s.oauth, Tenants: d.Tenants, Policy: d.Policy, Audit: d.Audit,
 		Components: d.Components, OAuthClients: d.OAuthClients, APIClients: d.APIClients, Connections: d.Connections,
-		Grants: d.Grants, Issuer: d.Issuer, Log: d.Log})
+		Grants: d.Grants, Webhooks: d.Webhooks, Budgets: d.Budgets, Issuer: d.Issuer, Log: d.Log})
 	e.HTTPErrorHandler = errorHandler(d.Log, s.console)
 
 	// A trailing slash changes nothing (elastic.io calls /oauth-clients/?...).

@@ -1,11 +1,15 @@
 package console
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/listing"
 	"github.com/oauthd/oauthd/tenants"
 )
@@ -79,7 +83,17 @@ func (h *Handler) DeleteAPIKey(c echo.Context) error {
 	return done(c, PathAccount, "key-deleted")
 }
 
-// ChangePassword is POST /console/account/password.
+// passwordBudget is the wrong current passwords one user may send from
+// the password form: with a stolen session, the form must not be a way to
+// guess the password (which signs in on its own and lasts longer than the
+// session). Each attempt also spends from its address's budget of
+// failures of any kind, which sign-in failures share.
+var passwordBudget = budget.Limit{Burst: 10, Window: time.Minute}
+
+// ChangePassword is POST /console/account/password. The current password
+// is checked only after a failure is reserved from the user's and the
+// address's budgets; a right one gives it back. Once either is spent the
+// form answers 429 with Retry-After, whatever it holds.
 func (h *Handler) ChangePassword(c echo.Context) error {
 	f := visitOf(c).form
 	if f.Get("password") != f.Get("password_again") {
@@ -87,7 +101,29 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 		d.Errors = fieldErrors{Fields: map[string][]string{"password_again": {"The two new passwords differ."}}}
 		return h.showAccount(c, http.StatusUnprocessableEntity, d)
 	}
-	err := h.d.Tenants.ChangePassword(c.Request().Context(), visitOf(c).user().ID, f.Get("current_password"), f.Get("password"))
+	ctx := c.Request().Context()
+	uid := visitOf(c).user().ID
+	charges := []budget.Charge{{Key: "password|" + uid.String(), Limit: passwordBudget},
+		{Key: budget.AddressKey(c.RealIP()), Limit: budget.Address}}
+	wait, err := h.d.Budgets.Reserve(ctx, charges)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		d := accountData{}
+		d.Errors = fieldErrors{Fields: map[string][]string{"current_password": {
+			"Too many wrong passwords. Wait a minute and try again."}}}
+		return h.showAccount(c, http.StatusTooManyRequests, d)
+	}
+	err = h.d.Tenants.ChangePassword(ctx, uid, f.Get("current_password"), f.Get("password"))
+	if !errors.Is(err, tenants.ErrWrongPassword) {
+		// Only a wrong current password spends; a right one (with a new
+		// password the rules refuse, or accepted) gives the failure back.
+		if rerr := h.d.Budgets.Refund(ctx, charges); rerr != nil {
+			return h.fail(c, rerr)
+		}
+	}
 	if errs, ok := formProblems(err, "current_password", "password"); ok {
 		d := accountData{}
 		d.Errors = errs

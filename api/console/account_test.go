@@ -2,8 +2,10 @@ package console_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,5 +144,91 @@ func TestRevokeAnAuthorizedApplication(t *testing.T) {
 	events := e.Get("/v2/tenants/"+tid+"/audit-events?filter[action]=authorization.revoke", &e.Super).List(t)
 	if len(events) != 1 {
 		t.Errorf("%d authorization.revoke events, want 1", len(events))
+	}
+}
+
+// fromAddress makes b's requests come from address (X-Forwarded-For; the
+// test server trusts loopback as its proxy).
+func fromAddress(b *browser, address string) *browser {
+	next := b.client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	b.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Forwarded-For", address)
+		return next.RoundTrip(r)
+	})
+	return b
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A wrong current password on the password form spends the shared
+// failure budgets: ten a minute for the user, from any address, so a
+// stolen session cannot be used to guess the password; then 429 with
+// Retry-After even with the right password, which stays unchanged. A
+// right current password spends nothing. Thirty failures from one
+// address, of any users, stop sign-ins from that address too.
+func TestChangePasswordSpendsTheFailureBudgets(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	e := apitest.New(t, apitest.WithTrustedProxies(loopback))
+	tid := newTenant(t, e)
+	change := func(b *browser, current, next string) *page {
+		acct := b.get("/console/account").expect(http.StatusOK)
+		return b.submit(acct, "change-password", map[string]string{"current_password": current, "password": next, "password_again": next})
+	}
+	p := newMember(t, e, tid, []string{"viewer"}, nil)
+	thief := fromAddress(newBrowser(t, e), "203.0.113.7")
+	thief.signIn(p)
+	for i := range 10 {
+		pg := change(thief, "guess-"+strconv.Itoa(i), "a brand new password").expect(http.StatusUnprocessableEntity)
+		if pg.fieldError("current_password") == "" {
+			t.Fatalf("wrong password %d: no problem next to the field", i+1)
+		}
+	}
+	spent := change(thief, p.Password, "a brand new password").expect(http.StatusTooManyRequests)
+	if s, err := strconv.Atoi(spent.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q", spent.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(spent.fieldError("current_password"), "Too many") {
+		t.Errorf("the 429 page says nothing next to the current password:\n%s", spent.text())
+	}
+	// The user's budget holds from any address, and the password did not change.
+	elsewhere := fromAddress(newBrowser(t, e), "198.51.100.9")
+	if pg := elsewhere.signIn(p); pg.URL.Path != "/console" {
+		t.Fatalf("the unchanged password no longer signs in: %s (%d)", pg.URL, pg.Status)
+	}
+	change(elsewhere, p.Password, "a brand new password").expect(http.StatusTooManyRequests)
+
+	// Another user on the thief's address is not held by p's budget; a
+	// right current password (even with a new one the rules refuse) gives
+	// its reservation back, however often.
+	q := newMember(t, e, tid, []string{"viewer"}, nil)
+	qb := fromAddress(newBrowser(t, e), "203.0.113.7")
+	qb.signIn(q)
+	for i := range 12 {
+		if pg := change(qb, q.Password, "short"); pg.Status != http.StatusUnprocessableEntity || pg.fieldError("password") == "" {
+			t.Fatalf("refused new password %d: %d, or no problem next to it", i+1, pg.Status)
+		}
+	}
+	change(qb, q.Password, "another brand new password").expect(http.StatusOK)
+
+	// Thirty failures from one address spend its budget of failures of
+	// any kind, which the sign-in page shares.
+	const crowd = "192.0.2.44"
+	for range 3 {
+		r := newMember(t, e, tid, []string{"viewer"}, nil)
+		rb := fromAddress(newBrowser(t, e), crowd)
+		rb.signIn(r)
+		for i := range 10 {
+			change(rb, "guess-"+strconv.Itoa(i), "a brand new password").expect(http.StatusUnprocessableEntity)
+		}
+	}
+	late := newMember(t, e, tid, []string{"viewer"}, nil)
+	if pg := fromAddress(newBrowser(t, e), crowd).signIn(late); pg.Status != http.StatusTooManyRequests {
+		t.Errorf("sign-in from an address with thirty wrong passwords: %d, want 429", pg.Status)
 	}
 }

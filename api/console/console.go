@@ -19,9 +19,11 @@ import (
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/components"
 	"github.com/oauthd/oauthd/connections"
+	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/oauthclients"
 	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
+	"github.com/oauthd/oauthd/webhooks"
 )
 
 // Sessions is what the console asks of the sign-in pages' session.
@@ -43,6 +45,10 @@ type Deps struct {
 	APIClients   *apiclients.Service
 	Connections  *connections.Service
 	Grants       *authserver.Grants
+	Webhooks     *webhooks.Service
+	// Budgets keeps the failure budgets every instance shares (the
+	// password form spends from them, as the sign-in page does).
+	Budgets budget.Store
 	// Issuer is the authorization server's URL, for the examples pages show.
 	Issuer string
 	Log    *slog.Logger

@@ -26,8 +26,9 @@ var (
 	// connectBudget is bad, replayed or misdirected connection links and
 	// provider answers (the /connect pages) per address.
 	connectBudget = budget.Limit{Burst: 10, Window: time.Minute}
-	// addressBudget is every failure from one address, whatever it tried.
-	addressBudget = budget.Limit{Burst: 30, Window: time.Minute}
+	// addressBudget is every failure from one address, whatever it tried
+	// (the console's password form spends from it too).
+	addressBudget = budget.Address
 )
 
 // attempt is a reservation of failures for one slow check: give it back
@@ -41,7 +42,7 @@ type attempt struct {
 // address's, before the check runs. wait > 0 means refused: the seconds
 // to say in Retry-After.
 func (h *Handler) reserve(ctx context.Context, address, key string, limit budget.Limit) (*attempt, int, error) {
-	a := &attempt{h: h, charges: []budget.Charge{{Key: key, Limit: limit}, {Key: "address|" + address, Limit: addressBudget}}}
+	a := &attempt{h: h, charges: []budget.Charge{{Key: key, Limit: limit}, {Key: budget.AddressKey(address), Limit: addressBudget}}}
 	wait, err := h.d.Budgets.Reserve(ctx, a.charges)
 	if err != nil {
 		return nil, 0, err

@@ -25,6 +25,15 @@ type Limit struct {
 
 func (l Limit) perSecond() float64 { return float64(l.Burst) / l.Window.Seconds() }
 
+// Address is the budget of every failure from one address, whatever it
+// tried (a client secret, a sign-in, a device code, a current password):
+// every page and endpoint that checks a guessable secret spends from it
+// as well as from its own, under AddressKey.
+var Address = Limit{Burst: 30, Window: time.Minute}
+
+// AddressKey is the key of address's budget of failures of any kind.
+func AddressKey(address string) string { return "address|" + address }
+
 // Charge is one budget an attempt spends from: its key (any text; stores
 // keep only a digest) and its limit.
 type Charge struct {
