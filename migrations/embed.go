@@ -1,10 +1,22 @@
-// Package migrations holds the versioned SQL schema, embedded in the binary
-// and applied by goose at start under a Postgres advisory lock.
+// Package migrations holds the versioned schema, embedded in the binary and
+// applied by goose at start under a Postgres advisory lock: SQL files, and
+// Go migrations (NNNNN_name.go) where a step needs Go's rules, such as
+// 00090's email keys.
 package migrations
 
-import "embed"
+import (
+	"embed"
 
-// FS is the set of goose SQL migrations, applied in file-name order.
+	"github.com/pressly/goose/v3"
+)
+
+// FS is the set of migrations, applied in version order: the SQL files,
+// and the Go migrations' source, which goose matches with Go below (and
+// which makes a change to one a change to the set, as the test template's
+// hash sees).
 //
-//go:embed *.sql
+//go:embed *.sql 0*.go
 var FS embed.FS
+
+// Go is the Go migrations, each named by a file in FS.
+var Go = []*goose.Migration{usersEmailKey}

@@ -13,8 +13,12 @@ import (
 
 // User is a person or script that calls the API.
 type User struct {
-	ID           uuid.UUID
-	Email        string
+	ID    uuid.UUID
+	Email string
+	// EmailKey is what the email is looked up and kept unique by
+	// (emailKey); nil only for a user whose email folded to an older
+	// user's when migration 00090 gave existing users their keys.
+	EmailKey     *string
 	PasswordHash *string
 	Superuser    bool
 	CreatedAt    time.Time

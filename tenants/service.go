@@ -89,7 +89,10 @@ func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, e
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(strings.ToLower(u.Email)), []byte(strings.ToLower(NormalizeEmail(email)))) != 1 {
+	// The key names the user; the email must be theirs as emailKey
+	// compares emails (computed from u.Email, so a user left without a
+	// stored key by migration 00090 still signs in with their keys).
+	if subtle.ConstantTimeCompare([]byte(emailKey(u.Email)), []byte(emailKey(email))) != 1 {
 		return nil, ErrUnauthenticated
 	}
 	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > apiKeyTouchInterval {
@@ -111,7 +114,8 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	u := &User{ID: uuid.New(), Email: in.Email, Superuser: in.Superuser}
+	key := emailKey(in.Email)
+	u := &User{ID: uuid.New(), Email: in.Email, EmailKey: &key, Superuser: in.Superuser}
 	if in.Password != nil {
 		h, err := s.hashPassword(*in.Password)
 		if err != nil {
@@ -130,7 +134,7 @@ func (s *Service) User(ctx context.Context, id uuid.UUID) (*User, error) {
 	return s.store.user(ctx, id)
 }
 
-// UserByEmail finds a user by email, whatever its case. Text no email can
+// UserByEmail finds a user by email, whatever its case (emailKey). Text no email can
 // be (invalid UTF-8, a NUL that Postgres refuses in text, or too long)
 // names nobody, and is not sent to the database.
 func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
@@ -180,7 +184,8 @@ func (s *Service) UpdateUser(ctx context.Context, by *Acting, id uuid.UUID, patc
 			return err
 		}
 		if patch.Email != nil {
-			u.Email = *patch.Email
+			key := emailKey(*patch.Email)
+			u.Email, u.EmailKey = *patch.Email, &key
 		}
 		if patch.Superuser != nil {
 			u.Superuser = *patch.Superuser

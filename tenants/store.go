@@ -47,7 +47,7 @@ func (s *Store) user(ctx context.Context, id uuid.UUID) (*User, error) {
 
 func (s *Store) userByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := s.db.Conn(ctx).Where("lower(email) = lower(?)", email).Take(&u).Error
+	err := s.db.Conn(ctx).Where("email_key = ?", emailKey(email)).Take(&u).Error
 	return &u, notFound(err, ErrUserNotFound)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/oauthd/oauthd/internal/emailkey"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/policy"
 )
@@ -24,8 +25,13 @@ const (
 // NormalizeEmail is an email as oauthd keeps and compares it: Unicode NFC,
 // so the composed and decomposed spellings of one address (é as one code
 // point or as e and a combining accent) are one user. Case is folded where
-// emails are compared (lower(), in the database's unique index too).
+// emails are compared, by emailKey.
 func NormalizeEmail(email string) string { return norm.NFC.String(email) }
+
+// emailKey is the key users are looked up by and unique on
+// (users.email_key): NFC and Unicode case folding, in Go, so ÉVA@x.test
+// and éva@x.test are one user whatever the database's locale.
+func emailKey(email string) string { return emailkey.Of(email) }
 
 // invisible reports a character that must not be in an email: control and
 // format characters (zero-width spaces and joiners, the bidi overrides

@@ -18,6 +18,7 @@ import (
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
+	"github.com/oauthd/oauthd/tenants"
 )
 
 // TestAdminTasks runs each admin task as `oauthd admin ...` would, against
@@ -92,6 +93,17 @@ func TestAdminTasks(t *testing.T) {
 	}
 	if u, err := a.Tenants.UserByEmail(ctx, su.Email); err != nil || !u.CheckPassword("a long enough passphrase 42") {
 		t.Errorf("set-password did not set the password: %v", err)
+	}
+	// Emails are found whatever their case, beyond ASCII too.
+	if _, err := a.Tenants.CreateUser(ctx, tenants.NewUser{Email: "\u00c9VA@example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := admin(ctx, []string{"set-password", "-email", "\u00e9va@example.test"}, strings.NewReader("another long passphrase 7\n"), &out); err != nil {
+		t.Fatalf("set-password -email \u00e9va@example.test: %v", err)
+	}
+	if u, err := a.Tenants.UserByEmail(ctx, "\u00c9VA@example.test"); err != nil || !u.CheckPassword("another long passphrase 7") {
+		t.Errorf("set-password -email \u00e9va@example.test did not set \u00c9VA@example.test's password: %v", err)
 	}
 
 	// API clients: create prints the id and the secret once; the client

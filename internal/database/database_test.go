@@ -57,7 +57,8 @@ func migrationCount(t *testing.T) int {
 	t.Helper()
 	n := 0
 	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".sql") {
+		// SQL files, and Go migrations (a numbered .go file; embed.go is none).
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".sql") || strings.HasPrefix(path, "0") && strings.HasSuffix(path, ".go")) {
 			n++
 		}
 		return err

@@ -22,7 +22,8 @@ func provider(d *DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, d.sql, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, d.sql, migrations.FS,
+		goose.WithSessionLocker(locker), goose.WithGoMigrations(migrations.Go...))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -37,6 +38,20 @@ func Migrate(ctx context.Context, d *DB) (int, error) {
 		return 0, err
 	}
 	results, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("apply migrations: %w", err)
+	}
+	return len(results), nil
+}
+
+// MigrateTo applies the pending migrations up to and including version and
+// returns how many ran; a test of one migration stops just before it.
+func MigrateTo(ctx context.Context, d *DB, version int64) (int, error) {
+	p, err := provider(d)
+	if err != nil {
+		return 0, err
+	}
+	results, err := p.UpTo(ctx, version)
 	if err != nil {
 		return 0, fmt.Errorf("apply migrations: %w", err)
 	}

@@ -59,6 +59,25 @@ func New(t testing.TB) string {
 	return withDatabase(admin, name)
 }
 
+// NewCLocale creates an empty database for t whose collation and
+// character classes are the C locale's (where lower() folds ASCII only, as
+// on make test's throwaway server), dropped when t ends, and returns its
+// URL; migrations are the caller's (database.Migrate or MigrateTo). It
+// shows what holds whatever locale the server was set up with.
+func NewCLocale(t testing.TB) string {
+	t.Helper()
+	admin := ServerURL(t)
+	name := "t_c_" + randomHex(8)
+	ctx := context.Background()
+	if err := exec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'", name)); err != nil {
+		t.Fatalf("create C-locale test database: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = exec(context.Background(), admin, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return withDatabase(admin, name)
+}
+
 func setup() {
 	serverURL = os.Getenv("OAUTHD_TEST_DATABASE_URL")
 	if serverURL == "" {
