@@ -8,6 +8,8 @@ GOLANGCI_VERSION := v2.6.2
 FUZZTIME      ?= 1m
 TEST_FUZZTIME ?= 3s
 # Test packages run at once: most tests wait on PostgreSQL, not the CPU.
+# A package may take longer than go test's default 10 minutes on a busy
+# machine (the api package runs ~2 minutes alone under -race).
 TEST_PARALLEL ?= 4
 
 .PHONY: run build test test-go fuzz lint bench migrate clean browser screenshots
@@ -29,7 +31,7 @@ test:
 	./scripts/with-test-postgres.sh $(MAKE) --no-print-directory test-go fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 test-go:
-	$(GO) test -race -count=1 -p $(TEST_PARALLEL) ./...
+	$(GO) test -race -count=1 -timeout 30m -p $(TEST_PARALLEL) ./...
 
 ## browser: install headless Chromium (Debian's chromium), which the console's browser tests drive
 browser:
