@@ -216,6 +216,17 @@ var authScenarios = []scenario{
 		},
 	},
 	{
+		name: "create-api-client", ops: []string{"create-api-client"}, concurrency: tokenLowC,
+		about: "POST /v2/tenants/{tid}/api-clients with basic auth: a confidential client with the `viewer` role, its first secret generated, stored in its hashed form and shown once; every answer must hold a `client_secret`",
+		iterate: func(w *worker) {
+			body := `{"data":{"type":"api-client","attributes":{"name":"bench-created","client_type":"confidential",` +
+				`"grant_types":["client_credentials"],"roles":["viewer"],"redirect_uris":[],"scopes":[]}}}`
+			w.doAs(request{op: "create-api-client", method: http.MethodPost, url: w.base + "/v2/tenants/" + w.t.tenantID.String() + "/api-clients",
+				auth: w.auth, ctype: jsonDoc, accept: jsonAPI, body: []byte(body), want: http.StatusCreated,
+				valid: func(b []byte) bool { return bytes.Contains(b, []byte(`"client_secret":"o2s_`)) }})
+		},
+	},
+	{
 		// get-basic and get-bearer run interleaved (see driveAuth).
 		name: "get-basic", ops: []string{"get-basic"}, concurrency: highC,
 		about: "GET /v2/tenants/{tid}/oauth-clients/{a random one of the tenant's clients} with basic auth (`email:apikey` of a member with the `admin` role)",
@@ -276,10 +287,12 @@ func driveAuth(ctx context.Context, base, auth string, t *target, o authOptions)
 			if !chosen(sc.name) {
 				continue
 			}
-			res, err := runScenario(ctx, sc, base, auth, t, sc.concurrency, warmup, duration)
+			ws, _, used, err := drive(ctx, sc, base, auth, t, sc.concurrency, warmup, duration, probe)
 			if err != nil {
 				return nil, err
 			}
+			res := summarize(sc, ws, sc.concurrency, duration)
+			res[0].CPU = used
 			out[sc.name] = res
 			logResults(res)
 			continue
@@ -423,10 +436,11 @@ func authSection(b *strings.Builder, info *runInfo) {
 	}
 	w("\n")
 
-	w("| scenario | operation | concurrency | req/s | p50 | p90 | p99 | max | requests | errors |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	w("| scenario | operation | concurrency | req/s | p50 | p90 | p99 | max | CPU per request (oauthd + PostgreSQL) | requests | errors |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range authScenarios {
 		for _, r := range a.results[sc.name] {
-			w("| %s | %s | %d | %.0f | %s | %s | %s | %s | %d | %s |\n", sc.name, r.Op, r.Concurrency, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Requests, errCell(r))
+			w("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %d | %s |\n", sc.name, r.Op, r.Concurrency, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max),
+				cpuCell(r), r.Requests, errCell(r))
 		}
 	}
 	w("\n")
@@ -484,4 +498,12 @@ func errCell(r stats) string {
 		errs += " (" + errorSummary(r.ErrorKinds) + ")"
 	}
 	return errs
+}
+
+// cpuCell is a scenario's CPU per request: oauthd's and PostgreSQL's.
+func cpuCell(r stats) string {
+	if r.CPU.server <= 0 && r.CPU.postgres <= 0 {
+		return "–"
+	}
+	return perRequest(r.CPU.server, r.Requests) + " + " + perRequest(r.CPU.postgres, r.Requests)
 }

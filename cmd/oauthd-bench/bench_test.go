@@ -135,7 +135,7 @@ func TestSeedAndLoad(t *testing.T) {
 
 	doc := report(&runInfo{cfg: config{concurrency: 2, perTenant: 100}, principal: "member", shapes: []*shape{sh}, auth: ar})
 	for _, want := range []string{"| list-filter |", "| list-page |", "create", "Execution Time",
-		"| token-c32 | token |", "| introspect | introspect |", "| get-bearer | get-bearer |", "| access-token | access-token |", "tokens/s at concurrency 32 ≥ 3,000"} {
+		"| token-c32 | token |", "| create-api-client | create-api-client |", "| introspect | introspect |", "| get-bearer | get-bearer |", "| access-token | access-token |", "tokens/s at concurrency 32 ≥ 3,000"} {
 		if !strings.Contains(doc, want) && !strings.Contains(doc, strings.TrimSpace(want)) {
 			t.Errorf("report lacks %q", want)
 		}

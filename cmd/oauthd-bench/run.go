@@ -233,7 +233,7 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 
 func logResults(res []stats) {
 	for _, r := range res {
-		logf("  %-12s c=%-3d %8.0f req/s  p50 %7s  p99 %7s  errors %d", r.Op, r.Concurrency, r.RPS, ms(r.P50), ms(r.P99), r.Errors)
+		logf("  %-12s c=%-3d %8.0f req/s  p50 %7s  p99 %7s  cpu/req %s  errors %d", r.Op, r.Concurrency, r.RPS, ms(r.P50), ms(r.P99), cpuCell(r), r.Errors)
 	}
 }
 
