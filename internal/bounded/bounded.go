@@ -20,7 +20,7 @@ type Map[K comparable, V any] struct {
 // Stats counts a cache's lookups, for the metrics. The cache records each
 // lookup itself (Record), since only it knows whether an entry it found is
 // still good.
-type Stats struct{ hits, misses atomic.Uint64 }
+type Stats struct{ hits, misses, loads atomic.Uint64 }
 
 // Record counts one lookup.
 func (s *Stats) Record(hit bool) {
@@ -36,6 +36,18 @@ func (s *Stats) Hits() uint64 { return s.hits.Load() }
 
 // Misses is the number of lookups that did not.
 func (s *Stats) Misses() uint64 { return s.misses.Load() }
+
+// RecordLoad counts one load: the work a miss costs (a database read, a
+// bcrypt comparison), done once for all the misses that wait for it.
+func (s *Stats) RecordLoad() { s.loads.Add(1) }
+
+// Loads is the number of loads done.
+func (s *Stats) Loads() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.loads.Load()
+}
 
 // Stats are the lookups recorded for this map.
 func (m *Map[K, V]) Stats() *Stats { return &m.stats }

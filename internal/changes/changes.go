@@ -10,6 +10,7 @@ package changes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oauthd/oauthd/internal/bounded"
+	"github.com/oauthd/oauthd/internal/flight"
 )
 
 // Channel is the NOTIFY channel the triggers of migration 00011 use.
@@ -115,6 +117,14 @@ type Cache[K comparable, V any] struct {
 	feed    *Feed
 	ttl     time.Duration
 	entries *bounded.Map[K, entry[V]]
+	flights flight.Group[flightKey[K], V]
+}
+
+// flightKey is a load in flight: a key under a generation, so a caller
+// that starts after a change never takes what was read before it.
+type flightKey[K comparable] struct {
+	k   K
+	gen uint64
 }
 
 type entry[V any] struct {
@@ -147,6 +157,53 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 	ok = ok && e.gen == c.feed.Generation() && time.Since(e.at) < c.ttl
 	c.entries.Stats().Record(ok)
 	if !ok {
+		return zero, false
+	}
+	return e.value, true
+}
+
+// Load returns k's value from the cache when it is still good, else from
+// load, which concurrent callers of k share: a burst of misses (a cold
+// start, an expiry, a change) costs one load, not one per caller. A load
+// is shared only by callers that start under the same generation, so one
+// that starts after a change (committed here, or heard of) loads afresh.
+// A caller whose own context is still live does its own load when the
+// shared one failed on its runner's context. load's value is cached
+// under the generation taken before it ran. Without a feed nothing is
+// cached, but concurrent loads are still shared.
+func (c *Cache[K, V]) Load(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	if v, ok := c.Get(k); ok {
+		return v, nil
+	}
+	gen := c.Generation()
+	fetch := func() (V, error) {
+		// A caller that missed just before the previous load filled the
+		// entry and ended finds it here instead of loading again.
+		if v, ok := c.peek(k, gen); ok {
+			return v, nil
+		}
+		c.entries.Stats().RecordLoad()
+		v, err := load(ctx)
+		if err == nil {
+			c.Put(k, v, gen)
+		}
+		return v, err
+	}
+	v, err, shared := c.flights.Do(flightKey[K]{k, gen}, fetch)
+	if shared && err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return fetch()
+	}
+	return v, err
+}
+
+// peek is Get without counting a lookup, under generation gen.
+func (c *Cache[K, V]) peek(k K, gen uint64) (V, bool) {
+	var zero V
+	if c.feed == nil {
+		return zero, false
+	}
+	e, ok := c.entries.Get(k)
+	if !ok || e.gen != gen || gen != c.feed.Generation() || time.Since(e.at) >= c.ttl {
 		return zero, false
 	}
 	return e.value, true

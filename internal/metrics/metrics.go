@@ -74,7 +74,8 @@ func (m *Metrics) WatchDB(db *sql.DB) {
 
 // WatchCaches exports each named cache's lookups as
 // oauthd_cache_lookups_total{cache, result="hit"|"miss"}; the hit ratio is
-// rate(hits) / rate(all lookups).
+// rate(hits) / rate(all lookups). oauthd_cache_loads_total{cache} counts
+// the work behind the misses, which concurrent misses share.
 func (m *Metrics) WatchCaches(caches map[string]*bounded.Stats) {
 	for name, s := range caches {
 		if s == nil {
@@ -87,6 +88,11 @@ func (m *Metrics) WatchCaches(caches map[string]*bounded.Stats) {
 				ConstLabels: prometheus.Labels{"cache": name, "result": result},
 			}, func() float64 { return float64(read()) }))
 		}
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "oauthd_cache_loads_total",
+			Help:        "Loads behind this instance's caches by cache: a database read, or a bcrypt comparison for verified_client_secrets; concurrent misses of one key share one load.",
+			ConstLabels: prometheus.Labels{"cache": name},
+		}, func() float64 { return float64(s.Loads()) }))
 	}
 }
 
