@@ -115,7 +115,7 @@ func (d *resourceDoc) timestamp(attr string) *time.Time {
 }
 
 // createAPIClient returns the client's first secret this once; only its
-// bcrypt hash is kept.
+// SHA-256 digest is kept.
 func (s *Server) createAPIClient(c echo.Context) error {
 	doc, err := readCreate(c, apiClientSchema)
 	if err != nil {

@@ -164,8 +164,8 @@ func TestAPIClientSecretShownOnce(t *testing.T) {
 		if strings.Contains(e.Logs.String(), s) {
 			t.Errorf("secret in the logs")
 		}
-		if n := countRows(t, e, `SELECT count(*) FROM api_client_secrets WHERE hash LIKE '$2_$%'`); n != 2 {
-			t.Errorf("%d bcrypt hashes, want 2", n)
+		if n := countRows(t, e, `SELECT count(*) FROM api_client_secrets WHERE hash LIKE '$sha256$%'`); n != 2 {
+			t.Errorf("%d SHA-256 digests, want 2", n)
 		}
 	}
 	list := e.Get(tenantPath(tid, "/api-clients/"+id+"/secrets"), &e.Super).ExpectStatus(t, http.StatusOK)

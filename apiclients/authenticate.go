@@ -15,10 +15,13 @@ import (
 // client presents none. Every failure is ErrInvalidClient; other errors
 // mean the database failed.
 //
-// bcrypt is deliberately slow, so a secret verified once is remembered by
-// this instance (see verifiedCache) and later requests skip bcrypt. The
-// client and its active secrets are loaded on every call, so a deleted,
-// expired or rotated-out secret fails at once everywhere.
+// Secrets are stored as SHA-256 digests, compared at once; a secret stored
+// before that as a bcrypt hash is verified with bcrypt once and then
+// remembered by this instance (see verifiedCache). The client and its
+// active secrets come from a cache that any change to them empties (here
+// at once, on other instances within the second), so a deleted, expired
+// or rotated-out secret stops working; concurrent requests share one load
+// and one bcrypt check.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*Client, error) {
 	if !PlausibleClientID(clientID) || len(secret) > maxPresentedSecret {
 		return nil, ErrInvalidClient
@@ -26,7 +29,7 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 	c, secrets, err := s.credentials(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		if secret != "" {
-			compareSecret(s.dummyHash(), secret) // an unknown client costs what a wrong secret does
+			compareSecret(s.dummyHash, secret) // an unknown client costs what a wrong secret does
 		}
 		return nil, ErrInvalidClient
 	}
@@ -83,21 +86,23 @@ func PlausibleClientID(id string) bool {
 // otherwise query them on every request. Any change to a client or its
 // secrets, here or on another instance, empties the cache (see Options).
 func (s *Service) credentials(ctx context.Context, clientID string) (*Client, []secretRow, error) {
-	if cr, ok := s.creds.Get(clientID); ok {
-		c := cr.client
-		return &c, cr.secrets, nil
-	}
-	gen := s.creds.Generation()
-	c, secrets, err := s.store.credentials(ctx, clientID)
+	cr, err := s.creds.Load(ctx, clientID, func(ctx context.Context) (credentials, error) {
+		c, secrets, err := s.store.credentials(ctx, clientID)
+		if err != nil {
+			return credentials{}, err
+		}
+		return credentials{client: *c, secrets: secrets}, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	s.creds.Put(clientID, credentials{client: *c, secrets: secrets}, gen)
-	return c, secrets, nil
+	c := cr.client
+	return &c, cr.secrets, nil
 }
 
-// match finds the active secret row that secret is, from the cache when it
-// has been verified before, else with bcrypt (then remembering it).
+// match finds the active secret row that secret is: a digest is compared
+// at once, a bcrypt hash (a secret stored before digests) through the
+// verified-secret cache.
 func (s *Service) match(rows []secretRow, secret string) *secretRow {
 	now := time.Now()
 	live := make([]secretRow, 0, len(rows))
@@ -109,13 +114,12 @@ func (s *Service) match(rows []secretRow, secret string) *secretRow {
 	}
 	rows = live
 	for i := range rows {
-		if s.verified.has(s.verified.digest(rows[i].ID, secret, rows[i].Hash)) {
+		if !slowHash(rows[i].Hash) && compareSecret(rows[i].Hash, secret) {
 			return &rows[i]
 		}
 	}
 	for i := range rows {
-		if compareSecret(rows[i].Hash, secret) {
-			s.verified.add(s.verified.digest(rows[i].ID, secret, rows[i].Hash))
+		if slowHash(rows[i].Hash) && s.verified.check(rows[i].ID, rows[i].Hash, secret) {
 			return &rows[i]
 		}
 	}
@@ -133,17 +137,30 @@ func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*C
 		}
 		return t == nil || time.Since(*t) > touchInterval
 	}
-	if due(c.ID, c.LastUsedAt) {
-		if err := s.store.touchClient(ctx, c.TenantID, c.ID); err != nil {
-			return nil, fmt.Errorf("authenticate api client: %w", err)
+	// Concurrent requests that find a write due share it.
+	touch := func(id uuid.UUID, t *time.Time, write func() error) error {
+		if !due(id, t) {
+			return nil
 		}
-		s.touches.Store(c.ID, time.Now())
+		_, err, _ := s.touchFlights.Do(id, func() (struct{}, error) {
+			if !due(id, t) {
+				return struct{}{}, nil // written by the call that just ended
+			}
+			if err := write(); err != nil {
+				return struct{}{}, err
+			}
+			s.touches.Store(id, time.Now())
+			return struct{}{}, nil
+		})
+		return err
 	}
-	if secret != nil && due(secret.ID, secret.LastUsedAt) {
-		if err := s.store.touchSecret(ctx, secret.TenantID, secret.ID); err != nil {
+	if err := touch(c.ID, c.LastUsedAt, func() error { return s.store.touchClient(ctx, c.TenantID, c.ID) }); err != nil {
+		return nil, fmt.Errorf("authenticate api client: %w", err)
+	}
+	if secret != nil {
+		if err := touch(secret.ID, secret.LastUsedAt, func() error { return s.store.touchSecret(ctx, secret.TenantID, secret.ID) }); err != nil {
 			return nil, fmt.Errorf("authenticate api client: %w", err)
 		}
-		s.touches.Store(secret.ID, time.Now())
 	}
 	return c, nil
 }

@@ -4,14 +4,17 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/binary"
-	"sync/atomic"
+	"strings"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/credential"
+	"github.com/oauthd/oauthd/internal/flight"
 )
 
 // Prefixes make ids and secrets recognisable in logs and secret scanners.
@@ -21,40 +24,47 @@ const (
 )
 
 // maxPresentedSecret bounds what Authenticate hashes: a generated secret
-// is 47 characters, and bcrypt reads at most 72 bytes anyway.
+// is 47 characters, and bcrypt (of secrets stored before digests) reads at
+// most 72 bytes anyway.
 const maxPresentedSecret = 72
 
 // newClientID returns a fresh public client id: 18 random bytes, URL-safe.
 func newClientID() string { return credential.Random(ClientIDPrefix, 18) }
 
 // newSecret returns a fresh secret: 32 random bytes, URL-safe (43
-// characters), well under bcrypt's 72-byte limit with its prefix.
+// characters after its prefix).
 func newSecret() string { return credential.Random(SecretPrefix, 32) }
 
-// cost is the deployment's bcrypt work factor (Options.BcryptCost; test
-// environments build the service with bcrypt.MinCost).
-func (s *Service) cost() int {
-	if s.opts.BcryptCost != 0 {
-		return s.opts.BcryptCost
-	}
-	return bcrypt.DefaultCost
+// How a secret is stored. Secrets are generated, 256 random bits each, so
+// nobody can guess one and a slow hash buys nothing: a secret is stored as
+// its SHA-256 (as API keys are), prefixed so that the stored form says
+// what it is. Secrets stored before (bcrypt, "$2a$…") keep verifying, with
+// bcrypt, once per secret and instance (verifiedCache).
+const digestPrefix = "$sha256$"
+
+// hashSecret is the stored form of a new secret.
+func hashSecret(secret string) string {
+	return digestPrefix + base64.RawStdEncoding.EncodeToString(credential.DigestOf(secret))
 }
 
-func (s *Service) hash(secret string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), s.cost())
-	return string(h), err
-}
+// slowHash reports whether a stored hash is bcrypt's (a secret stored
+// before digests), which is worth remembering once verified.
+func slowHash(hash string) bool { return !strings.HasPrefix(hash, digestPrefix) }
 
-// bcryptCompares counts bcrypt comparisons, so tests can see the cache work.
-var bcryptCompares atomic.Int64
-
+// compareSecret reports whether secret is the one hash was made from, in
+// time that does not depend on where they differ.
 func compareSecret(hash, secret string) bool {
-	bcryptCompares.Add(1)
+	if rest, ok := strings.CutPrefix(hash, digestPrefix); ok {
+		want, err := base64.RawStdEncoding.DecodeString(rest)
+		return err == nil && subtle.ConstantTimeCompare(want, credential.DigestOf(secret)) == 1
+	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) == nil
 }
 
-// verifiedCache remembers secrets that bcrypt has verified, so the token
-// endpoint pays bcrypt once per secret and instance, not per request. An
+// verifiedCache remembers secrets that bcrypt has verified (those stored
+// before digests), so the token endpoint pays bcrypt once per secret and
+// instance, not per request; concurrent first uses of a secret share one
+// bcrypt comparison (checks), which its Stats count as loads. An
 // entry is an HMAC of the secret row's id, the presented secret and the
 // stored hash: it matches only while that very row is still loaded as
 // active, so deleting, expiring or replacing a secret takes effect at once.
@@ -62,6 +72,7 @@ func compareSecret(hash, secret string) bool {
 type verifiedCache struct {
 	key     []byte
 	entries *bounded.Map[[sha256.Size]byte, struct{}]
+	checks  flight.Group[[sha256.Size]byte, bool]
 }
 
 const verifiedCacheSize = 10000
@@ -92,3 +103,27 @@ func (c *verifiedCache) has(d [sha256.Size]byte) bool {
 }
 
 func (c *verifiedCache) add(d [sha256.Size]byte) { c.entries.Put(d, struct{}{}) }
+
+// check reports whether secret is the one the bcrypt hash of row id was
+// made from: from the cache when verified before, else with bcrypt, which
+// concurrent callers with the same row and secret share.
+func (c *verifiedCache) check(id uuid.UUID, hash, secret string) bool {
+	d := c.digest(id, secret, hash)
+	if c.has(d) {
+		return true
+	}
+	ok, _, _ := c.checks.Do(d, func() (bool, error) {
+		// A caller that missed just before the previous check added the
+		// entry and ended finds it here.
+		if _, ok := c.entries.Get(d); ok {
+			return true, nil
+		}
+		c.entries.Stats().RecordLoad()
+		if !compareSecret(hash, secret) {
+			return false, nil
+		}
+		c.add(d)
+		return true, nil
+	})
+	return ok
+}

@@ -7,7 +7,8 @@ import (
 )
 
 // maxActiveSecrets bounds a client's unexpired secrets: enough for any
-// rotation, and it bounds the bcrypt work a wrong secret can cause.
+// rotation, and it bounds the work a wrong secret can cause (a bcrypt each
+// for secrets stored before digests).
 const maxActiveSecrets = 5
 
 // Problems this package reports.

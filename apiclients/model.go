@@ -1,8 +1,9 @@
 // Package apiclients owns API clients: the OAuth clients that call this
 // platform's own API with tokens from /oauth/token. The platform generates
-// each client's id and secrets; a secret is shown once and only its bcrypt
-// hash is kept, and several may be active at once so a secret can be
-// rotated without downtime. A client carries the grant types, redirect
+// each client's id and secrets; a secret is shown once and only its
+// SHA-256 digest is kept (bcrypt hashes stored before keep verifying), and
+// several may be active at once so a secret can be rotated without
+// downtime. A client carries the grant types, redirect
 // URIs, roles (for client-credentials tokens), scopes (the most a user token
 // may carry) and token lifetimes the authorization server applies.
 package apiclients
@@ -111,8 +112,9 @@ type Secret struct {
 	CreatedAt  time.Time
 }
 
-// secretRow is a secret as stored, with its bcrypt hash and its keyed
-// fingerprint (see fingerprint).
+// secretRow is a secret as stored, with its hash (a "$sha256$" digest, or
+// bcrypt's for a secret stored before digests) and its keyed fingerprint
+// (see fingerprint).
 type secretRow struct {
 	Secret
 	Hash        string
@@ -162,8 +164,6 @@ type Bounds struct {
 // Options tune the service.
 type Options struct {
 	Bounds Bounds
-	// BcryptCost is the work factor for new secrets; 0 is bcrypt.DefaultCost.
-	BcryptCost int
 	// Changes, when set, lets this instance cache credentials for a moment:
 	// it is bumped after every committed change here and on NOTIFY from
 	// other instances. Nil disables the cache.

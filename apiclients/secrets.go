@@ -13,18 +13,14 @@ import (
 )
 
 // newSecretRow makes a secret for c: the plain secret, shown once, and the
-// row that keeps only its bcrypt hash.
-func (s *Service) newSecretRow(c *Client, expiresAt *time.Time) (string, *secretRow, error) {
+// row that keeps only its digest.
+func (s *Service) newSecretRow(c *Client, expiresAt *time.Time) (string, *secretRow) {
 	plain := newSecret()
-	h, err := s.hash(plain)
-	if err != nil {
-		return "", nil, fmt.Errorf("hash secret: %w", err)
-	}
 	return plain, &secretRow{
 		Secret:      Secret{TenantID: c.TenantID, ClientPK: c.ID, ID: uuid.New(), Hint: credential.Hint(plain), ExpiresAt: expiresAt},
-		Hash:        h,
+		Hash:        hashSecret(plain),
 		Fingerprint: s.fingerprint(plain),
-	}, nil
+	}
 }
 
 // CreateSecret adds a secret to a confidential client, for rotation
@@ -40,8 +36,8 @@ func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID
 		t := expiresAt.UTC().Truncate(time.Second)
 		expiresAt = &t
 	}
-	// The client is read first (without a lock) so bcrypt runs outside the
-	// transaction; the transaction locks it and checks again.
+	// The client is read first (without a lock), for the answers that need
+	// no transaction; the transaction locks it and checks again.
 	c, err := s.store.get(ctx, tenantID, clientPK, false)
 	if err != nil {
 		return nil, "", fmt.Errorf("create api client secret: %w", err)
@@ -52,10 +48,7 @@ func (s *Service) CreateSecret(ctx context.Context, tenantID, clientPK uuid.UUID
 	if c.Public() {
 		return nil, "", fmt.Errorf("create api client secret: %w", ErrPublicClient)
 	}
-	plain, row, err := s.newSecretRow(c, expiresAt)
-	if err != nil {
-		return nil, "", fmt.Errorf("create api client secret: %w", err)
-	}
+	plain, row := s.newSecretRow(c, expiresAt)
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		// The row lock serialises concurrent creates, so the count holds,
 		// and a concurrent change of the client's roles cannot slip

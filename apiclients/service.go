@@ -11,8 +11,8 @@ import (
 
 	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/changes"
-	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
+	"github.com/oauthd/oauthd/internal/flight"
 	"github.com/oauthd/oauthd/internal/listing"
 	"github.com/oauthd/oauthd/policy"
 )
@@ -46,9 +46,11 @@ type Service struct {
 	verified *verifiedCache
 	creds    *changes.Cache[string, credentials]
 	touches  sync.Map // uuid.UUID -> time.Time: last_used_at written by this instance
+	// touchFlights shares a last_used_at write among concurrent requests.
+	touchFlights flight.Group[uuid.UUID, struct{}]
 	// dummyHash is compared against for an unknown client, so it costs
-	// what a wrong secret costs; made on first use, at the service's cost.
-	dummyHash func() string
+	// what a wrong secret costs.
+	dummyHash string
 }
 
 // NewService wires the service.
@@ -59,10 +61,7 @@ func NewService(tx Transactor, store *Store, pol Policy, audit Recorder, o Optio
 	s := &Service{tx: tx, store: store, policy: pol, audit: audit, opts: o,
 		verified: newVerifiedCache(verifiedCacheSize),
 		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
-	s.dummyHash = sync.OnceValue(func() string {
-		h, _ := s.hash("no such client " + credential.Random("", 16))
-		return h
-	})
+	s.dummyHash = hashSecret(newSecret())
 	return s
 }
 
@@ -142,10 +141,7 @@ func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, createdBy *uui
 	var plain string
 	var secret *secretRow
 	if !c.Public() {
-		// bcrypt is slow: hash before the transaction, not inside it.
-		if plain, secret, err = s.newSecretRow(c, nil); err != nil {
-			return nil, "", fmt.Errorf("create api client: %w", err)
-		}
+		plain, secret = s.newSecretRow(c, nil)
 	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.create(ctx, c); err != nil {
@@ -349,7 +345,8 @@ func (s *Service) RevokeTokens(ctx context.Context, tenantID, id uuid.UUID, may 
 }
 
 // Caches are this instance's caches by name, for the metrics: the loaded
-// credentials of clients and the secrets bcrypt has verified.
+// credentials of clients and the secrets bcrypt has verified (their loads
+// are bcrypt comparisons).
 func (s *Service) Caches() map[string]*bounded.Stats {
 	return map[string]*bounded.Stats{"api_client_credentials": s.creds.Stats(), "verified_client_secrets": s.verified.entries.Stats()}
 }

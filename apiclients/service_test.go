@@ -2,6 +2,8 @@ package apiclients_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -43,7 +45,7 @@ func acSetup(t *testing.T) *acEnv {
 		}
 	}
 	e.svc = apiclients.NewService(db, apiclients.NewStore(db), enforcer, audit.NewLog(db),
-		apiclients.Options{BcryptCost: bcrypt.MinCost, Bounds: testBounds})
+		apiclients.Options{Bounds: testBounds})
 	return e
 }
 
@@ -67,40 +69,93 @@ func (e *acEnv) count(t *testing.T, query string, args ...any) int64 {
 	return n
 }
 
-// The second authentication with the same secret costs no bcrypt: the
-// verified-secret cache answers. Deleting the secret still takes effect at
-// once, because the cache only vouches for rows the query still returns.
+// bcryptChecks is how many bcrypt comparisons svc has made: the loads of
+// its verified-secret cache.
+func bcryptChecks(svc *apiclients.Service) uint64 {
+	return svc.Caches()["verified_client_secrets"].Loads()
+}
+
+// legacy stores secret the way secrets were stored before digests, as a
+// bcrypt hash, in place of the client's secret rows' digests.
+func (e *acEnv) legacy(t *testing.T, c *apiclients.Client, secret string) {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Conn(context.Background()).Exec(`UPDATE api_client_secrets SET hash = ? WHERE tenant_id = ? AND client_pk = ?`,
+		string(h), c.TenantID, c.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A new secret is stored as its SHA-256 digest, self-described, and
+// verifies without bcrypt; a wrong one fails.
+func TestSecretsStoredAsDigests(t *testing.T) {
+	e := acSetup(t)
+	ctx := context.Background()
+	c, secret := e.confidential(t, e.a)
+	_, second, err := e.svc.CreateSecret(ctx, e.a, c.ID, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM api_client_secrets WHERE client_pk = ? AND hash LIKE '$sha256$%'`, c.ID); n != 2 {
+		t.Fatalf("%d secrets stored as digests, want 2", n)
+	}
+	for _, s := range []string{secret, second} {
+		if n := e.count(t, `SELECT count(*) FROM api_client_secrets WHERE strpos(hash, ?) > 0`, s); n != 0 {
+			t.Fatal("a secret stored in plain text")
+		}
+		if got, err := e.svc.Authenticate(ctx, c.ClientID, s); err != nil || got.ID != c.ID {
+			t.Fatalf("authenticate: %v, %v", got, err)
+		}
+	}
+	for _, wrong := range []string{secret + "x", secret[:len(secret)-1], "", strings.ToUpper(secret)} {
+		if _, err := e.svc.Authenticate(ctx, c.ClientID, wrong); !errors.Is(err, apiclients.ErrInvalidClient) {
+			t.Fatalf("wrong secret %q: %v", wrong, err)
+		}
+	}
+	if n := bcryptChecks(e.svc); n != 0 {
+		t.Errorf("%d bcrypt comparisons for digests", n)
+	}
+}
+
+// A secret stored as a bcrypt hash (before digests) keeps working; the
+// second authentication with it costs no bcrypt: the verified-secret cache
+// answers. Deleting the secret still takes effect at once, because the
+// cache only vouches for rows the query still returns.
 func TestAuthenticateCachesVerifiedSecrets(t *testing.T) {
 	e := acSetup(t)
 	ctx := context.Background()
 	c, secret := e.confidential(t, e.a)
+	e.legacy(t, c, secret)
 
-	before := apiclients.BcryptCompares()
+	before := bcryptChecks(e.svc)
 	got, err := e.svc.Authenticate(ctx, c.ClientID, secret)
 	if err != nil || got.ID != c.ID {
 		t.Fatalf("first authenticate: %v, %v", got, err)
 	}
-	if n := apiclients.BcryptCompares() - before; n != 1 {
+	if n := bcryptChecks(e.svc) - before; n != 1 {
 		t.Fatalf("first authenticate made %d bcrypt comparisons, want 1", n)
 	}
-	before = apiclients.BcryptCompares()
+	before = bcryptChecks(e.svc)
 	for range 5 {
 		if _, err := e.svc.Authenticate(ctx, c.ClientID, secret); err != nil {
 			t.Fatalf("repeat authenticate: %v", err)
 		}
 	}
-	if n := apiclients.BcryptCompares() - before; n != 0 {
+	if n := bcryptChecks(e.svc) - before; n != 0 {
 		t.Fatalf("cached authentications made %d bcrypt comparisons, want 0", n)
 	}
 
 	// A wrong secret is never cached: each try pays bcrypt and fails.
-	before = apiclients.BcryptCompares()
+	before = bcryptChecks(e.svc)
 	for range 2 {
 		if _, err := e.svc.Authenticate(ctx, c.ClientID, secret+"x"); !errors.Is(err, apiclients.ErrInvalidClient) {
 			t.Fatalf("wrong secret: %v", err)
 		}
 	}
-	if n := apiclients.BcryptCompares() - before; n != 2 {
+	if n := bcryptChecks(e.svc) - before; n != 2 {
 		t.Fatalf("two wrong secrets made %d bcrypt comparisons, want 2", n)
 	}
 
@@ -202,7 +257,7 @@ func TestAuthenticateTouchesLastUsedAtOncePerMinute(t *testing.T) {
 	}
 }
 
-// Secrets are stored as bcrypt hashes, never in plain text.
+// Secrets are stored as SHA-256 digests, never in plain text.
 func TestSecretsAreHashed(t *testing.T) {
 	e := acSetup(t)
 	ctx := context.Background()
@@ -217,8 +272,9 @@ func TestSecretsAreHashed(t *testing.T) {
 	if err := e.db.Conn(ctx).Raw(`SELECT hash FROM api_client_secrets WHERE client_pk = ?`, c.ID).Scan(&hash).Error; err != nil {
 		t.Fatal(err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) != nil {
-		t.Errorf("stored hash does not verify the secret")
+	sum := sha256.Sum256([]byte(secret))
+	if hash != "$sha256$"+base64.RawStdEncoding.EncodeToString(sum[:]) {
+		t.Errorf("stored hash %q is not the secret's SHA-256", hash)
 	}
 	if n := e.count(t, `SELECT count(*) FROM api_client_secrets WHERE strpos(hash, ?) > 0 OR strpos(hint, ?) > 0`, secret, secret); n != 0 {
 		t.Errorf("secret found in plain text")

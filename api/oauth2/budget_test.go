@@ -99,8 +99,8 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env) {
 	}
 }
 
-// Unknown client ids cost a bcrypt each too (so they look like wrong
-// secrets): the address's budget for failures of any kind, 30 a minute,
+// Unknown client ids cost a secret comparison each too (so they look like
+// wrong secrets): the address's budget for failures of any kind, 30 a minute,
 // bounds them across instances.
 func TestAddressBudgetCoversUnknownClients(t *testing.T) {
 	e := apitest.New(t)

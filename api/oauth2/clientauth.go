@@ -39,7 +39,7 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		return nil, errInvalidClient(basic)
 	}
 	if secret == "" {
-		// No secret, no bcrypt and nothing guessed: a public client, or
+		// No secret, nothing to compare and nothing guessed: a public client, or
 		// a confidential one that fails at once.
 		return h.clientOrFailure(c, id, secret, basic)
 	}

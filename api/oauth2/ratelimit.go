@@ -9,7 +9,7 @@ import (
 
 // The budgets of failures that stop guessing, kept in the store every
 // instance shares (Postgres, or Redis when configured; see package
-// budget). Each attempt that runs a slow check (bcrypt) or looks up a
+// budget). Each attempt that checks a secret or a password, or looks up a
 // guessable code spends from two budgets at once: its own (per client id
 // and address, per email and address, per user, per address for the
 // connection pages) and its address's budget

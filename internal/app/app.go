@@ -44,9 +44,10 @@ type Options struct {
 	MaxDBConns  int
 	Keyring     *keyring.Keyring
 	Log         *slog.Logger
-	// BcryptCost is bcrypt's work factor for passwords and client secrets;
-	// 0 keeps each one's production default. Test environments set
-	// bcrypt.MinCost.
+	// BcryptCost is bcrypt's work factor for users' passwords; 0 keeps
+	// the production default. Test environments set bcrypt.MinCost. (API
+	// client secrets and API keys, 256 random bits each, are stored as
+	// SHA-256 digests: no work factor.)
 	BcryptCost int
 	// Metrics receives every series; nil makes a fresh registry.
 	Metrics *metrics.Metrics
@@ -181,7 +182,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
 	a.Connections.RegisterJobs(a.Jobs)
-	clientOpts := apiClientOptions(a.changes, o.BcryptCost)
+	clientOpts := apiClientOptions(a.changes)
 	clientOpts.FingerprintKey = o.Keyring.DeriveKey("api-client-secret-fingerprints")
 	clientOpts.UnusedAfter = o.UnusedAfter
 	clientOpts.Now = a.Jobs.Clock().Now
@@ -312,11 +313,10 @@ func (c componentsForClients) FlowsUsing(ctx context.Context, tenantID, componen
 }
 
 // apiClientOptions are the deployment's rules for API clients: bounds for
-// per-client token lifetimes, bcrypt's cost (0: its default), and the feed
-// that empties this instance's credentials cache on changes.
-func apiClientOptions(feed *changes.Feed, bcryptCost int) apiclients.Options {
+// per-client token lifetimes, and the feed that empties this instance's
+// credentials cache on changes.
+func apiClientOptions(feed *changes.Feed) apiclients.Options {
 	return apiclients.Options{
-		BcryptCost: bcryptCost,
 		Bounds: apiclients.Bounds{
 			MinAccessTTL: time.Minute, MaxAccessTTL: 24 * time.Hour,
 			MinRefreshTTL: time.Hour, MaxRefreshTTL: 90 * 24 * time.Hour,
