@@ -65,3 +65,71 @@ func TestReadmeConfigurationTable(t *testing.T) {
 		}
 	}
 }
+
+// docsVariable and docsMetric find the configuration variables and the
+// metrics the documentation names.
+var (
+	docsVariable = regexp.MustCompile(`\bOAUTHD_[A-Z][A-Z_]*[A-Z]\b`)
+	docsMetric   = regexp.MustCompile(`\boauthd_[a-z_]+_(?:total|seconds|queued)\b`)
+)
+
+// TestDocsNameOnlyWhatExists: every OAUTHD_ variable the README and docs/
+// name is one oauthd reads (serve --help lists it) or one of the tests'
+// (OAUTHD_TEST_…), and every oauthd_… metric they name is a name the code
+// registers (a string literal in a non-test Go file), so neither outlives
+// a rename or a removal.
+func TestDocsNameOnlyWhatExists(t *testing.T) {
+	root := filepath.Join("..", "..")
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, filepath.Join(root, "README.md"))
+	known := map[string]bool{}
+	for _, v := range config.Variables() {
+		known[v.Name] = true
+	}
+	var source strings.Builder
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			source.Write(raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := source.String()
+	metrics := 0
+	for _, doc := range docs {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(doc)
+		for _, v := range docsVariable.FindAllString(string(raw), -1) {
+			if !known[v] && !strings.HasPrefix(v, "OAUTHD_TEST_") {
+				t.Errorf("%s names %s, which oauthd does not read", name, v)
+			}
+		}
+		for _, m := range docsMetric.FindAllString(string(raw), -1) {
+			metrics++
+			if !strings.Contains(code, `"`+m+`"`) {
+				t.Errorf("%s names the metric %s, which no code registers", name, m)
+			}
+		}
+	}
+	if metrics == 0 {
+		t.Fatal("the docs name no metric; the pattern is wrong")
+	}
+}
