@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -226,9 +227,19 @@ func (d *Dispatcher) send(ctx context.Context, w *Webhook, p deliveryJob, attemp
 	return &code, elapsed, nil
 }
 
+// describeSendError says why a delivery got no answer. net/http names the
+// URL whole in its errors, and a receiver's URL often carries its
+// credential in the query: the text names it as the audit trail does
+// (RedactURL), since it goes to the delivery log, the reason a webhook is
+// switched off (and so the audit trail and the webhook.disabled event
+// other receivers get), the job's last error and the log.
 func describeSendError(err error, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("no answer within %s", timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
 	}
 	return fmt.Errorf("the request failed: %w", err)
 }
