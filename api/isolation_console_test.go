@@ -111,7 +111,7 @@ func consoleTenantRoutes(t *testing.T, e *apitest.Env) []isoRoute {
 			out = append(out, isoRoute{method: r.Method, path: r.Path})
 		}
 	}
-	if len(out) < 40 {
+	if len(out) < 52 {
 		t.Fatalf("only %d console routes in a tenant", len(out))
 	}
 	return out
@@ -122,7 +122,8 @@ var consoleMain = regexp.MustCompile(`(?s)<main id="main">.*</main>`)
 
 func isoPage(body string, ids isoIDs) string {
 	m := consoleMain.FindString(body)
-	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret} {
+	for _, id := range []string{ids.tid, ids.uid, ids.kid, ids.component, ids.flow, ids.oauthClient, ids.member, ids.apiClient, ids.apiSecret,
+		ids.connection, ids.webhook, ids.webhookSecret} {
 		m = strings.ReplaceAll(m, id, "{id}")
 	}
 	return m
@@ -174,7 +175,7 @@ func TestIsolationConsoleOtherTenantsResourcesAreNotFound(t *testing.T) {
 			}
 		})
 	}
-	if n < 25 {
+	if n < 35 {
 		t.Errorf("only %d console routes with resource ids", n)
 	}
 	isoExpectUnchanged(t, w.e, before)

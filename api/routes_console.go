@@ -81,5 +81,18 @@ func (s *Server) consoleRoutes(e *echo.Echo) {
 	t.GET("/members/:uid/remove", con.RemoveMemberPage, can(policy.MembersDelete)...)
 	t.POST("/members/:uid/remove", con.RemoveMember, can(policy.MembersDelete)...)
 
+	t.GET("/webhooks", con.Webhooks, can(policy.WebhooksGet)...)
+	t.GET("/webhooks/new", con.NewWebhook, can(policy.WebhooksCreate)...)
+	t.POST("/webhooks", con.CreateWebhook, can(policy.WebhooksCreate)...)
+	t.GET("/webhooks/:id", con.Webhook, can(policy.WebhooksGet)...)
+	t.POST("/webhooks/:id", con.UpdateWebhook, can(policy.WebhooksEdit)...)
+	t.POST("/webhooks/:id/enable", con.EnableWebhook, can(policy.WebhooksEdit)...)
+	t.POST("/webhooks/:id/disable", con.DisableWebhook, can(policy.WebhooksEdit)...)
+	t.POST("/webhooks/:id/secrets", con.RotateWebhookSecret, can(policy.WebhooksEdit)...)
+	t.POST("/webhooks/:id/secrets/:sid/delete", con.DeleteWebhookSecret, can(policy.WebhooksEdit)...)
+	t.GET("/webhooks/:id/deliveries", con.WebhookDeliveries, can(policy.WebhooksGet)...)
+	t.GET("/webhooks/:id/delete", con.DeleteWebhookPage, can(policy.WebhooksDelete)...)
+	t.POST("/webhooks/:id/delete", con.DeleteWebhook, can(policy.WebhooksDelete)...)
+
 	t.GET("/audit-events", con.AuditEvents, can(policy.AuditGet)...)
 }

@@ -2,11 +2,13 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
@@ -209,4 +211,69 @@ func TestBrowserRevokeAuthorizedApplication(t *testing.T) {
 	if _, err := conf.TokenSource(e.OAuth2Context(context.Background()), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 		t.Error("the refresh token still works")
 	}
+}
+
+// Create a webhook in the console: its signing secret is shown once with
+// a copy button, then an event of the tenant is delivered to a receiver
+// and appears in the webhook's delivery log.
+func TestBrowserWebhookSecretOnceAndDeliveryLog(t *testing.T) {
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate())
+	rc := apitest.NewReceiver(t)
+	tid := newTenant(t, e)
+	owner := newMember(t, e, tid, []string{"owner"}, nil)
+	b := newTab(t)
+	b.signIn(e.URL(""), owner)
+
+	b.do(chromedp.Navigate(e.URL("/console/tenants/" + tid)))
+	b.click(`#sections a[href$="/webhooks"]`, "main h1")
+	b.click(`a[href$="/webhooks/new"]`, "form#create-webhook")
+	// API client events only: "every event" off, the api_client group
+	// opened and its "every api_client event" on.
+	b.do(chromedp.SendKeys(chromedp.ID("url"), rc.URL()), chromedp.SendKeys(chromedp.ID("description"), "CRM sync"),
+		chromedp.Click(chromedp.ID("events-all")))
+	eval[bool](b, `document.getElementById('events-api_client-all').closest('details').open = true`)
+	b.do(chromedp.Click(chromedp.ID("events-api_client-all"), chromedp.NodeVisible))
+	b.shot("create-webhook")
+	b.click(`form#create-webhook button[type=submit]`, `[data-testid="webhook-secret"]`)
+	secret := b.text(`[data-testid="webhook-secret"]`)
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("secret %q", secret)
+	}
+	if !strings.Contains(b.bodyText(), "you won't be able to see this secret again") {
+		t.Error("no warning that the secret is shown once")
+	}
+	if hidden := eval[bool](b, `document.querySelector('button.copy[data-copy="webhook-secret"]').hidden`); hidden {
+		t.Error("the copy button stayed hidden: the console's script did not run")
+	}
+	b.shot("webhook-secret-once")
+	b.click(`a.button[href*="/webhooks/"]`, "dl.facts")
+	if strings.Contains(b.bodyText(), secret) {
+		t.Error("the webhook's page shows the secret")
+	}
+
+	// An event of the tenant: delivered, and in the log.
+	e.Post("/v2/tenants/"+tid+"/api-clients", &e.Super, doc("api-client", map[string]any{"name": "deploy-bot",
+		"client_type": "confidential", "grant_types": []string{"client_credentials"}}, nil)).ExpectStatus(t, http.StatusCreated)
+	got := rc.WaitFor(t, 1)
+	if len(got) != 1 || got[0].Type() != "api_client.created" {
+		t.Fatalf("the receiver got %d deliveries, the first %s", len(got), got[0].Type())
+	}
+	eventID := got[0].EventID()
+	logPath := strings.TrimPrefix(b.location(), e.URL("")) + "/deliveries"
+	apitest.Eventually(t, 30*time.Second, func() error {
+		b.do(chromedp.Navigate(e.URL(logPath)), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if text := b.bodyText(); !strings.Contains(text, eventID) || strings.Contains(text, "not delivered") {
+			return fmt.Errorf("the delivery log does not show %s delivered yet", eventID)
+		}
+		return nil
+	})
+	if !strings.Contains(b.text("#deliveries"), "api_client.created") || strings.Contains(b.bodyText(), secret) {
+		t.Errorf("the delivery log: %s", b.text("#deliveries"))
+	}
+	b.shot("webhook-delivery-log")
+	b.do(chromedp.Navigate(e.URL("/console/tenants/"+tid+"/webhooks")), chromedp.WaitVisible(chromedp.ID("webhooks")))
+	if got := b.text(`[data-testid="webhook-state"]`); got != "enabled" {
+		t.Errorf("the list shows the webhook %q", got)
+	}
+	b.shot("webhooks")
 }

@@ -21,7 +21,7 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	e := apitest.New(t)
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate()) // the webhook delivers to a receiver on loopback
 	s := &site{e: e, tid: newTenant(t, e)}
 	crm := newOAuthComponent(t, e, s.tid, "crm")
 	newOAuthComponent(t, e, s.tid, "spare")
@@ -31,7 +31,15 @@ func newSite(t *testing.T) *site {
 		"client_type": "confidential", "grant_types": []string{"client_credentials"}, "roles": []string{"viewer"}}, nil)).
 		ExpectStatus(t, http.StatusCreated)
 	sec, _ := ac.Attr(t, "client_secret").(string)
-	s.secrets = append(s.secrets, "stored-oauth-secret-0001", sec)
+	// A webhook delivering to a receiver on loopback, with a rotated
+	// secret (two live ones), so its pages and forms are crawled too.
+	hook := e.Post("/v2/tenants/"+s.tid+"/webhooks", &e.Super, doc("webhook", map[string]any{"url": apitest.NewReceiver(t).URL(),
+		"events": []string{"*"}}, nil)).ExpectStatus(t, http.StatusCreated)
+	hookSecret, _ := hook.Attr(t, "secret").(string)
+	rotated := e.Post("/v2/tenants/"+s.tid+"/webhooks/"+hook.ID(t)+"/secrets", &e.Super, doc("webhook-secret", map[string]any{}, nil)).
+		ExpectStatus(t, http.StatusCreated)
+	rotatedSecret, _ := rotated.Attr(t, "secret").(string)
+	s.secrets = append(s.secrets, "stored-oauth-secret-0001", sec, hookSecret, rotatedSecret)
 	return s
 }
 
@@ -91,6 +99,8 @@ func TestNoButtonAnswers403(t *testing.T) {
 	}{
 		{"viewer", nil}, {"developer", nil}, {"platform", nil}, {"admin", nil}, {"owner", nil},
 		{"", []string{"tenants.oauth_clients.get", "tenants.audit.get"}},
+		{"", []string{"tenants.webhooks.get"}},
+		{"", []string{"tenants.webhooks.get", "tenants.webhooks.edit"}},
 		{"", nil},
 	} {
 		name := tc.role
@@ -137,7 +147,7 @@ func TestNoPageShowsASecret(t *testing.T) {
 	b.signIn(owner)
 	s.secrets = append(s.secrets, owner.Key)
 	c := crawl(t, b, "/console")
-	if len(c.pages) < 15 {
+	if len(c.pages) < 20 {
 		t.Fatalf("only %d pages crawled", len(c.pages))
 	}
 	for path, pg := range c.pages {

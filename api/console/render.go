@@ -38,6 +38,17 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	// whenSec is a time to the second (the delivery log's retries are
+	// seconds apart).
+	"whenSec": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"anyChecked": func(cs []eventChoice) bool {
+		return slices.ContainsFunc(cs, func(c eventChoice) bool { return c.Checked })
+	},
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join":     strings.Join,
 	"contains": slices.Contains[[]string],
@@ -107,6 +118,7 @@ var sections = []struct{ name, slug, perm string }{
 	{"Flows", "flows", policy.FlowsGet},
 	{"Connections", "connections", policy.ConnectionsGet},
 	{"Members", "members", policy.MembersGet},
+	{"Webhooks", "webhooks", policy.WebhooksGet},
 	{"Audit trail", "audit-events", policy.AuditGet},
 }
 
@@ -131,17 +143,20 @@ func (h *Handler) base(c echo.Context, title, section string) page {
 // notices are the messages a redirect after an action may ask for with
 // ?done=; only these fixed texts are shown, never text from the URL.
 var notices = map[string]string{
-	"created":        "Created.",
-	"saved":          "Saved.",
-	"deleted":        "Deleted.",
-	"revoked":        "Revoked. Every token it issued has stopped working.",
-	"tokens-revoked": "Every token issued so far has stopped working. The client stays.",
-	"secret-deleted": "The secret was deleted and stops working at once.",
-	"password":       "Your password was changed.",
-	"key-deleted":    "The API key was deleted.",
-	"grant-revoked":  "Access revoked: the application's tokens have stopped working.",
-	"member-removed": "The member was removed from the tenant.",
-	"refreshed":      "Refreshed.",
+	"created":                "Created.",
+	"saved":                  "Saved.",
+	"deleted":                "Deleted.",
+	"revoked":                "Revoked. Every token it issued has stopped working.",
+	"tokens-revoked":         "Every token issued so far has stopped working. The client stays.",
+	"secret-deleted":         "The secret was deleted and stops working at once.",
+	"password":               "Your password was changed.",
+	"key-deleted":            "The API key was deleted.",
+	"grant-revoked":          "Access revoked: the application's tokens have stopped working.",
+	"member-removed":         "The member was removed from the tenant.",
+	"refreshed":              "Refreshed.",
+	"enabled":                "Enabled: the next events are sent to it.",
+	"disabled":               "Disabled: no event is sent to it until it is enabled again.",
+	"signing-secret-deleted": "The secret was deleted and stops signing deliveries at once.",
 }
 
 // securityHeaders are on every console answer: a strict CSP (the
