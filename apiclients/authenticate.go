@@ -57,6 +57,38 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*C
 	return s.touched(ctx, c, matched)
 }
 
+// AuthenticateFast is Authenticate when it needs no slow check: ok is
+// true and the client returned when clientID is a confidential client and
+// secret one of its active secrets, stored as a digest or, stored as a
+// bcrypt hash before digests, verified by this instance before (see
+// verifiedCache). Otherwise ok is false and nothing is judged: the caller
+// goes on to Authenticate, with whatever guessing limits it applies
+// before a check. No bcrypt runs here and nothing is recorded of a
+// secret that does not match.
+func (s *Service) AuthenticateFast(ctx context.Context, clientID, secret string) (client *Client, ok bool, err error) {
+	if secret == "" || !PlausibleClientID(clientID) || len(secret) > maxPresentedSecret {
+		return nil, false, nil
+	}
+	c, secrets, err := s.credentials(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("authenticate api client: %w", err)
+	}
+	if c.Public() {
+		return nil, false, nil
+	}
+	matched := s.matchFast(s.live(secrets), secret)
+	if matched == nil {
+		return nil, false, nil
+	}
+	if c, err = s.touched(ctx, c, matched); err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
 // maxClientIDLen bounds a presented client id: a generated one is 28
 // characters (the prefix and 18 random bytes in URL-safe base64).
 const maxClientIDLen = 64
@@ -104,15 +136,7 @@ func (s *Service) credentials(ctx context.Context, clientID string) (*Client, []
 // at once, a bcrypt hash (a secret stored before digests) through the
 // verified-secret cache.
 func (s *Service) match(rows []secretRow, secret string) *secretRow {
-	now := time.Now()
-	live := make([]secretRow, 0, len(rows))
-	for _, r := range rows {
-		// Rows may come from the cache: expiry is checked here, every time.
-		if r.ExpiresAt == nil || r.ExpiresAt.After(now) {
-			live = append(live, r)
-		}
-	}
-	rows = live
+	rows = s.live(rows)
 	for i := range rows {
 		if !slowHash(rows[i].Hash) && compareSecret(rows[i].Hash, secret) {
 			return &rows[i]
@@ -120,6 +144,35 @@ func (s *Service) match(rows []secretRow, secret string) *secretRow {
 	}
 	for i := range rows {
 		if slowHash(rows[i].Hash) && s.verified.check(rows[i].ID, rows[i].Hash, secret) {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
+// live are the rows that have not expired. Rows may come from the cache:
+// expiry is checked here, every time.
+func (s *Service) live(rows []secretRow) []secretRow {
+	now := time.Now()
+	live := make([]secretRow, 0, len(rows))
+	for _, r := range rows {
+		if r.ExpiresAt == nil || r.ExpiresAt.After(now) {
+			live = append(live, r)
+		}
+	}
+	return live
+}
+
+// matchFast is match without bcrypt: a digest is compared, a bcrypt hash
+// matches only when the verified-secret cache holds it (nil otherwise).
+func (s *Service) matchFast(rows []secretRow, secret string) *secretRow {
+	for i := range rows {
+		if !slowHash(rows[i].Hash) && compareSecret(rows[i].Hash, secret) {
+			return &rows[i]
+		}
+	}
+	for i := range rows {
+		if slowHash(rows[i].Hash) && s.verified.has(s.verified.digest(rows[i].ID, secret, rows[i].Hash)) {
 			return &rows[i]
 		}
 	}

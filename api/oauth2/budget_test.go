@@ -80,6 +80,14 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env) {
 		t.Run(c.name, func(t *testing.T) {
 			e := e.For(t)
 			m := newMachine(t, e, tid)
+			// The right secret first, on every instance: each has then
+			// verified it (later requests skip bcrypt and reserve
+			// nothing) and seen the budgets with failures left.
+			for _, in := range c.instances {
+				if a := tokenWith(t, in, m.id, m.secret); a.Status != http.StatusOK {
+					t.Fatalf("the right secret: %d %s", a.Status, a.Raw)
+				}
+			}
 			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.id },
 				func(i int) string { return m.secret + "x" })
 			t.Logf("%s: %d judged, %d refused in %v", c.name, judged, refused, took)
@@ -89,11 +97,12 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env) {
 			if judged+refused != 60 {
 				t.Errorf("%d answers", judged+refused)
 			}
-			// The right secret is refused too while the budget is spent.
-			a := apitest.PostOAuth(t, c.instances[len(c.instances)-1], "/oauth/token", "application/x-www-form-urlencoded",
-				strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": basicHeader(m.id, m.secret).Get("Authorization")})
-			if a.Status != http.StatusTooManyRequests {
-				t.Errorf("the right secret during the lockout: %d", a.Status)
+			// The right secret is refused too while the budget is spent,
+			// on every instance, though each verified it before.
+			for _, in := range c.instances {
+				if a := tokenWith(t, in, m.id, m.secret); a.Status != http.StatusTooManyRequests {
+					t.Errorf("the right secret during the lockout: %d", a.Status)
+				}
 			}
 		})
 	}
@@ -110,5 +119,46 @@ func TestAddressBudgetCoversUnknownClients(t *testing.T) {
 	t.Logf("%d judged, %d refused in %v", judged, refused, took)
 	if judged < 30 || judged > 30+refill(30, took) {
 		t.Errorf("%d unknown clients judged from one address, want the address budget of 30 (+%d refilled)", judged, refill(30, took)-1)
+	}
+}
+
+// tokenWith is one client_credentials request with client_secret_basic.
+func tokenWith(t *testing.T, e *apitest.Env, id, secret string) apitest.OAuthAnswer {
+	t.Helper()
+	return apitest.PostOAuth(t, e, "/oauth/token", "application/x-www-form-urlencoded",
+		strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": basicHeader(id, secret).Get("Authorization")})
+}
+
+// The right secret costs no bcrypt (a digest) and spends nothing from the
+// budgets: its token requests leave failure_budgets as they were; a wrong
+// secret still reserves.
+func TestVerifiedSecretReservesNothing(t *testing.T) {
+	e := apitest.New(t)
+	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
+	m := newMachine(t, e, tid)
+	ok := func() {
+		t.Helper()
+		if a := tokenWith(t, e, m.id, m.secret); a.Status != http.StatusOK {
+			t.Fatalf("the right secret: %d %s", a.Status, a.Raw)
+		}
+	}
+	ok()
+	budgets := func() string {
+		var s string
+		if err := e.App.DB.SQL().QueryRow(`SELECT coalesce(string_agg(key || ' ' || tokens || ' ' || updated_at, ',' ORDER BY key), '') FROM failure_budgets`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := budgets()
+	for i := 0; i < 5; i++ {
+		ok()
+	}
+	if after := budgets(); after != before {
+		t.Errorf("verified secrets changed the budgets:\n%s\n%s", before, after)
+	}
+	tokenWith(t, e, m.id, m.secret+"x").ExpectError(t, http.StatusUnauthorized, "invalid_client")
+	if after := budgets(); after == before {
+		t.Error("a wrong secret reserved nothing")
 	}
 }

@@ -44,7 +44,25 @@ func (h *Handler) authenticateClient(c echo.Context, form url.Values) (*apiclien
 		return h.clientOrFailure(c, id, secret, basic)
 	}
 	ip := c.RealIP()
-	try, wait, err := h.reserve(r.Context(), ip, "client|"+id+"|"+ip, clientAuthBudget)
+	ctx := r.Context()
+	charges := h.charges(ip, "client|"+id+"|"+ip, clientAuthBudget)
+	// A spent budget refuses even the right secret. The right secret,
+	// when checking it costs no bcrypt (a digest, or a bcrypt hash this
+	// instance verified before), reserves nothing: it only asks whether
+	// the budgets have a failure left, which is answered from memory while
+	// no failure was reserved anywhere (see budget.Watched). Anything else
+	// reserves a failure before it is judged, and gets it back if right.
+	if wait, err := h.d.Budgets.Check(ctx, charges); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, errTooManyFailures(waitSeconds(wait))
+	}
+	if client, ok, err := h.d.Clients.AuthenticateFast(ctx, id, secret); err != nil {
+		return nil, err
+	} else if ok {
+		return client, nil
+	}
+	try, wait, err := h.reserveCharges(ctx, charges)
 	if err != nil {
 		return nil, err
 	}

@@ -42,16 +42,29 @@ type attempt struct {
 // address's, before the check runs. wait > 0 means refused: the seconds
 // to say in Retry-After.
 func (h *Handler) reserve(ctx context.Context, address, key string, limit budget.Limit) (*attempt, int, error) {
-	a := &attempt{h: h, charges: []budget.Charge{{Key: key, Limit: limit}, {Key: budget.AddressKey(address), Limit: addressBudget}}}
+	return h.reserveCharges(ctx, h.charges(address, key, limit))
+}
+
+// charges are key's budget (of limit) and the address's.
+func (h *Handler) charges(address, key string, limit budget.Limit) []budget.Charge {
+	return []budget.Charge{{Key: key, Limit: limit}, {Key: budget.AddressKey(address), Limit: addressBudget}}
+}
+
+// reserveCharges is reserve of charges made by h.charges.
+func (h *Handler) reserveCharges(ctx context.Context, charges []budget.Charge) (*attempt, int, error) {
+	a := &attempt{h: h, charges: charges}
 	wait, err := h.d.Budgets.Reserve(ctx, a.charges)
 	if err != nil {
 		return nil, 0, err
 	}
 	if wait > 0 {
-		return nil, int((wait + time.Second - 1) / time.Second), nil
+		return nil, waitSeconds(wait), nil
 	}
 	return a, 0, nil
 }
+
+// waitSeconds is a wait in whole seconds, rounded up (Retry-After).
+func waitSeconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }
 
 // succeeded gives the reserved failures back.
 func (a *attempt) succeeded(ctx context.Context) error {

@@ -116,7 +116,10 @@ type App struct {
 	// Jobs is the durable queue every instance's workers share.
 	Jobs        *jobs.Queue
 	jobsOptions jobs.RunOptions
-	noWorkers   bool
+	// budgets is the Postgres store of failure budgets, when it is the
+	// one in use: it hears of every instance's reservations.
+	budgets   *budget.Watched
+	noWorkers bool
 	// Outbound is the client for every call to the outside world, and
 	// OutboundURLs validates the URLs it will be aimed at.
 	Outbound     *http.Client
@@ -208,7 +211,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
 	if o.Budgets == nil {
-		o.Budgets = budget.NewPostgres(db.SQL())
+		a.budgets = budget.NewWatched(budget.NewPostgres(db.SQL()))
+		o.Budgets = a.budgets
 	}
 	a.Server = api.New(api.Deps{
 		DB: db, Tenants: a.Tenants, Policy: enforcer, Audit: a.Audit, Components: a.Components,
@@ -247,6 +251,9 @@ func (a *App) Maintain(ctx context.Context) {
 	maps.Copy(handlers, a.changes.Handlers())
 	maps.Copy(handlers, a.Jobs.Handlers())
 	maps.Copy(handlers, a.Keys.Handlers(a.log))
+	if a.budgets != nil {
+		maps.Copy(handlers, a.budgets.Handlers())
+	}
 	changes.Listen(ctx, a.databaseURL, a.log, handlers)
 	<-workersDone
 }

@@ -48,6 +48,11 @@ type Store interface {
 	Reserve(ctx context.Context, charges []Charge) (wait time.Duration, err error)
 	// Refund gives back what a successful attempt reserved.
 	Refund(ctx context.Context, charges []Charge) error
+	// Check spends nothing: it says whether every charge's budget has a
+	// failure left (wait 0), else how long until it has. An attempt that
+	// needs no slow check (a secret this instance verified before) asks
+	// this instead of reserving, so that a spent budget still refuses it.
+	Check(ctx context.Context, charges []Charge) (wait time.Duration, err error)
 }
 
 // digest is the key a store keeps for a charge.

@@ -35,6 +35,18 @@ ON CONFLICT (key) DO UPDATE SET
                THEN 1 ELSE 0 END
 RETURNING key, taken, tokens, per_second`
 
+// reserveNotifySQL is reserveSQL telling every instance that a budget was
+// spent from (see Watched): pg_notify is sent when the statement commits.
+const reserveNotifySQL = `WITH r AS (` + reserveSQL + `)
+SELECT r.key, r.taken, r.tokens, r.per_second FROM r CROSS JOIN (SELECT pg_notify('` + Channel + `', '')) AS n`
+
+// checkSQL is the seconds until the emptiest of the keys' buckets holds a
+// whole token again (0: every one has one), spending nothing. A key with
+// no row is a full bucket.
+const checkSQL = `SELECT coalesce(max((1 - t) / per_second) FILTER (WHERE t < 1), 0) FROM (
+    SELECT LEAST(burst, tokens + EXTRACT(EPOCH FROM now() - updated_at) * per_second) AS t, per_second
+    FROM failure_budgets WHERE key = ANY($1::text[])) AS b`
+
 // refundSQL gives one token back to each key's bucket, locking the rows in
 // key order first (see reserveSQL).
 const refundSQL = `UPDATE failure_budgets b SET tokens = LEAST(b.burst, b.tokens + 1)
@@ -49,7 +61,7 @@ func (p *Postgres) Reserve(ctx context.Context, charges []Charge) (time.Duration
 	for i, c := range charges {
 		keys[i], bursts[i], rates[i] = digest(c.Key), float64(c.Limit.Burst), c.Limit.perSecond()
 	}
-	rows, err := p.db.QueryContext(ctx, reserveSQL, keys, bursts, rates)
+	rows, err := p.db.QueryContext(ctx, reserveNotifySQL, keys, bursts, rates)
 	if err != nil {
 		return 0, fmt.Errorf("reserve failure budget: %w", err)
 	}
@@ -90,6 +102,22 @@ func (p *Postgres) Refund(ctx context.Context, charges []Charge) error {
 		return fmt.Errorf("refund failure budget: %w", err)
 	}
 	return nil
+}
+
+// Check implements Store.
+func (p *Postgres) Check(ctx context.Context, charges []Charge) (time.Duration, error) {
+	keys := make([]string, len(charges))
+	for i, c := range charges {
+		keys[i] = digest(c.Key)
+	}
+	var secs float64
+	if err := p.db.QueryRowContext(ctx, checkSQL, keys).Scan(&secs); err != nil {
+		return 0, fmt.Errorf("check failure budget: %w", err)
+	}
+	if secs <= 0 {
+		return 0, nil
+	}
+	return seconds(secs), nil
 }
 
 // PurgeTarget is the housekeeping of the Postgres budgets: a budget

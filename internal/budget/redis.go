@@ -61,6 +61,23 @@ for i = 1, #KEYS do
 end
 return 0`)
 
+// checkScript: KEYS and ARGV as reserveScript's; it spends nothing and
+// returns "0" when every budget has a failure left, else the seconds
+// until the emptiest has.
+var checkScript = redis.NewScript(`
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
+local wait = 0
+for i = 1, #KEYS do
+  local burst, rate = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])
+  local v = redis.call('HMGET', KEYS[i], 't', 'u')
+  if v[1] then
+    local tokens = math.min(burst, tonumber(v[1]) + (t - tonumber(v[2])) * rate)
+    if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+  end
+end
+return tostring(wait)`)
+
 func redisKey(key string) string { return "oauthd:{budget}:" + digest(key) }
 
 // Reserve implements Store.
@@ -78,6 +95,28 @@ func (r *Redis) Reserve(ctx context.Context, charges []Charge) (time.Duration, e
 	secs, err := strconv.ParseFloat(out, 64)
 	if err != nil {
 		return 0, fmt.Errorf("reserve failure budget: unexpected answer %q", out)
+	}
+	if secs <= 0 {
+		return 0, nil
+	}
+	return seconds(secs), nil
+}
+
+// Check implements Store.
+func (r *Redis) Check(ctx context.Context, charges []Charge) (time.Duration, error) {
+	keys := make([]string, len(charges))
+	args := make([]any, 0, 2*len(charges))
+	for i, c := range charges {
+		keys[i] = redisKey(c.Key)
+		args = append(args, c.Limit.Burst, strconv.FormatFloat(c.Limit.perSecond(), 'g', -1, 64))
+	}
+	out, err := checkScript.Run(ctx, r.rdb, keys, args...).Text()
+	if err != nil {
+		return 0, fmt.Errorf("check failure budget: %w", err)
+	}
+	secs, err := strconv.ParseFloat(out, 64)
+	if err != nil {
+		return 0, fmt.Errorf("check failure budget: unexpected answer %q", out)
 	}
 	if secs <= 0 {
 		return 0, nil
