@@ -10,7 +10,10 @@
 # BENCH_FLAGS for oauthd-bench (e.g. "-c 16 -d 20s", or
 # "-background 1000,20000 -targets 10,1000" for a quick try, or
 # "-suites authserver" for only the token endpoint, introspection and the
-# bearer-vs-basic GET; -h lists them). OAUTHD_TEST_PG_DURABLE=1 makes the
+# bearer-vs-basic GET, or "-suites authserver -auth-scenarios token-ceiling"
+# for only the token endpoint against the ceiling, a minimal token endpoint
+# (cmd/oauthd-bench/ceiling) run beside oauthd in alternating legs, CPU per
+# token of each process; -h lists them). OAUTHD_TEST_PG_DURABLE=1 makes the
 # throwaway PostgreSQL keep fsync and synchronous commit on, as deployed, so
 # commits cost what they cost in production (the report says which it was).
 set -euo pipefail

@@ -29,6 +29,7 @@ const (
 // one that introspects them) and a token of the first.
 type apiFixture struct {
 	clientID     string
+	clientSecret string
 	clientBasic  string // client_secret_basic for the token client
 	introspector string // client_secret_basic for the introspecting client
 	token        string // an access token of the token client
@@ -65,7 +66,7 @@ func setupAuthServer(base string, caller creds, t *target) (*apiFixture, error) 
 	if err != nil {
 		return nil, err
 	}
-	f.clientID, f.clientBasic = id, oauthBasic(id, secret)
+	f.clientID, f.clientSecret, f.clientBasic = id, secret, oauthBasic(id, secret)
 	iid, isecret, err := createAPIClient(hc, base, caller, t.tenantID, "bench-introspector")
 	if err != nil {
 		return nil, err
@@ -338,6 +339,7 @@ var comparedWithBasic = map[string]bool{"access-token": true, "get-bearer": true
 
 // authRun is the suite's outcome.
 type authRun struct {
+	ceiling    *ceilingRun // the token endpoint against the ceiling; nil when not run
 	shape      string
 	fixture    *apiFixture
 	results    map[string][]stats // by scenario
@@ -359,6 +361,8 @@ const (
 	aimTokensPerSec        = 5000
 	targetTokenP99         = 20 * time.Millisecond
 	targetIntrospectPerSec = 10000
+	// targetCeilingRatio bounds oauthd's CPU per token against the ceiling's.
+	targetCeilingRatio = 1.05
 )
 
 type authTarget struct {
@@ -381,7 +385,16 @@ func authTargets(a *authRun) []authTarget {
 	if tok.RPS >= aimTokensPerSec {
 		aim = "at or above the aim of " + thousands(aimTokensPerSec)
 	}
-	return []authTarget{
+	var out []authTarget
+	if a.ceiling != nil {
+		o, c := a.ceiling.pooled(false), a.ceiling.pooled(true)
+		r := ratio(float64(o.perRequest()), float64(c.perRequest()))
+		out = append(out, authTarget{fmt.Sprintf("oauthd's CPU per client_credentials token ≤ %.2fx the ceiling's (concurrency %d)", targetCeilingRatio, highC),
+			fmt.Sprintf("%.2fx (%s vs %s per token; per round %s)%s", r, cpuMS(o.cpu.server, o.requests), cpuMS(c.cpu.server, c.requests),
+				ratioSpread(a.ceiling.ratios()), errNote(stats{Requests: o.requests + c.requests, Errors: o.errors + c.errors})),
+			o.errors+c.errors == 0 && o.requests > 0 && c.requests > 0 && r <= targetCeilingRatio})
+	}
+	return append(out, []authTarget{
 		{fmt.Sprintf("client_credentials tokens/s at concurrency %d ≥ %s", highC, thousands(targetTokensPerSec)),
 			fmt.Sprintf("%.0f/s (%s)%s", tok.RPS, aim, errNote(tok)), clean(tok) && tok.RPS >= targetTokensPerSec},
 		{fmt.Sprintf("token p99 at concurrency %d < %d ms", highC, targetTokenP99.Milliseconds()),
@@ -395,7 +408,7 @@ func authTargets(a *authRun) []authTarget {
 		{fmt.Sprintf("Bearer GET req/s ≥ basic-auth GET req/s (concurrency %d)", highC),
 			fmt.Sprintf("bearer %.0f/s vs basic %.0f/s (%.2fx)%s%s", bearer.RPS, basic.RPS, ratio(bearer.RPS, basic.RPS), errNote(bearer), errNote(basic)),
 			clean(basic, bearer) && bearer.RPS >= basic.RPS},
-	}
+	}...)
 }
 
 func thousands(n int) string {
@@ -464,6 +477,9 @@ func authSection(b *strings.Builder, info *runInfo) {
 	w("CPU per request is the CPU time (user and system, from Linux's /proc) that the oauthd process, and PostgreSQL's server with all its processes, spent in a scenario's measured windows, divided by the requests answered in them; the load generator and anything else on the machine are not in it. ")
 	w("PostgreSQL's time includes work a scenario leaves behind, such as the audit trail's batch writer (which runs inside oauthd and whose INSERTs run in PostgreSQL).\n\n")
 
+	if a.ceiling != nil {
+		ceilingSection(w, a.ceiling)
+	}
 	w("What each scenario sends:\n\n")
 	for _, sc := range authScenarios {
 		w("- **%s**: %s.\n", sc.name, sc.about)

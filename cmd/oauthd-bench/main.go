@@ -15,8 +15,10 @@
 //
 // Then, once, on a fresh server and the last shape's target tenant, the
 // authorization server: POST /oauth/token (client_credentials) at
-// concurrency 8 and 32, POST /oauth/introspect, and a GET with a bearer
-// token beside the same GET with basic auth.
+// concurrency 8 and 32, POST /oauth/introspect, a GET with a bearer
+// token beside the same GET with basic auth, and the token endpoint
+// against the ceiling (package ceiling, run as a process of its own by
+// -ceiling-serve), alternating, CPU per request of each process.
 //
 // Usage (scripts/bench.sh does this):
 //
@@ -76,8 +78,16 @@ func main() {
 	flag.StringVar(&c.as, "as", "member", "who calls: member (a tenant member with the admin role: membership and Casbin checks run) or superuser")
 	flag.BoolVar(&c.keep, "keep", false, "keep the bench database afterwards")
 	flag.StringVar(&suites, "suites", "lists,authserver", "what to run: lists (the management API scenarios over every shape), authserver (token endpoint, introspection, bearer vs basic GET, once, on the last shape)")
-	flag.StringVar(&authOnly, "auth-scenarios", "", "the authorization-server scenarios to run, comma-separated (default: all); get-basic runs interleaved with those of access-token and get-bearer that are named, e.g. get-basic,access-token")
+	flag.StringVar(&authOnly, "auth-scenarios", "", "the authorization-server scenarios to run, comma-separated (default: all); get-basic runs interleaved with those of access-token and get-bearer that are named, e.g. get-basic,access-token; token-ceiling is the token endpoint against the ceiling, alternating")
+	flag.IntVar(&ceilingRounds, "ceiling-rounds", ceilingRounds, "token-ceiling: pairs of legs (oauthd, ceiling), each leg half of -d measured after half of -warmup")
+	ceilingServe := flag.Bool("ceiling-serve", false, "run as the ceiling token endpoint (started by oauthd-bench itself; see package ceiling)")
 	flag.Parse()
+	if *ceilingServe {
+		if err := serveCeiling(); err != nil {
+			log.Fatalf("ceiling: %v", err)
+		}
+		return
+	}
 
 	var err error
 	if c.background, err = ints(bg); err != nil {
@@ -100,7 +110,7 @@ func main() {
 		c.authOnly = map[string]bool{}
 		for _, name := range strings.Split(authOnly, ",") {
 			name = strings.TrimSpace(name)
-			if !slices.ContainsFunc(authScenarios, func(sc scenario) bool { return sc.name == name }) {
+			if name != ceilingScenario && !slices.ContainsFunc(authScenarios, func(sc scenario) bool { return sc.name == name }) {
 				log.Fatalf("-auth-scenarios: unknown scenario %q", name)
 			}
 			c.authOnly[name] = true

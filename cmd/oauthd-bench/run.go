@@ -227,6 +227,12 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 	if a.results, err = driveAuth(ctx, srv.base, caller.header(), t, authOptions{warmup: c.warmup, duration: c.duration, probe: probe, only: c.authOnly}); err != nil {
 		return nil, err
 	}
+	if c.authOnly == nil || c.authOnly[ceilingScenario] {
+		logf("token endpoint against the ceiling: %d rounds, legs of %s after %s of warm-up", ceilingRounds, c.duration/2, c.warmup/2)
+		if a.ceiling, err = compareCeiling(ctx, srv.base, benchIssuer, t, probe, c.warmup/2, c.duration/2); err != nil {
+			return nil, err
+		}
+	}
 	a.loadAfter = loadavg()
 	return a, nil
 }

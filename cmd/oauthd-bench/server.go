@@ -16,6 +16,9 @@ import (
 	"time"
 )
 
+// benchIssuer is the server's OAUTHD_ISSUER (the ceiling's iss too).
+const benchIssuer = "http://127.0.0.1"
+
 // server is `oauthd serve` running as a child process on 127.0.0.1.
 type server struct {
 	cmd       *exec.Cmd
@@ -34,7 +37,7 @@ func startServer(ctx context.Context, bin, dbURL, masterKey, bootstrap string) (
 		"OAUTHD_MASTER_KEY="+masterKey,
 		"OAUTHD_BOOTSTRAP_SUPERUSER="+bootstrap,
 		"OAUTHD_LISTEN=127.0.0.1:0",
-		"OAUTHD_ISSUER=http://127.0.0.1",
+		"OAUTHD_ISSUER="+benchIssuer,
 		// The connection scenario's fake provider listens on loopback.
 		"OAUTHD_OUTBOUND_ALLOW_PRIVATE=true",
 		// Under load (and -race in its test) a request may wait longer than
