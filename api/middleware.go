@@ -20,8 +20,12 @@ func requestID(c echo.Context) string {
 }
 
 // observe logs one line per request and records its metrics. It never logs
-// headers or bodies, so credentials and secrets stay out of the logs.
+// headers or bodies, so credentials and secrets stay out of the logs. The
+// successful requests of the token endpoint and introspection are counted
+// into one line a second instead (see summarizedRoutes); their failures
+// keep a line each.
 func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
+	sums := newSummaries(log)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -35,7 +39,19 @@ func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			m.Request(c.Request().Method, route, status, elapsed)
+			method := c.Request().Method
+			m.Request(method, route, status, elapsed)
+			ctx := c.Request().Context()
+			if sums.take(ctx, log, method, route, status, elapsed, c.Response().Size) {
+				return nil
+			}
+			level := slog.LevelInfo
+			if status >= http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			if !log.Enabled(ctx, level) {
+				return nil
+			}
 			// Typed attributes (LogAttrs) spare slog boxing and converting
 			// each value on every request.
 			path := c.Request().URL.Path
@@ -44,7 +60,7 @@ func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			}
 			attrs := make([]slog.Attr, 0, 11)
 			attrs = append(attrs,
-				slog.String("request_id", requestID(c)), slog.String("method", c.Request().Method),
+				slog.String("request_id", requestID(c)), slog.String("method", method),
 				slog.String("path", path), slog.String("route", route), slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes_out", c.Response().Size), slog.String("remote_ip", c.RealIP()))
@@ -60,11 +76,7 @@ func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			if tid, ok := c.Get(ctxTenant).(fmt.Stringer); ok {
 				attrs = append(attrs, slog.String("tenant_id", tid.String()))
 			}
-			level := slog.LevelInfo
-			if status >= http.StatusInternalServerError {
-				level = slog.LevelError
-			}
-			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			log.LogAttrs(ctx, level, "request", attrs...)
 			return nil
 		}
 	}

@@ -66,6 +66,7 @@ type options struct {
 	issuer          string
 	trustedProxies  []*net.IPNet
 	budgets         budget.Store
+	logLevel        *slog.Level
 	dbTimeout       time.Duration
 	providerTimeout time.Duration
 	allowPrivate    bool
@@ -123,6 +124,10 @@ func WithDatabaseURL(url string) Option { return func(o *options) { o.databaseUR
 // WithDBTimeout bounds each request's database work (OAUTHD_DB_TIMEOUT).
 func WithDBTimeout(d time.Duration) Option { return func(o *options) { o.dbTimeout = d } }
 
+// WithLogLevel logs at level instead of debug (info is a deployment's
+// default: OAUTHD_LOG_LEVEL).
+func WithLogLevel(level slog.Level) Option { return func(o *options) { o.logLevel = &level } }
+
 // WithBudgets keeps the failure budgets in store (OAUTHD_REDIS_URL's
 // Redis) instead of the instance's database.
 func WithBudgets(store budget.Store) Option { return func(o *options) { o.budgets = store } }
@@ -154,7 +159,11 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	logs := &LockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if o.logLevel != nil {
+		level = *o.logLevel
+	}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
 	// The issuer is the server's own URL, known once it listens.
 	srv := httptest.NewUnstartedServer(nil)

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,22 @@ type Metrics struct {
 	duration     *prometheus.HistogramVec
 	tokens       *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
+	// series are the children of requests and duration already made, by
+	// method, route pattern and status: a request finds its counter and
+	// histogram in one map read, without building label values.
+	series sync.Map // seriesKey -> *httpSeries
+	// issued are tokens' children, by grant type.
+	issued sync.Map // string -> prometheus.Counter
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns a registry with the Go runtime and process collectors and
@@ -99,17 +116,34 @@ func (m *Metrics) WatchCaches(caches map[string]*bounded.Stats) {
 // Request records one HTTP request under its route pattern (never its
 // path, so scanners cannot grow the number of series).
 func (m *Metrics) Request(method, route string, status int, took time.Duration) {
-	if m != nil {
-		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(method, route).Observe(took.Seconds())
+	if m == nil {
+		return
 	}
+	k := seriesKey{method: method, route: route, status: status}
+	s, ok := m.series.Load(k)
+	if !ok {
+		// Routes are the router's patterns (one "unmatched" for the rest)
+		// and methods and statuses few, so this map stays small.
+		s, _ = m.series.LoadOrStore(k, &httpSeries{
+			requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(method, route),
+		})
+	}
+	hs := s.(*httpSeries)
+	hs.requests.Inc()
+	hs.duration.Observe(took.Seconds())
 }
 
 // TokenIssued counts one successful token response.
 func (m *Metrics) TokenIssued(grantType string) {
-	if m != nil {
-		m.tokens.WithLabelValues(grantType).Inc()
+	if m == nil {
+		return
 	}
+	c, ok := m.issued.Load(grantType)
+	if !ok {
+		c, _ = m.issued.LoadOrStore(grantType, m.tokens.WithLabelValues(grantType))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // Authentication methods for AuthFailed.
