@@ -106,19 +106,25 @@ func grantError(err error) *oauthError {
 }
 
 // writeOAuthError answers with an RFC 6749 error; anything that is not one
-// becomes server_error (logged) or, when the database is down,
-// temporarily_unavailable.
+// becomes server_error (logged) or, when the database is down or a
+// statement was still deadlocked after its retries (busy, not broken),
+// temporarily_unavailable with Retry-After.
 func (h *Handler) writeOAuthError(c echo.Context, err error) error {
 	var oe *oauthError
 	if !errors.As(err, &oe) {
 		oe = grantError(err)
 	}
 	if oe == nil {
-		if database.IsUnavailable(err) {
+		switch {
+		case database.IsUnavailable(err):
 			h.d.Log.Warn("database_unavailable", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 			oe = &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
 				Description: "the database is unreachable; retry shortly", headers: map[string]string{"Retry-After": "1"}}
-		} else {
+		case database.IsContention(err):
+			h.d.Log.Warn("database_busy", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+			oe = &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+				Description: "concurrent requests kept colliding; retry shortly", headers: map[string]string{"Retry-After": "1"}}
+		default:
 			h.d.Log.Error("oauth endpoint error", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 			oe = &oauthError{status: http.StatusInternalServerError, Code: "server_error", Description: "something went wrong on our side"}
 		}

@@ -158,13 +158,15 @@ func (h *Handler) renderError(c echo.Context, status int, title, message string)
 }
 
 // pageError answers an unexpected error with a page: a malformed form is
-// 400, an unreachable database 503, anything else a logged 500.
+// 400, an unreachable database or one still deadlocked after its retries
+// 503 with Retry-After, anything else a logged 500.
 func (h *Handler) pageError(c echo.Context, err error) error {
 	var oe *oauthError
 	switch {
 	case errors.As(err, &oe):
 		return h.renderError(c, oe.status, "Bad request", oe.Description)
-	case database.IsUnavailable(err):
+	case database.IsUnavailable(err), database.IsContention(err):
+		h.d.Log.Warn("page: database unavailable or busy", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 		c.Response().Header().Set("Retry-After", "1")
 		return h.renderError(c, http.StatusServiceUnavailable, "Temporarily unavailable",
 			"The service cannot reach its database right now. Try again in a moment.")

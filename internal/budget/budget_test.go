@@ -2,10 +2,17 @@ package budget_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/oauthd/oauthd/internal/budget"
 	"github.com/oauthd/oauthd/internal/database"
@@ -130,4 +137,79 @@ func TestConcurrentAttemptsOnSharedBudgets(t *testing.T) {
 			wg.Wait()
 		})
 	}
+}
+
+// A statement another writer of failure_budgets deadlocks with is run once
+// more, not returned: here a transaction holds the later of two budgets'
+// rows while Reserve, which has taken the earlier, waits for it, and then
+// asks for the earlier. Postgres aborts Reserve's statement (the one that
+// has waited longest checks first); Reserve runs it again and succeeds
+// once the transaction ends.
+func TestReserveRunsADeadlockVictimAgain(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.New(t)
+	db, err := database.Open(url, database.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	store := budget.NewPostgres(db.SQL())
+	charges := []budget.Charge{{Key: "client|x|203.0.113.7", Limit: tenAMinute}, {Key: "address|203.0.113.7", Limit: budget.Address}}
+	if _, err := store.Reserve(ctx, charges); err != nil { // the rows exist from here on
+		t.Fatal(err)
+	}
+	digests := []string{digestOf(charges[0].Key), digestOf(charges[1].Key)}
+	slices.Sort(digests)
+	first, second := digests[0], digests[1]
+
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Close(ctx) }()
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// This transaction never checks for the deadlock itself in the test's
+	// time, so Reserve's statement is the victim Postgres picks.
+	if _, err := tx.Exec(ctx, "SET LOCAL deadlock_timeout = '10min'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM failure_budgets WHERE key = $1 FOR UPDATE", second); err != nil {
+		t.Fatal(err)
+	}
+	reserved := make(chan error, 1)
+	go func() {
+		wait, err := store.Reserve(ctx, charges)
+		if err == nil && wait != 0 {
+			err = fmt.Errorf("refused for %v", wait)
+		}
+		reserved <- err
+	}()
+	// Reserve holds the first row and waits for the second.
+	for waiting := false; !waiting; {
+		if err := db.SQL().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO failure_budgets%')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		runtime.Gosched()
+	}
+	// Asking for the first row closes the cycle; it is granted once
+	// Postgres aborts Reserve's statement.
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM failure_budgets WHERE key = $1 FOR UPDATE", first); err != nil {
+		t.Fatalf("the other transaction was the deadlock's victim: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reserved; err != nil {
+		t.Fatalf("Reserve after a deadlock: %v, want it run again and granted", err)
+	}
+}
+
+func digestOf(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }

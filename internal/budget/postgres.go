@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/purge"
 )
 
@@ -61,35 +62,65 @@ func (p *Postgres) Reserve(ctx context.Context, charges []Charge) (time.Duration
 	for i, c := range charges {
 		keys[i], bursts[i], rates[i] = digest(c.Key), float64(c.Limit.Burst), c.Limit.perSecond()
 	}
-	rows, err := p.db.QueryContext(ctx, reserveNotifySQL, keys, bursts, rates)
+	var taken []string
+	var wait time.Duration
+	err := retryContention(func() error {
+		taken, wait = taken[:0], 0
+		rows, err := p.db.QueryContext(ctx, reserveNotifySQL, keys, bursts, rates)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			var key string
+			var ok bool
+			var tokens, rate float64
+			if err := rows.Scan(&key, &ok, &tokens, &rate); err != nil {
+				return err
+			}
+			if ok {
+				taken = append(taken, key)
+			} else {
+				wait = max(wait, waitFor(tokens, rate))
+			}
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return 0, fmt.Errorf("reserve failure budget: %w", err)
 	}
-	defer rows.Close()
-	var taken []string
-	var wait time.Duration
-	for rows.Next() {
-		var key string
-		var ok bool
-		var tokens, rate float64
-		if err := rows.Scan(&key, &ok, &tokens, &rate); err != nil {
-			return 0, fmt.Errorf("reserve failure budget: %w", err)
-		}
-		if ok {
-			taken = append(taken, key)
-		} else {
-			wait = max(wait, waitFor(tokens, rate))
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("reserve failure budget: %w", err)
-	}
 	if wait > 0 && len(taken) > 0 { // refused: give back what was taken
-		if _, err := p.db.ExecContext(ctx, refundSQL, taken); err != nil {
-			return 0, fmt.Errorf("refund failure budget: %w", err)
+		if err := p.refund(ctx, taken); err != nil {
+			return 0, err
 		}
 	}
 	return wait, nil
+}
+
+// retryContention runs one statement of this store, and once more when
+// Postgres aborted it to break a deadlock or a serialization conflict.
+// Each statement is its own transaction and locks its rows in key order,
+// so two of this store's statements cannot deadlock each other; another
+// writer of failure_budgets still could, and an aborted statement changed
+// nothing, so running it again is safe. A second abort is returned (the
+// API answers it 503 with Retry-After, never 500).
+func retryContention(run func() error) error {
+	err := run()
+	if database.IsContention(err) {
+		err = run()
+	}
+	return err
+}
+
+func (p *Postgres) refund(ctx context.Context, keys []string) error {
+	err := retryContention(func() error {
+		_, err := p.db.ExecContext(ctx, refundSQL, keys)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("refund failure budget: %w", err)
+	}
+	return nil
 }
 
 // Refund implements Store.
@@ -98,10 +129,7 @@ func (p *Postgres) Refund(ctx context.Context, charges []Charge) error {
 	for i, c := range charges {
 		keys[i] = digest(c.Key)
 	}
-	if _, err := p.db.ExecContext(ctx, refundSQL, keys); err != nil {
-		return fmt.Errorf("refund failure budget: %w", err)
-	}
-	return nil
+	return p.refund(ctx, keys)
 }
 
 // Check implements Store.
