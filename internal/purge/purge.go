@@ -78,9 +78,14 @@ func Register(q *jobs.Queue, db *database.DB, reg prometheus.Registerer, targets
 }
 
 // statement deletes one batch of rows whose Column is before its one
-// parameter, the cutoff.
+// parameter, the cutoff. It locks the batch first and skips rows a live
+// request holds: housekeeping never waits for a request, so it cannot
+// deadlock with one that locks two of its rows in another order (a failed
+// attempt's two budget rows, say), and a row changed since the batch was
+// chosen is judged again on its new Column (a budget just spent stays).
+// A skipped row goes in a later run.
 func (t Target) statement() string {
-	return fmt.Sprintf(`DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s WHERE %s < ? LIMIT %d)`,
+	return fmt.Sprintf(`DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s WHERE %s < ? LIMIT %d FOR UPDATE SKIP LOCKED)`,
 		t.Table, t.Key, t.Key, t.Table, t.Column, BatchSize)
 }
 

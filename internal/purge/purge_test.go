@@ -166,3 +166,53 @@ func TestPurgeTargetsUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// The purge never waits for a row a live request holds (here an attempt
+// that has locked its budget row and is about to lock its address's): it
+// deletes the other expired rows and leaves that one for a later run, so
+// it can never be one side of a deadlock with the request.
+func TestPurgeSkipsRowsARequestHolds(t *testing.T) {
+	url := testdb.New(t)
+	db := open(t, url)
+	now := time.Now().UTC()
+	for _, key := range []string{"a", "b", "c"} {
+		exec(t, db, `INSERT INTO failure_budgets (key, burst, per_second, tokens, taken, updated_at) VALUES (?, 10, 1, 10, true, ?)`,
+			key, now.Add(-2*time.Hour))
+	}
+	holder := open(t, url)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	holding := make(chan error, 1)
+	go func() {
+		holding <- holder.InTx(context.Background(), func(ctx context.Context) error {
+			if err := holder.Conn(ctx).Exec("SELECT 1 FROM failure_budgets WHERE key = 'b' FOR UPDATE").Error; err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	q, _ := instance(t, db, jobs.NewManualClock(now), budget.PurgeTarget())
+	purged := make(chan struct{})
+	go func() { defer close(purged); runDue(t, q) }()
+	select {
+	case <-purged:
+	case <-time.After(time.Minute): // a guard against hanging, not a measure
+		t.Error("the purge waited for the row the request holds")
+		close(release)
+		<-purged
+		return
+	}
+	close(release)
+	if err := <-holding; err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM failure_budgets WHERE key <> 'b'"); n != 0 {
+		t.Errorf("%d expired rows nobody held are left", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM failure_budgets WHERE key = 'b'"); n != 1 {
+		t.Error("the held row was deleted under the request")
+	}
+}
