@@ -75,10 +75,21 @@ func (s *Service) Complete(ctx context.Context, cb Callback) (*Connection, error
 	if cb.State == "" || len(cb.State) > maxCallbackValue {
 		return nil, ErrStateInvalid
 	}
+	// The exchange calls the provider inside the transaction: a turn of
+	// the connection's tenant first (slots.go), found without a lock.
+	tenantID, err := s.store.tenantByState(ctx, digest(cb.State), s.now())
+	if err != nil {
+		return nil, fmt.Errorf("complete connection: %w", err)
+	}
+	done, err := s.slots.acquire(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("complete connection: %w", err)
+	}
+	defer done()
 	var c *Connection
 	var exchanged *tokenResult
 	var exchangeErr error
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if c, err = s.store.byState(ctx, digest(cb.State), s.now()); err != nil {
 			return err

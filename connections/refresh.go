@@ -145,12 +145,18 @@ func (s *Service) shared(ctx context.Context, tenantID, id uuid.UUID, mode refre
 
 // refreshLocked is the refresh under the row lock.
 func (s *Service) refreshLocked(ctx context.Context, tenantID, id uuid.UUID, mode refreshMode, asked time.Time) (*Connection, error) {
+	// A turn first, then the database connection the lock needs.
+	done, err := s.slots.acquire(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("refresh connection: %w", err)
+	}
+	defer done()
 	var c *Connection
 	var outcome error
 	var fetched *tokenResult
 	var fetchErr error
 	called := false
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		outcome = nil
 		var err error
 		if c, err = s.store.get(ctx, tenantID, id, true); err != nil {

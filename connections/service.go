@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/oauthd/oauthd/components"
@@ -74,6 +75,12 @@ type Options struct {
 	// trail's batch writer (audit.Batcher). Nil: they are recorded like
 	// changes, each in its own statement and commit.
 	Reads Recorder
+	// MaxProviderCalls bounds the calls to providers in progress on this
+	// instance, each holding a database connection (slots.go; default 8,
+	// oauthd sets half its pool).
+	MaxProviderCalls int
+	// Registry receives oauthd_connection_provider_calls (nil: none).
+	Registry prometheus.Registerer
 }
 
 // Service applies the rules of connections.
@@ -95,6 +102,8 @@ type Service struct {
 	// empties it when this service commits.
 	tokens  *changes.Cache[tokenKey, *Connection]
 	changed *changes.Feed
+	// slots bound the provider calls in progress (slots.go).
+	slots *providerSlots
 }
 
 // NewService wires the service.
@@ -108,6 +117,9 @@ func NewService(tx Transactor, store *Store, comps Components, clients OAuthClie
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxProviderCalls <= 0 {
+		o.MaxProviderCalls = 8
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
@@ -118,7 +130,8 @@ func NewService(tx Transactor, store *Store, comps Components, clients OAuthClie
 	}
 	tokens, changed := newTokenCache()
 	return &Service{tx: changes.BumpAfterCommit(tx, changed), store: store, components: comps, clients: clients, sealer: sealer,
-		audit: audit, reads: reads, opts: o, tokens: tokens, changed: changed}
+		audit: audit, reads: reads, opts: o, tokens: tokens, changed: changed,
+		slots: newProviderSlots(o.MaxProviderCalls, o.Registry)}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }

@@ -117,6 +117,17 @@ func (s *Store) byState(ctx context.Context, digest []byte, now time.Time) (*Con
 	return &c, err
 }
 
+// tenantByState is the tenant of the connection waiting for the provider's
+// answer to this state, read without a lock (byState locks it after).
+func (s *Store) tenantByState(ctx context.Context, digest []byte, now time.Time) (uuid.UUID, error) {
+	var c Connection
+	err := s.db.Conn(ctx).Select("tenant_id").Where("state_digest = ? AND state_expires_at > ?", digest, now).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return uuid.Nil, ErrStateInvalid
+	}
+	return c.TenantID, err
+}
+
 // forComponent locks the tenant's connections of a component.
 func (s *Store) forComponent(ctx context.Context, tenantID, componentID uuid.UUID) ([]Connection, error) {
 	var out []Connection

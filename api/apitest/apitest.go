@@ -68,6 +68,7 @@ type options struct {
 	budgets         budget.Store
 	logLevel        *slog.Level
 	dbTimeout       time.Duration
+	maxDBConns      int
 	providerTimeout time.Duration
 	allowPrivate    bool
 	lookup          outbound.Lookup
@@ -132,6 +133,9 @@ func WithLogLevel(level slog.Level) Option { return func(o *options) { o.logLeve
 // Redis) instead of the instance's database.
 func WithBudgets(store budget.Store) Option { return func(o *options) { o.budgets = store } }
 
+// WithMaxDBConns sizes the instance's database pool (default 50).
+func WithMaxDBConns(n int) Option { return func(o *options) { o.maxDBConns = n } }
+
 // WithTrustedProxies starts the instance behind these load balancers
 // (OAUTHD_TRUSTED_PROXIES).
 func WithTrustedProxies(nets ...*net.IPNet) Option {
@@ -150,6 +154,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	if o.databaseURL == "" {
 		o.databaseURL = testdb.New(t)
+	}
+	if o.maxDBConns == 0 {
+		o.maxDBConns = 50
 	}
 	if o.masterKeys == nil {
 		o.masterKeys = [][]byte{TestMasterKey}
@@ -171,7 +178,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.issuer != "" {
 		issuer = o.issuer
 	}
-	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: 50, Issuer: issuer,
+	a, err := app.New(ctx, app.Options{DatabaseURL: o.databaseURL, Keyring: kr, Log: log, MaxDBConns: o.maxDBConns, Issuer: issuer,
 		BcryptCost:     bcrypt.MinCost,
 		TrustedProxies: o.trustedProxies, ProviderTimeout: o.providerTimeout, Budgets: o.budgets, DBTimeout: o.dbTimeout,
 		OutboundAllowPrivate: o.allowPrivate, OutboundLookup: o.lookup,

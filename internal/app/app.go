@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -181,7 +182,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	a.Connections = connections.NewService(db, connections.NewStore(db), a.Components, a.OAuthClients, o.Keyring, a.Audit,
-		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout, Reads: a.AuditReads})
+		connections.Options{Issuer: a.Issuer, HTTPClient: a.Outbound, ProviderTimeout: o.ProviderTimeout, Reads: a.AuditReads,
+			// Provider calls hold a database connection each: they may
+			// take half the pool, never all of it.
+			MaxProviderCalls: max(1, cmp.Or(o.MaxDBConns, database.DefaultMaxOpenConns)/2), Registry: o.Metrics.Registry})
 	// A deleted or moved OAuth client leaves its connections in state error.
 	a.OAuthClients.SetDependents(a.Connections)
 	a.Connections.RegisterJobs(a.Jobs)

@@ -27,6 +27,9 @@ type DB struct {
 	sql  *sql.DB
 }
 
+// DefaultMaxOpenConns is the pool's size unless Options says.
+const DefaultMaxOpenConns = 20
+
 // Options tunes the pool; zero values take the defaults.
 type Options struct {
 	MaxOpenConns int
@@ -62,7 +65,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 	}
 	maxOpen := opts.MaxOpenConns
 	if maxOpen <= 0 {
-		maxOpen = 20
+		maxOpen = DefaultMaxOpenConns
 	}
 	s.SetMaxOpenConns(maxOpen)
 	s.SetMaxIdleConns(maxOpen)
