@@ -49,11 +49,23 @@ func (k *Keys) SignAccessToken(c AccessClaims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
+	if sk.es256 != nil {
+		token, err := sk.es256.sign(&c)
+		if err != nil {
+			return "", fmt.Errorf("sign access token: %w", err)
+		}
+		return token, nil
+	}
+	return signWithJOSE(sk.signer, c)
+}
+
+// signWithJOSE signs c with go-jose's generic signer (RS256 keys).
+func signWithJOSE(signer jose.Signer, c AccessClaims) (string, error) {
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
-	jws, err := sk.signer.Sign(payload)
+	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}

@@ -83,10 +83,13 @@ type Keys struct {
 
 // signingKey is one row of signing_keys, parsed.
 type signingKey struct {
-	kid         string
-	alg         jose.SignatureAlgorithm
-	public      jose.JSONWebKey
-	signer      jose.Signer // nil once the key can no longer sign
+	kid    string
+	alg    jose.SignatureAlgorithm
+	public jose.JSONWebKey
+	signer jose.Signer // nil once the key can no longer sign
+	// es256 signs access tokens when the key is ES256 (nil otherwise, and
+	// once the key can no longer sign): signer's work without go-jose.
+	es256       *es256Signer
 	activatesAt time.Time
 	retiresAt   time.Time
 	expiresAt   time.Time
@@ -481,7 +484,7 @@ func (k *Keys) parseRow(r *keyRow, cached *signingKey, now time.Time) (*signingK
 	sk := &signingKey{kid: r.KID, alg: jose.SignatureAlgorithm(r.Algorithm),
 		activatesAt: r.ActivatesAt, retiresAt: r.RetiresAt, expiresAt: r.ExpiresAt}
 	if cached != nil {
-		sk.public, sk.signer = cached.public, cached.signer
+		sk.public, sk.signer, sk.es256 = cached.public, cached.signer, cached.es256
 	} else if err := json.Unmarshal([]byte(r.PublicJWK), &sk.public); err != nil {
 		return nil, fmt.Errorf("signing key %s: public JWK: %w", r.KID, err)
 	}
@@ -489,7 +492,7 @@ func (k *Keys) parseRow(r *keyRow, cached *signingKey, now time.Time) (*signingK
 		return nil, fmt.Errorf("signing key %s: stored JWK does not match its row", r.KID)
 	}
 	if !now.Before(sk.retiresAt) {
-		sk.signer = nil
+		sk.signer, sk.es256 = nil, nil
 		return sk, nil
 	}
 	if sk.signer != nil {
@@ -511,6 +514,11 @@ func (k *Keys) parseRow(r *keyRow, cached *signingKey, now time.Time) (*signingK
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
 	sk.signer = signer
+	if ec, ok := priv.(*ecdsa.PrivateKey); ok && sk.alg == jose.ES256 {
+		if sk.es256, err = newES256Signer(r.KID, ec); err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+		}
+	}
 	return sk, nil
 }
 
