@@ -185,8 +185,14 @@ func TestAPIClientSecretShownOnce(t *testing.T) {
 
 // Rotation without downtime: two secrets work at once; deleting one stops
 // it at once while the other keeps working; an expired one fails.
+//
+// The instance runs no job workers: the lifecycle job (expiry warnings)
+// would otherwise run whenever a worker polled, and the second secret,
+// an hour from expiry, would draw an api_client_secret.expiring event at
+// a moment of the job's choosing. The test runs the job itself, at a
+// chosen point, and expects that warning exactly once.
 func TestAPIClientSecretRotation(t *testing.T) {
-	e := apitest.New(t)
+	e := apitest.New(t, apitest.WithoutJobWorkers())
 	ctx := context.Background()
 	tid := newTenant(t, e)
 	owner := newMember(t, e, tid, []string{"owner"}, nil)
@@ -201,6 +207,13 @@ func TestAPIClientSecretRotation(t *testing.T) {
 	}
 	if loc := r.Header.Get("Location"); loc != tenantPath(tid, "/api-clients/"+id+"/secrets/"+secondID) {
 		t.Errorf("Location %q", loc)
+	}
+	// The lifecycle job, twice: the secret an hour from expiry is
+	// announced once.
+	for range 2 {
+		if err := e.App.APIClients.NotifyLifecycle(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	for _, s := range []string{first, second, first, second} { // twice: the second round comes from the cache
@@ -261,8 +274,9 @@ func TestAPIClientSecretRotation(t *testing.T) {
 	slices.Sort(actions)
 	// The deleted and the expired secret were each presented once more
 	// above: someone still using them is news (api_client.secret_rejected).
-	if want := []string{"api_client_secret.create", "api_client_secret.delete", "api_client_secret.rejected",
-		"api_client_secret.rejected"}; !slices.Equal(actions, want) {
+	// The second secret's expiry was announced once, a day ahead.
+	if want := []string{"api_client_secret.create", "api_client_secret.delete", "api_client_secret.expiring",
+		"api_client_secret.rejected", "api_client_secret.rejected"}; !slices.Equal(actions, want) {
 		t.Errorf("audit actions %v, want %v", actions, want)
 	}
 }
