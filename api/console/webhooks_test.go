@@ -326,6 +326,22 @@ func TestWebhookDeliveryLogShowsFailuresAndDisabledReason(t *testing.T) {
 		return nil
 	})
 
+	// A second event waits behind the first (a webhook's events are
+	// delivered in order) while the first is retried.
+	newMember(t, h.e, h.tid, []string{"viewer"}, nil)
+	apitest.Eventually(t, 30*time.Second, func() error {
+		rows := h.b.get(detailPath + "/deliveries").expect(http.StatusOK).Doc.Find(`[data-testid="delivery"]`)
+		if rows.Length() != 2 {
+			return errString("the log does not show the second event yet")
+		}
+		newest := strings.Join(strings.Fields(rows.First().Text()), " ")
+		if !strings.Contains(newest, "not tried yet") || !strings.Contains(newest, "after the events before it") ||
+			rows.First().Find(`[data-testid="attempts"]`).Text() != "0" {
+			return errString("the second event is not shown waiting its turn: " + newest)
+		}
+		return nil
+	})
+
 	// oauthd switches a webhook off after a day of failures, saying why.
 	id := strings.TrimPrefix(detailPath, h.base+"/")
 	if _, err := h.e.App.DB.SQL().Exec(`UPDATE webhooks SET active = false, disabled_reason = 'deliveries failed for 24h0m0s', disabled_at = now() WHERE id = $1`, id); err != nil {
