@@ -13,4 +13,10 @@ var (
 	// a component they could not have been given (the rule flows enforce).
 	ErrClientlessFlows  = &fault.Problem{Kind: fault.Conflict, Code: "component_in_use_without_oauth_client", Detail: "flows of tenants without an OAuth client include this component", Attribute: "descriptor/useOAuthClient"}
 	ErrGlobalNeedsSuper = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser", Detail: "only a superuser may make a component global", Attribute: "visibility"}
+	// ErrGlobalDescriptorNeedsSuper: a global component's descriptor names
+	// the provider endpoints that receive every tenant's OAuth client
+	// secret and connection refresh tokens.
+	ErrGlobalDescriptorNeedsSuper = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser",
+		Detail:    "only a superuser may change a global component's descriptor: every tenant that uses it sends its OAuth client's secret and its connections' tokens where the descriptor says",
+		Attribute: "descriptor"}
 )

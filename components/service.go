@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,18 @@ func (s *Service) ownForChange(ctx context.Context, tenantID, id uuid.UUID) (*Co
 	return c, err
 }
 
-// UpdateComponent changes a component the tenant owns.
+// sameJSON reports whether two JSON texts hold the same value (the stored
+// descriptor comes back from jsonb with its keys reordered).
+func sameJSON(a, b json.RawMessage) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// UpdateComponent changes a component the tenant owns. Only a superuser
+// changes a global component's descriptor (ErrGlobalDescriptorNeedsSuper).
 func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, superuser bool, id uuid.UUID, patch ComponentPatch) (*Component, error) {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.ownForChange(ctx, tenantID, id)
@@ -119,6 +131,10 @@ func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, super
 			return err
 		}
 		var ps fault.Problems
+		if c.Visibility == VisibilityGlobal && !superuser && patch.Descriptor != nil && !sameJSON(patch.Descriptor, c.Descriptor) {
+			// Its provider endpoints are where other tenants' secrets go.
+			ps.Add(ErrGlobalDescriptorNeedsSuper)
+		}
 		if patch.Name != nil {
 			tenants.ValidateName(&ps, "name", *patch.Name)
 			c.Name = *patch.Name
