@@ -26,6 +26,10 @@ const (
 type principal struct {
 	User  *tenants.User // nil for a client-credentials token
 	Token *tokenPrincipal
+	// tenant is the tenant in the path when basic auth read the user's
+	// membership of it with the key (member), else uuid.Nil.
+	tenant uuid.UUID
+	member bool
 }
 
 // tokenPrincipal is a validated bearer token.
@@ -110,7 +114,10 @@ func (s *Server) basic(c echo.Context) (*principal, error) {
 	if !ok {
 		return nil, unauthorized("the Authorization header must be Basic with email:apikey, or Bearer with an access token")
 	}
-	u, err := s.deps.Tenants.Authenticate(c.Request().Context(), email, key)
+	// On a tenant's routes the membership is read with the key, in the
+	// same query (tenantScope then asks nothing more).
+	tid, _ := uuid.Parse(c.Param("tid"))
+	u, member, err := s.deps.Tenants.AuthenticateIn(c.Request().Context(), email, key, tid)
 	if errors.Is(err, tenants.ErrUnauthenticated) {
 		s.deps.Metrics.AuthFailed(metrics.AuthAPIKey)
 		return nil, unauthorized("the email or API key is wrong")
@@ -118,7 +125,7 @@ func (s *Server) basic(c echo.Context) (*principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &principal{User: u}, nil
+	return &principal{User: u, tenant: tid, member: member && tid != uuid.Nil}, nil
 }
 
 // bearer validates an access token: signature and lifetime locally, then
@@ -198,6 +205,8 @@ func usersOnly(next echo.HandlerFunc) echo.HandlerFunc {
 // Grants.Check's rule (which bearer applied, from a cache emptied on every
 // membership change), read here again uncached so that this instance
 // refuses the token the moment a removal commits, with the same 401.
+// Basic auth read the membership with the key (Tenants.AuthenticateIn,
+// whose cache every committed change here empties at once).
 func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "tid", tenants.ErrTenantNotFound)
@@ -214,9 +223,12 @@ func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		case p.User != nil:
-			member, err := s.deps.Tenants.IsMember(ctx, id, p.User.ID)
-			if err != nil {
-				return err
+			member := p.member
+			if p.Token != nil || p.tenant != id {
+				var err error
+				if member, err = s.deps.Tenants.IsMember(ctx, id, p.User.ID); err != nil {
+					return err
+				}
 			}
 			if !member && p.Token != nil {
 				return invalidToken()

@@ -90,18 +90,21 @@ func isMember(tenant, user string) string {
 // This is the one rule for a token's liveness: the /v2 API and
 // introspection both ask it. Answers are cached for at most stateTTL and
 // dropped when revocation state changes anywhere (migrations 00011 and
-// 00012 NOTIFY on it, including a membership's end).
+// 00012 NOTIFY on it, including a membership's end); concurrent checks of
+// one token share one query.
 func (g *Grants) Check(ctx context.Context, c *AccessClaims) (*TokenState, error) {
 	key := c.ClientID + "|" + c.JTI + "|" + c.GrantID
-	if hit, ok := g.states.Get(key); ok {
-		return hit.state, hit.err
+	hit, err := g.states.Load(ctx, key, func(ctx context.Context) (checked, error) {
+		state, err := g.check(ctx, c)
+		if err != nil && !errors.Is(err, ErrRevoked) {
+			return checked{}, err // the database failed: not an answer to keep
+		}
+		return checked{state: state, err: err}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	gen := g.states.Generation()
-	state, err := g.check(ctx, c)
-	if err == nil || errors.Is(err, ErrRevoked) {
-		g.states.Put(key, checked{state: state, err: err}, gen)
-	}
-	return state, err
+	return hit.state, hit.err
 }
 
 // checked is a cached answer of Check.

@@ -2,7 +2,6 @@ package tenants
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/changes"
 	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
@@ -45,6 +45,7 @@ type Service struct {
 	grants Grantor
 	audit  Recorder
 	opts   Options
+	keys   *keyCache
 }
 
 // NewService wires the service.
@@ -55,7 +56,10 @@ func NewService(tx Transactor, store *Store, grants Grantor, audit Recorder, o O
 	if o.PasswordCost == 0 {
 		o.PasswordCost = DefaultPasswordCost
 	}
-	return &Service{tx: tx, store: store, grants: grants, audit: audit, opts: o}
+	if o.Changes != nil {
+		tx = changes.BumpAfterCommit(tx, o.Changes)
+	}
+	return &Service{tx: tx, store: store, grants: grants, audit: audit, opts: o, keys: newKeyCache(o.Changes)}
 }
 
 // Options are the deployment's choices for the service.
@@ -66,6 +70,11 @@ type Options struct {
 	// Log receives what the service must report but not answer (a policy
 	// reload that failed after a change committed); nil is slog.Default.
 	Log *slog.Logger
+	// Changes, when set, is bumped after every transaction the service
+	// commits (and on other instances' changes, by NOTIFY), and lets this
+	// instance cache basic-auth callers for a moment (see keyCacheTTL).
+	// Nil disables the cache.
+	Changes *changes.Feed
 }
 
 // synced brings this instance's permission policy up to date after a
@@ -81,27 +90,6 @@ func (s *Service) synced(ctx context.Context) {
 
 // apiKeyTouchInterval limits last_used_at writes to one a minute per key.
 const apiKeyTouchInterval = time.Minute
-
-// Authenticate returns the user whose email and API key these are. A wrong
-// email and a wrong key are the same error after the same work.
-func (s *Service) Authenticate(ctx context.Context, email, key string) (*User, error) {
-	u, k, err := s.store.userByKeyDigest(ctx, credential.DigestOf(key))
-	if err != nil {
-		return nil, err
-	}
-	// The key names the user; the email must be theirs as emailKey
-	// compares emails (computed from u.Email, so a user left without a
-	// stored key by migration 00090 still signs in with their keys).
-	if subtle.ConstantTimeCompare([]byte(emailKey(u.Email)), []byte(emailKey(email))) != 1 {
-		return nil, ErrUnauthenticated
-	}
-	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > apiKeyTouchInterval {
-		if err := s.store.touchAPIKey(ctx, k.ID); err != nil {
-			return nil, fmt.Errorf("authenticate: %w", err)
-		}
-	}
-	return u, nil
-}
 
 // CreateUser adds a user.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
@@ -254,9 +242,10 @@ func (s *Service) APIKeys(ctx context.Context, userID uuid.UUID, p listing.Param
 	return s.store.apiKeys(ctx, userID, p)
 }
 
-// DeleteAPIKey revokes one key.
+// DeleteAPIKey revokes one key: at once on this instance (the committed
+// transaction empties its cache of callers), within the second on others.
 func (s *Service) DeleteAPIKey(ctx context.Context, userID, keyID uuid.UUID) error {
-	return s.store.deleteAPIKey(ctx, userID, keyID)
+	return s.tx.InTx(ctx, func(ctx context.Context) error { return s.store.deleteAPIKey(ctx, userID, keyID) })
 }
 
 // EnsureSuperuser makes sure a superuser with this email exists and that key

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/oauthd/oauthd/internal/credential"
 	"github.com/oauthd/oauthd/internal/database"
 	"github.com/oauthd/oauthd/internal/listing"
 )
@@ -85,22 +86,24 @@ func (s *Store) createAPIKey(ctx context.Context, k *APIKey) error {
 	return s.db.Conn(ctx).Create(k).Error
 }
 
-// userByKeyDigest finds the owner of a key. It is the whole authentication
-// query, so an unknown email and a wrong key cost the same.
-func (s *Store) userByKeyDigest(ctx context.Context, digest []byte) (*User, *APIKey, error) {
+// keyAuth finds the owner of a key and whether they are a member of
+// tenantID (uuid.Nil: of none), in one query. It is the whole
+// authentication query, so an unknown email and a wrong key cost the same.
+func (s *Store) keyAuth(ctx context.Context, digest credential.Digest, tenantID uuid.UUID) (keyAuth, error) {
 	var row struct {
 		User
 		KeyID         uuid.UUID
 		KeyLastUsedAt *time.Time
+		Member        bool
 	}
-	err := s.db.Conn(ctx).Table("api_keys k").
-		Select("u.*, k.id AS key_id, k.last_used_at AS key_last_used_at").
-		Joins("JOIN users u ON u.id = k.user_id").
-		Where("k.digest = ?", digest).Take(&row).Error
+	err := s.db.Conn(ctx).Raw(`SELECT u.*, k.id AS key_id, k.last_used_at AS key_last_used_at,
+			EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id) AS member
+		FROM api_keys k JOIN users u ON u.id = k.user_id
+		WHERE k.digest = ?`, tenantID, digest).Take(&row).Error
 	if err != nil {
-		return nil, nil, notFound(err, ErrUnauthenticated)
+		return keyAuth{}, notFound(err, ErrUnauthenticated)
 	}
-	return &row.User, &APIKey{ID: row.KeyID, UserID: row.ID, LastUsedAt: row.KeyLastUsedAt}, nil
+	return keyAuth{user: row.User, keyID: row.KeyID, keyUsedAt: row.KeyLastUsedAt, member: row.Member}, nil
 }
 
 func (s *Store) touchAPIKey(ctx context.Context, id uuid.UUID) error {

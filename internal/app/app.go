@@ -174,10 +174,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Events = webhooks.NewOutbox(a.Jobs)
 	a.Webhooks = webhooks.NewService(db, hooks, a.Audit, o.Keyring, a.OutboundURLs, a.Jobs.Clock())
 	a.changes = changes.NewFeed()
-	// Memberships decide whether a user's token is still good: a removal
-	// must reach this instance's caches at once, not with the NOTIFY.
-	a.Tenants = tenants.NewService(changes.BumpAfterCommit(db, a.changes), tenants.NewStore(db), enforcer, a.Audit,
-		tenants.Options{PasswordCost: o.BcryptCost, Log: o.Log})
+	// Memberships decide whether a user's token is still good, and keys,
+	// users and memberships whether a basic-auth caller is: a change must
+	// reach this instance's caches at once, not with the NOTIFY.
+	a.Tenants = tenants.NewService(db, tenants.NewStore(db), enforcer, a.Audit,
+		tenants.Options{PasswordCost: o.BcryptCost, Log: o.Log, Changes: a.changes})
 	a.Components = components.NewService(db, components.NewStore(db), a.Audit)
 	a.OAuthClients = oauthclients.NewService(db, oauthclients.NewStore(db), componentsForClients{a.Components}, o.Keyring, a.Audit)
 	a.Issuer = strings.TrimSuffix(o.Issuer, "/")
@@ -230,6 +231,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	maps.Copy(caches, a.Grants.Caches())
 	maps.Copy(caches, a.Keys.Caches())
 	maps.Copy(caches, a.Connections.Caches())
+	maps.Copy(caches, a.Tenants.Caches())
 	a.Metrics.WatchCaches(caches)
 	return a, nil
 }

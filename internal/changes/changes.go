@@ -170,8 +170,11 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 // A caller whose own context is still live does its own load when the
 // shared one failed on its runner's context. load's value is cached
 // under the generation taken before it ran. Without a feed nothing is
-// cached, but concurrent loads are still shared.
+// cached, but concurrent loads are still shared; a nil cache just loads.
 func (c *Cache[K, V]) Load(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	if c == nil {
+		return load(ctx)
+	}
 	if v, ok := c.Get(k); ok {
 		return v, nil
 	}
