@@ -12,6 +12,7 @@ import (
 	"github.com/casbin/casbin/v2/model"
 	"github.com/google/uuid"
 
+	"github.com/oauthd/oauthd/internal/bounded"
 	"github.com/oauthd/oauthd/internal/database"
 )
 
@@ -52,6 +53,9 @@ type Enforcer struct {
 	// path).
 	roles atomic.Pointer[map[string][]string]
 
+	// decisions are Allowed's answers under the current model (see forget).
+	decisions atomic.Pointer[bounded.Map[decision, bool]]
+
 	syncMu   sync.Mutex          // one Sync at a time; guards the fields below
 	held     map[member][]string // each member's grouping targets (role:R, perm:P), sorted
 	snapshot string              // the pg_snapshot this instance's policy reflects
@@ -83,6 +87,7 @@ func NewEnforcer(db *database.DB) (*Enforcer, error) {
 	}
 	e.EnableAutoSave(false) // rows are written by SetGrants inside service transactions
 	en := &Enforcer{db: db, adapter: a, casbin: e}
+	en.forget()
 	en.adopt(a.takeLoaded())
 	return en, nil
 }
@@ -94,11 +99,36 @@ func permSubject(name string) string   { return "perm:" + name }
 
 // Allowed reports whether the user holds perm in the tenant.
 func (e *Enforcer) Allowed(userID, tenantID uuid.UUID, perm string) (bool, error) {
+	// Decisions are remembered until the policy changes: every change to
+	// Casbin's model replaces the map (forget), after the change is in, so
+	// a decision taken before it can only land in a map no longer read.
+	decided := e.decisions.Load()
+	q := decision{user: userID, tenant: tenantID, perm: perm}
+	if ok, hit := decided.Get(q); hit {
+		return ok, nil
+	}
 	ok, err := e.casbin.Enforce(userSubject(userID), tenantDomain(tenantID), perm)
 	if err != nil {
 		return false, fmt.Errorf("enforce %s: %w", perm, err)
 	}
+	decided.Put(q, ok)
 	return ok, nil
+}
+
+// decision is a question Allowed answered.
+type decision struct {
+	user, tenant uuid.UUID
+	perm         string
+}
+
+// decisionCacheSize bounds the remembered decisions (the map starts
+// afresh when full).
+const decisionCacheSize = 100000
+
+// forget drops every remembered decision; called after each change to
+// Casbin's model.
+func (e *Enforcer) forget() {
+	e.decisions.Store(bounded.New[decision, bool](decisionCacheSize))
 }
 
 // RoleAllows reports whether the named role grants perm (in any tenant).

@@ -53,7 +53,9 @@ func (e *Enforcer) Sync() error {
 	e.syncMu.Lock()
 	defer e.syncMu.Unlock()
 	if time.Since(e.synced) > staleAfter {
-		if err := e.casbin.LoadPolicy(); err != nil {
+		err := e.casbin.LoadPolicy()
+		e.forget()
+		if err != nil {
 			return fmt.Errorf("reload policy: %w", err)
 		}
 		e.adopt(e.adapter.takeLoaded())
@@ -143,6 +145,7 @@ func (e *Enforcer) replaceLocked(m member, want []string) error {
 // applyLocked removes gone and adds added, rows of Casbin's section sec
 // ("p" or "g"), in memory only (auto-save is off). Casbin's lock is held.
 func (e *Enforcer) applyLocked(sec string, gone, added [][]string) error {
+	defer e.forget() // after the change, even a partial one
 	c := e.casbin.Enforcer
 	remove, add := c.RemovePolicies, c.AddPoliciesEx
 	if sec == "g" {
