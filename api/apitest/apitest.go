@@ -106,8 +106,8 @@ func WithOutboundLookup(lookup outbound.Lookup) Option { return func(o *options)
 // (OAUTHD_JOB_WORKERS=0); jobs it enqueues wait for an instance that does.
 func WithoutJobWorkers() Option { return func(o *options) { o.noWorkers = true } }
 
-// WithClock gives the background jobs (deliveries, warnings) a clock the
-// test moves.
+// WithClock gives the background jobs (deliveries, warnings) and the
+// failure budgets' refill (the Postgres store's) a clock the test moves.
 func WithClock(c jobs.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithWebhooks tunes webhook deliveries (a short timeout, for instance).

@@ -284,8 +284,8 @@ func expectPageHeaders(t *testing.T, p *page) {
 	}
 }
 
-func deviceWorld(t *testing.T) (*world, *oauth2.Config) {
-	e := apitest.New(t)
+func deviceWorld(t *testing.T, opts ...apitest.Option) (*world, *oauth2.Config) {
+	e := apitest.New(t, opts...)
 	w := newWorld(t, e, clientSpec{name: "oauthd CLI", clientType: "public",
 		grantTypes: []string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"},
 		scopes:     []string{"tenants.oauth_clients.get"}})

@@ -65,8 +65,9 @@ type Options struct {
 	// Budgets keeps the failure budgets (nil: Postgres, in the service's
 	// own database; a Redis store when OAUTHD_REDIS_URL is set).
 	Budgets budget.Store
-	// Clock is the background jobs' time (nil: the system clock); tests
-	// move it instead of sleeping.
+	// Clock is the background jobs' time (nil: the system clock), and the
+	// time the Postgres failure budgets refill by (nil: the database's);
+	// tests move it instead of sleeping.
 	Clock jobs.Clock
 	// Jobs tunes this instance's job workers; NoJobWorkers makes an
 	// instance that runs none (OAUTHD_JOB_WORKERS=0: API-only instances
@@ -216,7 +217,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Grants = authserver.NewGrants(db, a.Keys, enforcer, a.Issuer, life).WithChanges(a.changes).WithAudit(a.Audit)
 	if o.Budgets == nil {
-		a.budgets = budget.NewWatched(budget.NewPostgres(db.SQL()))
+		store := budget.NewPostgres(db.SQL())
+		if o.Clock != nil { // a test's clock: buckets refill only as it moves
+			store.WithClock(o.Clock.Now)
+		}
+		a.budgets = budget.NewWatched(store)
 		o.Budgets = a.budgets
 	}
 	a.Server = api.New(api.Deps{

@@ -11,10 +11,32 @@ import (
 )
 
 // Postgres keeps budgets in the failure_budgets table.
-type Postgres struct{ db *sql.DB }
+type Postgres struct {
+	db *sql.DB
+	// now is the time buckets refill by; nil is the database's now(),
+	// one clock for every instance.
+	now func() time.Time
+}
 
 // NewPostgres uses db (the service's pool).
 func NewPostgres(db *sql.DB) *Postgres { return &Postgres{db: db} }
+
+// WithClock makes buckets refill by now instead of the database's clock:
+// tests that stop time make a burst's outcome independent of how long
+// the requests took. nil keeps the database's clock.
+func (p *Postgres) WithClock(now func() time.Time) *Postgres {
+	p.now = now
+	return p
+}
+
+// at is the time parameter of the statements below: NULL for the
+// database's now().
+func (p *Postgres) at() any {
+	if p.now == nil {
+		return nil
+	}
+	return p.now().UTC()
+}
 
 // reserveSQL spends one token from each key's bucket when it has one. The
 // bucket refills by the time since its last update, capped at its burst;
@@ -26,13 +48,13 @@ func NewPostgres(db *sql.DB) *Postgres { return &Postgres{db: db} }
 // orders, or Postgres aborts one as a deadlock.
 const reserveSQL = `
 INSERT INTO failure_budgets AS b (key, burst, per_second, tokens, taken, updated_at)
-SELECT k, burst, rate, burst - 1, true, now() FROM unnest($1::text[], $2::float8[], $3::float8[]) AS u(k, burst, rate)
+SELECT k, burst, rate, burst - 1, true, coalesce($4::timestamptz, now()) FROM unnest($1::text[], $2::float8[], $3::float8[]) AS u(k, burst, rate)
 ORDER BY k
 ON CONFLICT (key) DO UPDATE SET
-    burst = EXCLUDED.burst, per_second = EXCLUDED.per_second, updated_at = now(),
-    taken = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second) >= 1,
-    tokens = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second)
-        - CASE WHEN LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at) * EXCLUDED.per_second) >= 1
+    burst = EXCLUDED.burst, per_second = EXCLUDED.per_second, updated_at = coalesce($4::timestamptz, now()),
+    taken = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM coalesce($4::timestamptz, now()) - b.updated_at) * EXCLUDED.per_second) >= 1,
+    tokens = LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM coalesce($4::timestamptz, now()) - b.updated_at) * EXCLUDED.per_second)
+        - CASE WHEN LEAST(EXCLUDED.burst, b.tokens + EXTRACT(EPOCH FROM coalesce($4::timestamptz, now()) - b.updated_at) * EXCLUDED.per_second) >= 1
                THEN 1 ELSE 0 END
 RETURNING key, taken, tokens, per_second`
 
@@ -45,7 +67,7 @@ SELECT r.key, r.taken, r.tokens, r.per_second FROM r CROSS JOIN (SELECT pg_notif
 // whole token again (0: every one has one), spending nothing. A key with
 // no row is a full bucket.
 const checkSQL = `SELECT coalesce(max((1 - t) / per_second) FILTER (WHERE t < 1), 0) FROM (
-    SELECT LEAST(burst, tokens + EXTRACT(EPOCH FROM now() - updated_at) * per_second) AS t, per_second
+    SELECT LEAST(burst, tokens + EXTRACT(EPOCH FROM coalesce($2::timestamptz, now()) - updated_at) * per_second) AS t, per_second
     FROM failure_budgets WHERE key = ANY($1::text[])) AS b`
 
 // refundSQL gives one token back to each key's bucket, locking the rows in
@@ -66,7 +88,7 @@ func (p *Postgres) Reserve(ctx context.Context, charges []Charge) (time.Duration
 	var wait time.Duration
 	err := retryContention(func() error {
 		taken, wait = taken[:0], 0
-		rows, err := p.db.QueryContext(ctx, reserveNotifySQL, keys, bursts, rates)
+		rows, err := p.db.QueryContext(ctx, reserveNotifySQL, keys, bursts, rates, p.at())
 		if err != nil {
 			return err
 		}
@@ -139,7 +161,7 @@ func (p *Postgres) Check(ctx context.Context, charges []Charge) (time.Duration, 
 		keys[i] = digest(c.Key)
 	}
 	var secs float64
-	if err := p.db.QueryRowContext(ctx, checkSQL, keys).Scan(&secs); err != nil {
+	if err := p.db.QueryRowContext(ctx, checkSQL, keys, p.at()).Scan(&secs); err != nil {
 		return 0, fmt.Errorf("check failure budget: %w", err)
 	}
 	if secs <= 0 {
