@@ -39,8 +39,8 @@ type apiFixture struct {
 	// turn pays the full ES256 verification nearly every time.
 	tokens []string
 
-	// The first token request of a fresh client verifies its secret with
-	// bcrypt; later ones are recognised by the verified-secret cache.
+	// The first token request of a fresh client on a fresh server loads
+	// its credentials; later ones find them cached.
 	firstToken, secondToken time.Duration
 
 	// connection is a ready connection (its token fresh) for access-token.
@@ -488,8 +488,8 @@ func authSection(b *strings.Builder, info *runInfo) {
 	f := a.fixture
 	w("- Setup: the two API clients are created through `POST /v2/tenants/{tid}/api-clients` by the bench's tenant admin, on a freshly started server (empty caches), in the target tenant of shape %s. ", a.shape)
 	w("The token client's token has scope `%s`.\n", f.scope)
-	w("- bcrypt once per secret: the first token request of the fresh client took %s (the secret verified with bcrypt at the server's cost), the second %s (recognised by the verified-secret cache, no bcrypt). ", ms(f.firstToken), ms(f.secondToken))
-	w("Every measured token request is of the second kind. The Go benchmarks below break the costs down in process: `BenchmarkBcrypt` (one bcrypt comparison at cost 10), `BenchmarkAuthenticate` (a cached secret: one query and a keyed digest), `BenchmarkSignAccessToken` and `BenchmarkParseAccessToken` (ES256 signing and verifying), and the endpoints through the whole handler stack.\n")
+	w("- The first token request of the fresh client took %s (its credentials loaded, its secret's SHA-256 compared with the stored digest), the second %s (the credentials cached). ", ms(f.firstToken), ms(f.secondToken))
+	w("Every measured token request is of the second kind. The Go benchmarks below break the costs down in process: `BenchmarkBcrypt` (one bcrypt comparison at cost 10, what a secret stored as a bcrypt hash by an earlier version costs once per instance), `BenchmarkAuthenticate` (one query and a digest comparison), `BenchmarkSignAccessToken` and `BenchmarkParseAccessToken` (ES256 signing and verifying), and the endpoints through the whole handler stack.\n")
 	w("- Load average (1/5/15 min) when this suite started: %s; when it ended: %s. Server log lines at level ERROR during the suite: %d.\n\n", a.loadBefore, a.loadAfter, a.serverErrs)
 }
 

@@ -222,7 +222,7 @@ func runAuthSuite(ctx context.Context, c config, srv *server, t *target, shapeLa
 	}
 	defer t.api.provider.close()
 	a := &authRun{shape: shapeLabel, fixture: t.api, results: map[string][]stats{}, loadBefore: loadavg()}
-	logf("authorization server on shape %s, server %s: first token request %s (bcrypt), second %s", shapeLabel, srv.base,
+	logf("authorization server on shape %s, server %s: first token request %s, second %s", shapeLabel, srv.base,
 		ms(t.api.firstToken), ms(t.api.secondToken))
 	if a.results, err = driveAuth(ctx, srv.base, caller.header(), t, authOptions{warmup: c.warmup, duration: c.duration, probe: probe, only: c.authOnly}); err != nil {
 		return nil, err
