@@ -83,7 +83,7 @@ func (s *Server) updateComponent(c echo.Context) error {
 		return err
 	}
 	tid := tenantOf(c)
-	comp, err := s.deps.Components.UpdateComponent(c.Request().Context(), tid, principalOf(c).superuser(), id, patch)
+	comp, err := s.deps.Components.UpdateComponent(c.Request().Context(), tid, principalOf(c).superuser(), id, patch, s.allowance(c))
 	if err != nil {
 		return err
 	}

@@ -58,3 +58,41 @@ func TestOnlyASuperuserChangesAGlobalComponentsDescriptor(t *testing.T) {
 	e.Patch(tenantPath(owner, "/components/"+component), &e.Super,
 		docWithID("component", component, map[string]any{"descriptor": p.descriptor()}, nil)).ExpectStatus(t, http.StatusOK)
 }
+
+// Within a tenant, the provider's endpoints are where the tenant's OAuth
+// client secret and its connections' refresh tokens go: a member who may
+// edit components but may neither reveal the secret nor read the tokens
+// must not move them; one who may do both, may.
+func TestMovingProviderEndpointsTakesTheRightsTheyExpose(t *testing.T) {
+	w := newConnWorld(t, false)
+	conn := w.connect(t, "mine")
+	var stolen atomic.Int32
+	thief := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		stolen.Add(1)
+		http.Error(rw, "no", http.StatusBadRequest)
+	}))
+	t.Cleanup(thief.Close)
+	moved := w.p.descriptor()
+	block := moved["credentials"].(map[string]any)["oauth2"].(map[string]any)
+	block["refresh_token_uri"] = thief.URL + "/token"
+	path := tenantPath(w.tid, "/components/"+w.component)
+
+	editor := newMember(t, w.e, w.tid, nil, []string{policy.ComponentsGet, policy.ComponentsEdit})
+	r := w.e.Patch(path, &editor, docWithID("component", w.component, map[string]any{"descriptor": moved}, nil))
+	expectError(t, r, http.StatusForbidden, "grant_exceeds_own", "/data/attributes/descriptor")
+	// The rest of the descriptor is the editor's to change.
+	rescoped := w.p.descriptor()
+	rescoped["credentials"].(map[string]any)["oauth2"].(map[string]any)["scopes"] = []string{"read", "offline_access"}
+	w.e.Patch(path, &editor, docWithID("component", w.component, map[string]any{"descriptor": rescoped}, nil)).
+		ExpectStatus(t, http.StatusOK)
+	w.e.Post(w.path("/"+conn+"/refresh"), &w.owner, nil).ExpectStatus(t, http.StatusOK)
+	if n := stolen.Load(); n != 0 {
+		t.Fatalf("the refresh went to the editor's server %d times", n)
+	}
+
+	trusted := newMember(t, w.e, w.tid, nil, []string{policy.ComponentsGet, policy.ComponentsEdit,
+		policy.OAuthClientsRevealSecret, policy.ConnectionsToken})
+	w.e.Patch(path, &trusted, docWithID("component", w.component, map[string]any{"descriptor": moved}, nil)).
+		ExpectStatus(t, http.StatusOK)
+	w.p.checkClean(t)
+}

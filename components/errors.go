@@ -16,6 +16,12 @@ var (
 	// ErrGlobalDescriptorNeedsSuper: a global component's descriptor names
 	// the provider endpoints that receive every tenant's OAuth client
 	// secret and connection refresh tokens.
+	// ErrEndpointsExceedOwn: moving the provider's endpoints moves where
+	// the tenant's OAuth client secret and its connections' refresh tokens
+	// go, so it takes a member who may read both.
+	ErrEndpointsExceedOwn = &fault.Problem{Kind: fault.Forbidden, Code: "grant_exceeds_own",
+		Detail:    "changing oauth2.auth_uri, token_uri or refresh_token_uri sends this tenant's OAuth client secret and its connections' refresh tokens to the new endpoints; it takes a member who holds tenants.oauth_clients.reveal_secret and tenants.connections.token",
+		Attribute: "descriptor"}
 	ErrGlobalDescriptorNeedsSuper = &fault.Problem{Kind: fault.Forbidden, Code: "global_requires_superuser",
 		Detail:    "only a superuser may change a global component's descriptor: every tenant that uses it sends its OAuth client's secret and its connections' tokens where the descriptor says",
 		Attribute: "descriptor"}

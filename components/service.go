@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauthd/oauthd/internal/fault"
 	"github.com/oauthd/oauthd/internal/listing"
+	"github.com/oauthd/oauthd/policy"
 	"github.com/oauthd/oauthd/tenants"
 )
 
@@ -112,6 +113,35 @@ func (s *Service) ownForChange(ctx context.Context, tenantID, id uuid.UUID) (*Co
 	return c, err
 }
 
+// endpoints are where a descriptor sends the browser and oauthd's token
+// requests ("" without them: naming them the first time moves nothing, as
+// no connection can have been made without them).
+func endpoints(b *OAuth2Block) string {
+	if b == nil || b.AuthURI == "" && b.TokenURI == "" {
+		return ""
+	}
+	return b.AuthURI + "\n" + b.TokenURI + "\n" + b.RefreshURI()
+}
+
+// mayMoveEndpoints adds ErrEndpointsExceedOwn unless may covers reading the
+// OAuth client's secret and the connections' tokens.
+func mayMoveEndpoints(ps *fault.Problems, may policy.Allowance) error {
+	if may == nil {
+		return nil
+	}
+	for _, perm := range []string{policy.OAuthClientsRevealSecret, policy.ConnectionsToken} {
+		ok, err := may(perm)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			ps.Add(ErrEndpointsExceedOwn)
+			return nil
+		}
+	}
+	return nil
+}
+
 // sameJSON reports whether two JSON texts hold the same value (the stored
 // descriptor comes back from jsonb with its keys reordered).
 func sameJSON(a, b json.RawMessage) bool {
@@ -124,12 +154,19 @@ func sameJSON(a, b json.RawMessage) bool {
 
 // UpdateComponent changes a component the tenant owns. Only a superuser
 // changes a global component's descriptor (ErrGlobalDescriptorNeedsSuper).
-func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, superuser bool, id uuid.UUID, patch ComponentPatch) (*Component, error) {
+//
+// may is the caller's rights in the tenant (nil: no limit). Moving the
+// provider's endpoints (auth_uri, token_uri, refresh_token_uri) is moving
+// where the tenant's OAuth client secret and its connections' refresh
+// tokens are sent, so it takes a member who may read both
+// (ErrEndpointsExceedOwn).
+func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, superuser bool, id uuid.UUID, patch ComponentPatch, may policy.Allowance) (*Component, error) {
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.ownForChange(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
+		before, _ := ParseDescriptor(c.Descriptor, c.Visibility == VisibilityGlobal)
 		var ps fault.Problems
 		if c.Visibility == VisibilityGlobal && !superuser && patch.Descriptor != nil && !sameJSON(patch.Descriptor, c.Descriptor) {
 			// Its provider endpoints are where other tenants' secrets go.
@@ -158,6 +195,11 @@ func (s *Service) UpdateComponent(ctx context.Context, tenantID uuid.UUID, super
 		}
 		d, dps := ParseDescriptor(c.Descriptor, c.Visibility == VisibilityGlobal)
 		ps = append(ps, dps...)
+		if len(dps) == 0 && endpoints(before.OAuth2) != "" && endpoints(before.OAuth2) != endpoints(d.OAuth2) {
+			if err := mayMoveEndpoints(&ps, may); err != nil {
+				return err
+			}
+		}
 		if err := ps.Err(); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func TestStoreComponentsAreScopedByTenant(t *testing.T) {
 		t.Errorf("B's list = %d items, total %d, err %v", len(page.Items), page.Total, err)
 	}
 	name := "stolen"
-	_, err = svc.UpdateComponent(ctx, b, true, comp.ID, ComponentPatch{Name: &name})
+	_, err = svc.UpdateComponent(ctx, b, true, comp.ID, ComponentPatch{Name: &name}, nil)
 	cfExpect(t, "update from B", err, ErrComponentNotFound)
 	cfExpect(t, "delete from B", svc.DeleteComponent(ctx, b, comp.ID), ErrComponentNotFound)
 
@@ -90,7 +90,7 @@ func TestStoreGlobalComponentIsReadOnlyToOtherTenants(t *testing.T) {
 		t.Errorf("B's view: owned=%v available=%v", seen.Owned, seen.Available)
 	}
 	name := "mine"
-	_, err = svc.UpdateComponent(ctx, b, true, comp.ID, ComponentPatch{Name: &name})
+	_, err = svc.UpdateComponent(ctx, b, true, comp.ID, ComponentPatch{Name: &name}, nil)
 	cfExpect(t, "update from B", err, ErrNotOwned)
 	cfExpect(t, "delete from B", svc.DeleteComponent(ctx, b, comp.ID), ErrNotOwned)
 	if got, _ := svc.Component(ctx, a, comp.ID); got == nil || got.Name != "shared" {
@@ -98,7 +98,7 @@ func TestStoreGlobalComponentIsReadOnlyToOtherTenants(t *testing.T) {
 	}
 	// Private to A again: gone for B.
 	vis := VisibilityTenant
-	if _, err := svc.UpdateComponent(ctx, a, true, comp.ID, ComponentPatch{Visibility: &vis}); err != nil {
+	if _, err := svc.UpdateComponent(ctx, a, true, comp.ID, ComponentPatch{Visibility: &vis}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.Component(ctx, b, comp.ID)

@@ -121,7 +121,7 @@ func (h *Handler) UpdateComponent(c echo.Context) error {
 	if d.Visibility != "" {
 		patch.Visibility = &d.Visibility
 	}
-	_, err = h.d.Components.UpdateComponent(c.Request().Context(), comp.TenantID, visitOf(c).user().Superuser, comp.ID, patch)
+	_, err = h.d.Components.UpdateComponent(c.Request().Context(), comp.TenantID, visitOf(c).user().Superuser, comp.ID, patch, h.allowance(c))
 	if errs, ok := formProblems(err, componentFields...); ok {
 		d.Errors = errs
 		return h.showComponentForm(c, statusOf(err), d)
