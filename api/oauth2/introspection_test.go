@@ -85,3 +85,21 @@ func BenchmarkIntrospectionAnswer(b *testing.B) {
 		}
 	})
 }
+
+// The token endpoint's answer is written by hand too: the same bytes as
+// encoding/json's, with and without a refresh token.
+func TestTokenAnswerMatchesEncodingJSON(t *testing.T) {
+	for _, r := range []tokenResponse{
+		{AccessToken: "eyJ.a.b", TokenType: "Bearer", ExpiresIn: 3600, Scope: "role:viewer", Actor: "o2c_x"},
+		{AccessToken: "eyJ.c.d", TokenType: "Bearer", ExpiresIn: 300, Scope: "a \"b\" <c>", RefreshToken: "rt_1", Actor: "o2c_\u2028"},
+		{TokenType: "Bearer"},
+	} {
+		old, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.appendJSON(nil); string(got) != string(old) || !json.Valid(got) {
+			t.Errorf("got %s, want %s", got, old)
+		}
+	}
+}

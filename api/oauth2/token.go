@@ -1,7 +1,6 @@
 package oauth2
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/oauthd/oauthd/apiclients"
 	"github.com/oauthd/oauthd/authserver"
+	"github.com/oauthd/oauthd/internal/jsonw"
 )
 
 // tokenResponse is RFC 6749 §5.1 plus Encore's actor (the client id).
@@ -110,9 +110,20 @@ func writeToken(c echo.Context, ts *authserver.TokenSet, actor string) error {
 		}
 		return c.Blob(http.StatusOK, "application/x-www-form-urlencoded", []byte(v.Encode()))
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		return err
+	return c.Blob(http.StatusOK, "application/json", resp.appendJSON(make([]byte, 0, 160+len(resp.AccessToken)+len(resp.Scope)+len(resp.RefreshToken)+len(actor))))
+}
+
+// appendJSON writes the answer as encoding/json writes tokenResponse (the
+// token endpoint answers thousands of times a second).
+func (r *tokenResponse) appendJSON(dst []byte) []byte {
+	o := jsonw.Open(dst)
+	o.String("access_token", r.AccessToken)
+	o.String("token_type", r.TokenType)
+	o.Int("expires_in", int64(r.ExpiresIn))
+	o.String("scope", r.Scope)
+	if r.RefreshToken != "" {
+		o.String("refresh_token", r.RefreshToken)
 	}
-	return c.Blob(http.StatusOK, "application/json", b)
+	o.String("actor", r.Actor)
+	return o.Close()
 }
