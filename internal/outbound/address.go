@@ -6,9 +6,11 @@ import (
 )
 
 // nonPublic says why ip may not be called, or "" when it is public.
-// IPv4 addresses embedded in IPv6 (::ffff:a.b.c.d, the NAT64 prefix
-// 64:ff9b::/96, the deprecated ::a.b.c.d) are judged as the IPv4 address
-// they reach.
+// IPv4 addresses embedded in IPv6 (::ffff:a.b.c.d, the IPv4-translated
+// ::ffff:0:a.b.c.d, the NAT64 prefix 64:ff9b::/96, 6to4's 2002:AABB:CCDD::/48,
+// the deprecated ::a.b.c.d) are judged as the IPv4 address they reach; the
+// local-use NAT64 prefix (64:ff9b:1::/48, a network's own translator) and
+// Teredo (2001::/32, a tunnel to an IPv4 host) are refused whole.
 func nonPublic(ip net.IP) string {
 	addr, ok := netip.AddrFromSlice(ip)
 	if !ok {
@@ -50,18 +52,28 @@ var reserved = []struct {
 	{netip.MustParsePrefix("198.18.0.0/15"), "a benchmarking address"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved address"},
 	{netip.MustParsePrefix("fec0::/10"), "a site-local address"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
+	{netip.MustParsePrefix("2001::/32"), "a Teredo tunnel address"},
+	{netip.MustParsePrefix("100::/64"), "a discard-only address"},
 }
 
 var (
-	nat64      = netip.MustParsePrefix("64:ff9b::/96")
-	compatIPv4 = netip.MustParsePrefix("::/96")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	compatIPv4     = netip.MustParsePrefix("::/96")
+	translatedIPv4 = netip.MustParsePrefix("::ffff:0:0:0/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
 )
 
 func embeddedIPv4(a netip.Addr) netip.Addr {
-	embeds := nat64.Contains(a) || compatIPv4.Contains(a)
-	if !a.Is6() || !embeds || a.IsUnspecified() || a.IsLoopback() {
+	if !a.Is6() || a.IsUnspecified() || a.IsLoopback() {
 		return a
 	}
 	b := a.As16()
-	return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	switch {
+	case nat64.Contains(a), compatIPv4.Contains(a), translatedIPv4.Contains(a):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+	}
+	return a
 }
