@@ -14,6 +14,7 @@ package oauth2
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/oauthd/oauthd/apiclients"
@@ -84,6 +85,10 @@ func (noMetrics) AuthFailed(string)  {}
 type Handler struct {
 	d     Deps
 	pages *pageState
+	// macs are HMAC-SHA256 states under the session key, reused: a state
+	// costs two hashed key blocks to make, and every page request checks
+	// a session cookie or a CSRF token.
+	macs sync.Pool
 }
 
 // New builds the handler.

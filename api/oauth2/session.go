@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -54,7 +55,13 @@ func (h *Handler) secureCookies() bool { return strings.HasPrefix(h.d.Issuer, "h
 // mac is HMAC-SHA256 under the session key of a labelled message; the
 // label separates session signatures from CSRF tokens.
 func (h *Handler) mac(label string, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, h.d.SessionKey)
+	m, ok := h.macs.Get().(hash.Hash)
+	if ok {
+		m.Reset()
+	} else {
+		m = hmac.New(sha256.New, h.d.SessionKey)
+	}
+	defer h.macs.Put(m)
 	m.Write([]byte(label))
 	for _, p := range parts {
 		var n [4]byte
