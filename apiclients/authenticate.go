@@ -185,7 +185,7 @@ func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*C
 	// The loaded value may come from the cache, so this instance also
 	// remembers its own writes.
 	due := func(id uuid.UUID, t *time.Time) bool {
-		if last, ok := s.touches.Load(id); ok && time.Since(last.(time.Time)) <= touchInterval {
+		if last, ok := s.touches.Get(id); ok && time.Since(last) <= touchInterval {
 			return false
 		}
 		return t == nil || time.Since(*t) > touchInterval
@@ -202,7 +202,7 @@ func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*C
 			if err := write(); err != nil {
 				return struct{}{}, err
 			}
-			s.touches.Store(id, time.Now())
+			s.touches.Put(id, time.Now())
 			return struct{}{}, nil
 		})
 		return err
@@ -231,3 +231,6 @@ const (
 	credentialsTTL       = 500 * time.Millisecond
 	credentialsCacheSize = 10000
 )
+
+// touchesSize bounds the remembered last_used_at writes.
+const touchesSize = 100000

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,7 +44,9 @@ type Service struct {
 	opts     Options
 	verified *verifiedCache
 	creds    *changes.Cache[string, credentials]
-	touches  sync.Map // uuid.UUID -> time.Time: last_used_at written by this instance
+	// touches are the last_used_at writes of this instance (bounded: when
+	// it empties itself, a client or secret is written once more).
+	touches *bounded.Map[uuid.UUID, time.Time]
 	// touchFlights shares a last_used_at write among concurrent requests.
 	touchFlights flight.Group[uuid.UUID, struct{}]
 	// dummyHash is compared against for an unknown client, so it costs
@@ -59,8 +60,8 @@ func NewService(tx Transactor, store *Store, pol Policy, audit Recorder, o Optio
 		tx = changes.BumpAfterCommit(tx, o.Changes)
 	}
 	s := &Service{tx: tx, store: store, policy: pol, audit: audit, opts: o,
-		verified: newVerifiedCache(verifiedCacheSize),
-		creds:    changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
+		verified: newVerifiedCache(verifiedCacheSize), touches: bounded.New[uuid.UUID, time.Time](touchesSize),
+		creds: changes.NewCache[string, credentials](o.Changes, credentialsTTL, credentialsCacheSize)}
 	s.dummyHash = hashSecret(newSecret())
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,12 +52,15 @@ type keyAuth struct {
 // last_used_at writes.
 type keyCache struct {
 	entries *changes.Cache[keyAuthKey, keyAuth]
-	touches sync.Map // uuid.UUID -> time.Time: last_used_at written by this instance
+	// touches are the last_used_at writes of this instance (bounded: when
+	// it empties itself, a key is written once more).
+	touches *bounded.Map[uuid.UUID, time.Time]
 	flights flight.Group[uuid.UUID, struct{}]
 }
 
 func newKeyCache(feed *changes.Feed) *keyCache {
-	return &keyCache{entries: changes.NewCache[keyAuthKey, keyAuth](feed, keyCacheTTL, keyCacheSize)}
+	return &keyCache{entries: changes.NewCache[keyAuthKey, keyAuth](feed, keyCacheTTL, keyCacheSize),
+		touches: bounded.New[uuid.UUID, time.Time](keyCacheSize * 10)}
 }
 
 // Authenticate returns the user whose email and API key these are. A wrong
@@ -105,7 +107,7 @@ func (s *Service) AuthenticateIn(ctx context.Context, email, key string, tenantI
 // a write is due, and concurrent requests that find one due share it.
 func (s *Service) touchKey(ctx context.Context, id uuid.UUID, usedAt *time.Time) error {
 	due := func() bool {
-		if last, ok := s.keys.touches.Load(id); ok && time.Since(last.(time.Time)) <= apiKeyTouchInterval {
+		if last, ok := s.keys.touches.Get(id); ok && time.Since(last) <= apiKeyTouchInterval {
 			return false
 		}
 		return usedAt == nil || time.Since(*usedAt) > apiKeyTouchInterval
@@ -120,7 +122,7 @@ func (s *Service) touchKey(ctx context.Context, id uuid.UUID, usedAt *time.Time)
 		if err := s.store.touchAPIKey(ctx, id); err != nil {
 			return struct{}{}, err
 		}
-		s.keys.touches.Store(id, time.Now())
+		s.keys.touches.Put(id, time.Now())
 		return struct{}{}, nil
 	})
 	return err

@@ -65,6 +65,13 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 	return v, ok
 }
 
+// Clear drops every entry.
+func (m *Map[K, V]) Clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.entries)
+}
+
 // Put stores v for k.
 func (m *Map[K, V]) Put(k K, v V) {
 	m.mu.Lock()
