@@ -84,7 +84,7 @@ func NewDispatcher(tx Transactor, store *Store, audit AuditLog, sealer Sealer, c
 	}
 	d := &Dispatcher{tx: tx, store: store, audit: audit, sealer: sealer, client: client, queue: queue, timeout: o.Timeout}
 	queue.Register(jobs.Handler{Kind: fanOutKind, Run: d.fanOut, Timeout: time.Minute})
-	queue.Register(jobs.Handler{Kind: deliverKind, Run: d.deliver, MaxAttempts: maxAttempts, Backoff: Backoff,
+	queue.Register(jobs.Handler{Kind: deliverKind, Run: d.deliver, MaxAttempts: maxAttempts, Backoff: Backoff, Bulk: true,
 		Timeout: o.Timeout + 5*time.Second})
 	queue.Register(jobs.Handler{Kind: purgeKind, Run: d.purge, MaxAttempts: 3, Timeout: 5 * time.Minute})
 	queue.Every(jobs.Schedule{Name: purgeKind, Kind: purgeKind, Every: time.Hour, First: time.Hour})

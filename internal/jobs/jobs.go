@@ -73,6 +73,11 @@ type Handler struct {
 	// Timeout bounds one run (default one minute). The lease of a claimed
 	// job is the timeout plus LeaseGrace, so a run never outlives it.
 	Timeout time.Duration
+	// Bulk marks a kind whose jobs tenants can make many of and whose runs
+	// wait on the outside world (webhook deliveries): they take at most
+	// half of an instance's workers, so a backlog of slow ones never keeps
+	// the other kinds (refreshes, fan-outs, purges) from running.
+	Bulk bool
 }
 
 // LeaseGrace is added to a handler's timeout to make the lease of its jobs:

@@ -594,3 +594,50 @@ func TestOnlyIfGuardsTheEnqueueInItsStatement(t *testing.T) {
 		t.Fatalf("lane counts %d unfinished, %d jobs stored; want 1 and 2", unfinished, e.count(t, "true"))
 	}
 }
+
+// A backlog of slow bulk jobs (webhook deliveries to receivers that hang,
+// in many lanes) takes at most half of an instance's workers: the other
+// kinds, enqueued behind it, still run while every bulk run is stuck.
+func TestBulkJobsLeaveWorkersForTheOtherKinds(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var stuck, most atomic.Int32
+	quickDone := make(chan struct{})
+	q, _ := e.queue(
+		jobs.Handler{Kind: "slow", Bulk: true, Timeout: time.Hour, Run: func(ctx context.Context, _ *jobs.Job) error {
+			now := stuck.Add(1)
+			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			defer stuck.Add(-1)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}},
+		jobs.Handler{Kind: "quick", Run: func(context.Context, *jobs.Job) error { close(quickDone); return nil }},
+	)
+	for i := range 12 {
+		enqueue(t, q, jobs.Spec{Kind: "slow", Lane: fmt.Sprintf("hook:%d", i), Payload: payload{N: i}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		q.Run(ctx, jobs.RunOptions{Concurrency: 4, PollInterval: 10 * time.Millisecond})
+		close(stopped)
+	}()
+	defer func() { cancel(); <-stopped }()
+	waitFor(t, "two slow runs", func() bool { return stuck.Load() == 2 })
+	enqueue(t, q, jobs.Spec{Kind: "quick"})
+	q.Wake()
+	select {
+	case <-quickDone:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the quick job did not run while %d slow runs held the workers", stuck.Load())
+	}
+	close(release)
+	waitFor(t, "every slow job", func() bool { return e.count(t, "kind = 'slow' AND state = 'done'") == 12 })
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d bulk runs at once on 4 workers; at most 2 may run", m)
+	}
+}

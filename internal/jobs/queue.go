@@ -100,6 +100,19 @@ func (q *Queue) kinds() ([]string, string) {
 	return kinds, q.leases
 }
 
+// kindsBy are the registered kinds that are bulk (Handler.Bulk) or not.
+func (q *Queue) kindsBy(bulk bool) []string {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	var kinds []string
+	for k, h := range q.handlers {
+		if h.Bulk == bulk {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
 // Spec describes a job to enqueue.
 type Spec struct {
 	Kind    string

@@ -46,7 +46,13 @@ FROM due WHERE j.id = due.id
 RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.lane, j.created_at, j.run_at`
 
 func (q *Queue) claim(ctx context.Context, workerID string, n int) ([]*Job, error) {
-	kinds, leases := q.kinds()
+	kinds, _ := q.kinds()
+	return q.claimKinds(ctx, workerID, n, kinds)
+}
+
+// claimKinds claims up to n due jobs of the given kinds.
+func (q *Queue) claimKinds(ctx context.Context, workerID string, n int, kinds []string) ([]*Job, error) {
+	_, leases := q.kinds()
 	if len(kinds) == 0 || n <= 0 {
 		return nil, nil
 	}

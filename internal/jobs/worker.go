@@ -63,8 +63,10 @@ func (w *worker) loop(ctx context.Context) {
 	// Runs get their own context so that stopping lets them finish first.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
-	finished := make(chan bool, w.opts.Concurrency) // true: a lane's next job became due for any worker
+	finished := make(chan finish, w.opts.Concurrency)
 	running := 0
+	// Bulk kinds (Handler.Bulk) take at most half the workers.
+	bulkCap, bulkRunning := max(1, w.opts.Concurrency/2), 0
 	poll := time.NewTicker(w.opts.PollInterval)
 	defer poll.Stop()
 	more := true      // whether a claim may find something now
@@ -76,16 +78,30 @@ func (w *worker) loop(ctx context.Context) {
 		}
 		if more && running < w.opts.Concurrency {
 			n := w.opts.Concurrency - running
-			claimed, err := w.q.claim(ctx, w.id, n)
+			claimed, err := w.q.claimKinds(ctx, w.id, n, w.q.kindsBy(false))
 			if err != nil && ctx.Err() == nil {
 				w.q.log.Warn("jobs: claim failed", "err", err)
 			}
+			full := len(claimed) == n
+			bulk := []*Job(nil)
+			if m := min(n-len(claimed), bulkCap-bulkRunning); m > 0 {
+				bulk, err = w.q.claimKinds(ctx, w.id, m, w.q.kindsBy(true))
+				if err != nil && ctx.Err() == nil {
+					w.q.log.Warn("jobs: claim failed", "err", err)
+				}
+				full = full || len(bulk) == m
+			}
 			for _, j := range claimed {
 				running++
-				go func() { finished <- w.runLane(runCtx, ctx, j) }()
+				go func() { finished <- finish{promoted: w.runLane(runCtx, ctx, j)} }()
+			}
+			for _, j := range bulk {
+				running++
+				bulkRunning++
+				go func() { finished <- finish{promoted: w.runLane(runCtx, ctx, j), bulk: true} }()
 			}
 			// A full batch suggests more is due: claim again as slots free.
-			more = len(claimed) == n
+			more = full
 			if more && running < w.opts.Concurrency {
 				continue
 			}
@@ -98,12 +114,20 @@ func (w *worker) loop(ctx context.Context) {
 			more = true
 		case <-poll.C:
 			more, schedules = true, true
-		case promoted := <-finished:
+		case f := <-finished:
 			running--
-			more = more || promoted
+			if f.bulk {
+				bulkRunning--
+				more = true // a bulk slot is free again
+			}
+			more = more || f.promoted
 		}
 	}
 }
+
+// finish is a run's end as the loop hears it: promoted when a lane's next
+// job became due for any worker; bulk when the run held a bulk slot.
+type finish struct{ promoted, bulk bool }
 
 // runLane runs j and then, while the worker is not stopping, the next job
 // of j's lane that finishing it handed over (claimed in the same
@@ -121,7 +145,7 @@ func (w *worker) runLane(runCtx, loopCtx context.Context, j *Job) bool {
 }
 
 // drain waits for the running jobs, cancelling them after StopGrace.
-func (w *worker) drain(running int, finished chan bool, cancelRuns context.CancelFunc) {
+func (w *worker) drain(running int, finished chan finish, cancelRuns context.CancelFunc) {
 	grace := time.NewTimer(w.opts.StopGrace)
 	defer grace.Stop()
 	for running > 0 {
