@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -58,7 +59,24 @@ func (h *Handler) Introspect(c echo.Context) error {
 		return h.writeOAuthError(c, err)
 	}
 	noStore(c)
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, resp.appendJSON(make([]byte, 0, resp.sizeHint())))
+	return blobJSON(c, resp.appendJSON)
+}
+
+// answerBuffers hold hand-written JSON answers until they are written:
+// Blob copies them into the response, so they are reused at once.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// blobJSON answers 200 with the JSON that appendJSON writes, in a reused
+// buffer.
+func blobJSON(c echo.Context, appendJSON func([]byte) []byte) error {
+	bp := answerBuffers.Get().(*[]byte)
+	b := appendJSON((*bp)[:0])
+	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		answerBuffers.Put(bp)
+	}
+	return err
 }
 
 // introspection is the RFC 7662 §2.2 answer. Its tags say the JSON it is
@@ -114,15 +132,6 @@ func (in *introspection) appendJSON(dst []byte) []byte {
 		o.String("tid", in.TenantID)
 	}
 	return o.Close()
-}
-
-// sizeHint is enough room for the answer unless its strings need escaping.
-func (in *introspection) sizeHint() int {
-	n := 160 + len(in.Scope) + len(in.ClientID) + len(in.Sub) + len(in.Iss) + len(in.JTI) + len(in.TokenType) + len(in.TenantID)
-	for _, a := range in.Aud {
-		n += len(a) + 3
-	}
-	return n
 }
 
 func (h *Handler) introspect(c echo.Context) (*introspection, error) {

@@ -110,7 +110,7 @@ func writeToken(c echo.Context, ts *authserver.TokenSet, actor string) error {
 		}
 		return c.Blob(http.StatusOK, "application/x-www-form-urlencoded", []byte(v.Encode()))
 	}
-	return c.Blob(http.StatusOK, "application/json", resp.appendJSON(make([]byte, 0, 160+len(resp.AccessToken)+len(resp.Scope)+len(resp.RefreshToken)+len(actor))))
+	return blobJSON(c, resp.appendJSON)
 }
 
 // appendJSON writes the answer as encoding/json writes tokenResponse (the
