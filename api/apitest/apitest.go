@@ -422,8 +422,13 @@ func (r *Response) ExpectStatus(t testing.TB, want int) *Response {
 }
 
 // BasicAuth is the Authorization header value for creds.
-func BasicAuth(c Creds) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Email+":"+c.Key))
+func BasicAuth(c Creds) string { return BasicOf(c.Email, c.Key) }
+
+// BasicOf is the Authorization header value of basic auth with this user
+// and password as given (client_secret_basic with a client id and secret;
+// no form encoding).
+func BasicOf(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // LockedBuffer is a concurrency-safe log sink.

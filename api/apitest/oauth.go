@@ -26,6 +26,9 @@ import (
 	"github.com/oauthd/oauthd/authserver"
 )
 
+// FormType is the content type of the /oauth endpoints' requests.
+const FormType = "application/x-www-form-urlencoded"
+
 // RedirectURI is the redirect URI of the web-app clients WebAppClient makes.
 const RedirectURI = "https://app.example.test/callback"
 
@@ -97,7 +100,9 @@ type OAuthAnswer struct {
 func (r OAuthAnswer) Str(k string) string { s, _ := r.JSON[k].(string); return s }
 
 // ExpectError fails t unless the answer is an RFC 6749 error (JSON) with
-// this status and error code.
+// this status and error code, Cache-Control: no-store, and a description
+// (but for the device grant's answers to a poll, RFC 8628 §3.5, whose code
+// says all there is).
 func (r OAuthAnswer) ExpectError(t testing.TB, status int, code string) {
 	t.Helper()
 	if r.Status != status || r.Str("error") != code {
@@ -106,14 +111,30 @@ func (r OAuthAnswer) ExpectError(t testing.TB, status int, code string) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("error content type %q", ct)
 	}
+	if r.Str("error_description") == "" && !devicePollCodes[code] {
+		t.Fatalf("error without a description: %s", r.Raw)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("error without Cache-Control: no-store: %v", r.Header)
+	}
 }
+
+// devicePollCodes are the device grant's answers to a poll (RFC 8628 §3.5).
+var devicePollCodes = map[string]bool{"authorization_pending": true, "slow_down": true, "access_denied": true, "expired_token": true}
 
 // PostOAuth sends a raw body to an /oauth endpoint of e with the given
 // headers; the answer is checked against openapi.yaml, and a 5xx fails t.
 func PostOAuth(t testing.TB, e *Env, path, contentType string, body io.Reader, hdr map[string]string) OAuthAnswer {
 	t.Helper()
+	return DoOAuth(t, e, http.MethodPost, path, contentType, body, hdr)
+}
+
+// DoOAuth is PostOAuth with any method (a HEAD answer has no body to
+// decode).
+func DoOAuth(t testing.TB, e *Env, method, path, contentType string, body io.Reader, hdr map[string]string) OAuthAnswer {
+	t.Helper()
 	target := e.URL(path)
-	req, err := http.NewRequest(http.MethodPost, target, body)
+	req, err := http.NewRequest(method, target, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,17 +146,17 @@ func PostOAuth(t testing.TB, e *Env, path, contentType string, body io.Reader, h
 	}
 	resp, err := e.For(t).Client().Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", target, err)
+		t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	r := OAuthAnswer{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if resp.StatusCode >= 500 {
-		t.Errorf("POST %s → %d: %s", target, resp.StatusCode, raw)
+		t.Errorf("%s %s → %d: %s", method, target, resp.StatusCode, raw)
 	}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && method != http.MethodHead {
 		if err := json.Unmarshal(raw, &r.JSON); err != nil {
-			t.Fatalf("POST %s: body is not JSON: %v\n%s", target, err, raw)
+			t.Fatalf("%s %s: body is not JSON: %v\n%s", method, target, err, raw)
 		}
 	}
 	return r

@@ -3,7 +3,6 @@ package oauth2_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauthd/oauthd/api/apitest"
 	"github.com/oauthd/oauthd/internal/app"
 	"github.com/oauthd/oauthd/internal/keyring"
 	"github.com/oauthd/oauthd/internal/testdb"
@@ -59,14 +59,14 @@ func benchSetup(b *testing.B) *benchEnv {
 		b.Fatal(err)
 	}
 	e := &benchEnv{h: a.Server.Handler()}
-	root := basic("root@bench.test", rootKey)
+	root := apitest.BasicOf("root@bench.test", rootKey)
 	e.tenant = e.create(b, root, "/v2/tenants", `{"data":{"type":"tenant","attributes":{"name":"bench"}}}`)["id"].(string)
 	tp := "/v2/tenants/" + e.tenant
 	uid := e.create(b, root, "/v2/users", `{"data":{"type":"user","attributes":{"email":"member@bench.test"}}}`)["id"].(string)
 	key := e.create(b, root, "/v2/users/"+uid+"/api-keys", `{"data":{"type":"api-key","attributes":{"name":"bench"}}}`)["key"].(string)
 	e.create(b, root, tp+"/members", `{"data":{"type":"member","attributes":{"roles":["admin"],"permissions":[]},`+
 		`"relationships":{"user":{"data":{"type":"user","id":"`+uid+`"}}}}}`)
-	e.memberBasic = basic("member@bench.test", key)
+	e.memberBasic = apitest.BasicOf("member@bench.test", key)
 	comp := e.create(b, e.memberBasic, tp+"/components", `{"data":{"type":"component","attributes":{"name":"crm",`+
 		`"visibility":"tenant","descriptor":{"useOAuthClient":true}}}}`)["id"].(string)
 	e.oauthClient = e.create(b, e.memberBasic, tp+"/oauth-clients", `{"data":{"type":"oauth-client","attributes":`+
@@ -74,7 +74,7 @@ func benchSetup(b *testing.B) *benchEnv {
 	for i, dst := range []*string{&e.clientBasic, &e.introspector} {
 		attrs := e.create(b, e.memberBasic, tp+"/api-clients", `{"data":{"type":"api-client","attributes":{"name":"bot-`+string(rune('a'+i))+
 			`","client_type":"confidential","grant_types":["client_credentials"],"roles":["viewer"],"redirect_uris":[],"scopes":[]}}}`)
-		*dst = basic(url.QueryEscape(attrs["client_id"].(string)), url.QueryEscape(attrs["client_secret"].(string)))
+		*dst = apitest.BasicOf(url.QueryEscape(attrs["client_id"].(string)), url.QueryEscape(attrs["client_secret"].(string)))
 	}
 	res := e.do(http.MethodPost, "/oauth/token", e.clientBasic, "application/x-www-form-urlencoded", "grant_type=client_credentials")
 	var tok struct {
@@ -85,10 +85,6 @@ func benchSetup(b *testing.B) *benchEnv {
 	}
 	e.token = tok.AccessToken
 	return e
-}
-
-func basic(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
 func (e *benchEnv) do(method, path, auth, ctype, body string) *httptest.ResponseRecorder {

@@ -1,9 +1,7 @@
 package oauth2_test
 
 import (
-	"encoding/base64"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,9 +24,7 @@ func burst(t *testing.T, instances []*apitest.Env, n int, idOf, secretOf func(i 
 	start := time.Now()
 	apitest.Race(t, n, func(i int, t testing.TB) {
 		e := instances[i%len(instances)]
-		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(idOf(i)+":"+secretOf(i)))
-		a := apitest.PostOAuth(t, e, "/oauth/token", "application/x-www-form-urlencoded",
-			strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": auth})
+		a := clientCredentialsWith(t, e, idOf(i), secretOf(i), "")
 		switch {
 		case a.Status == http.StatusUnauthorized:
 			j.Add(1)
@@ -91,17 +87,17 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env, frozen bool) {
 	}{{"one instance", []*apitest.Env{e}}, {"two instances", []*apitest.Env{e, second}}} {
 		t.Run(c.name, func(t *testing.T) {
 			e := e.For(t)
-			m := newMachine(t, e, tid)
+			m := apitest.MachineClient(t, e, tid, "viewer")
 			// The right secret first, on every instance: each has then
 			// verified it (later requests skip bcrypt and reserve
 			// nothing) and seen the budgets with failures left.
 			for _, in := range c.instances {
-				if a := tokenWith(t, in, m.id, m.secret); a.Status != http.StatusOK {
+				if a := clientCredentials(t, in, m, ""); a.Status != http.StatusOK {
 					t.Fatalf("the right secret: %d %s", a.Status, a.Raw)
 				}
 			}
-			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.id },
-				func(i int) string { return m.secret + "x" })
+			judged, refused, took := burst(t, c.instances, 60, func(int) string { return m.Client.ClientID },
+				func(i int) string { return m.Secret + "x" })
 			t.Logf("%s: %d judged, %d refused in %v", c.name, judged, refused, took)
 			if judged < 10 || judged > 10+refill(frozen, 10, took) {
 				t.Errorf("%d wrong secrets judged, want the budget of 10 (+%d refilled)", judged, refill(frozen, 10, took))
@@ -112,7 +108,7 @@ func burstOnInstances(t *testing.T, e, second *apitest.Env, frozen bool) {
 			// The right secret is refused too while the budget is spent,
 			// on every instance, though each verified it before.
 			for _, in := range c.instances {
-				if a := tokenWith(t, in, m.id, m.secret); a.Status != http.StatusTooManyRequests {
+				if a := clientCredentials(t, in, m, ""); a.Status != http.StatusTooManyRequests {
 					t.Errorf("the right secret during the lockout: %d", a.Status)
 				}
 			}
@@ -135,23 +131,16 @@ func TestAddressBudgetCoversUnknownClients(t *testing.T) {
 	}
 }
 
-// tokenWith is one client_credentials request with client_secret_basic.
-func tokenWith(t *testing.T, e *apitest.Env, id, secret string) apitest.OAuthAnswer {
-	t.Helper()
-	return apitest.PostOAuth(t, e, "/oauth/token", "application/x-www-form-urlencoded",
-		strings.NewReader("grant_type=client_credentials"), map[string]string{"Authorization": basicHeader(id, secret).Get("Authorization")})
-}
-
 // The right secret costs no bcrypt (a digest) and spends nothing from the
 // budgets: its token requests leave failure_budgets as they were; a wrong
 // secret still reserves.
 func TestVerifiedSecretReservesNothing(t *testing.T) {
 	e := apitest.New(t)
 	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
-	m := newMachine(t, e, tid)
+	m := apitest.MachineClient(t, e, tid, "viewer")
 	ok := func() {
 		t.Helper()
-		if a := tokenWith(t, e, m.id, m.secret); a.Status != http.StatusOK {
+		if a := clientCredentials(t, e, m, ""); a.Status != http.StatusOK {
 			t.Fatalf("the right secret: %d %s", a.Status, a.Raw)
 		}
 	}
@@ -170,7 +159,7 @@ func TestVerifiedSecretReservesNothing(t *testing.T) {
 	if after := budgets(); after != before {
 		t.Errorf("verified secrets changed the budgets:\n%s\n%s", before, after)
 	}
-	tokenWith(t, e, m.id, m.secret+"x").ExpectError(t, http.StatusUnauthorized, "invalid_client")
+	clientCredentialsWith(t, e, m.Client.ClientID, m.Secret+"x", "").ExpectError(t, http.StatusUnauthorized, "invalid_client")
 	if after := budgets(); after == before {
 		t.Error("a wrong secret reserved nothing")
 	}

@@ -2,8 +2,6 @@ package oauth2_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,91 +11,6 @@ import (
 	"github.com/oauthd/oauthd/apiclients"
 )
 
-// machine is a confidential API client (client credentials, role viewer)
-// and its secret.
-type machine struct{ id, secret string }
-
-func newMachine(t testing.TB, e *apitest.Env, tenantID string) machine {
-	t.Helper()
-	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "/v2/tenants/" + tenantID + "/api-clients", Auth: &e.Super,
-		NoCheck: true, Body: doc("api-client", map[string]any{
-			"name": "bot", "client_type": "confidential", "grant_types": []string{"client_credentials"},
-			"redirect_uris": []string{}, "roles": []string{"viewer"}, "scopes": []string{},
-		})}).ExpectStatus(t, http.StatusCreated)
-	m := machine{}
-	m.id, _ = res.Attr(t, "client_id").(string)
-	m.secret, _ = res.Attr(t, "client_secret").(string)
-	if m.id == "" || m.secret == "" {
-		t.Fatalf("no client_id or client_secret in %s", res.Body)
-	}
-	return m
-}
-
-// rfcAnswer is a protocol endpoint's answer.
-type rfcAnswer struct {
-	status int
-	header http.Header
-	body   []byte
-	fields map[string]any
-}
-
-// protocolPost posts a form to a protocol endpoint over HTTP, with extra
-// headers; the answer's body is decoded when it is JSON.
-func protocolPost(t *testing.T, e *apitest.Env, path, body string, header http.Header) rfcAnswer {
-	t.Helper()
-	return protocolDo(t, e, http.MethodPost, path, body, header)
-}
-
-func protocolDo(t *testing.T, e *apitest.Env, method, path, body string, header http.Header) rfcAnswer {
-	t.Helper()
-	req, err := http.NewRequest(method, e.URL(path), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	res, err := e.Client().Do(req) // checked against openapi.yaml
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := rfcAnswer{status: res.StatusCode, header: res.Header, body: raw}
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && method != http.MethodHead {
-		if err := json.Unmarshal(raw, &a.fields); err != nil {
-			t.Fatalf("%s %s: JSON body %q: %v", method, path, raw, err)
-		}
-	}
-	return a
-}
-
-// expectRFCError fails unless the answer is status with RFC 6749 error
-// code, as JSON with a description.
-func (a rfcAnswer) expectRFCError(t *testing.T, status int, code string) {
-	t.Helper()
-	if a.status != status || a.fields["error"] != code {
-		t.Fatalf("status %d, body %s; want %d %s", a.status, a.body, status, code)
-	}
-	if ct := a.header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type %q, want application/json", ct)
-	}
-	if d, _ := a.fields["error_description"].(string); d == "" {
-		t.Fatalf("error without a description: %s", a.body)
-	}
-	if a.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("error without Cache-Control: no-store")
-	}
-}
-
-func basicHeader(id, secret string) http.Header {
-	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}}
-}
-
 // TestMalformedClientIDs: a client id that cannot be one of ours — bytes
 // Postgres refuses in text (invalid UTF-8, NUL), control characters, an
 // absurd length, the wrong shape — is answered as an unknown client on
@@ -105,7 +18,14 @@ func basicHeader(id, secret string) http.Header {
 func TestMalformedClientIDs(t *testing.T) {
 	e := apitest.New(t)
 	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
-	m := newMachine(t, e, tid)
+	m := apitest.MachineClient(t, e, tid, "viewer")
+	post := func(path, body string, hdr map[string]string) apitest.OAuthAnswer {
+		t.Helper()
+		return apitest.PostOAuth(t, e, path, apitest.FormType, strings.NewReader(body), hdr)
+	}
+	basic := func(id, secret string) map[string]string {
+		return map[string]string{"Authorization": apitest.BasicOf(id, secret)}
+	}
 
 	endpoints := map[string]string{
 		"/oauth/token":                "grant_type=client_credentials",
@@ -119,34 +39,34 @@ func TestMalformedClientIDs(t *testing.T) {
 		"o2c_\x7f", "o2c_\t", "o2c_é", strings.Repeat("o2c_a", 100), "o2c_a b", "o2c_a/b", "not-ours", "%e2%80%ae"}
 	for path, body := range endpoints {
 		for _, id := range basicIDs {
-			a := protocolPost(t, e, path, body, basicHeader(id, "x"))
-			a.expectRFCError(t, http.StatusUnauthorized, "invalid_client")
-			if !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Basic ") {
-				t.Errorf("%s, basic id %q: WWW-Authenticate %q", path, id, a.header.Get("WWW-Authenticate"))
+			a := post(path, body, basic(id, "x"))
+			a.ExpectError(t, http.StatusUnauthorized, "invalid_client")
+			if !strings.HasPrefix(a.Header.Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("%s, basic id %q: WWW-Authenticate %q", path, id, a.Header.Get("WWW-Authenticate"))
 			}
 		}
 		// A secret that cannot be one either.
-		protocolPost(t, e, path, body, basicHeader(m.id, "%00")).expectRFCError(t, http.StatusUnauthorized, "invalid_client")
+		post(path, body, basic(m.Client.ClientID, "%00")).ExpectError(t, http.StatusUnauthorized, "invalid_client")
 		// A Basic header that is not base64 of id:secret.
 		for _, h := range []string{"Basic !!!", "Basic", "basic " + base64.StdEncoding.EncodeToString([]byte("no colon"))} {
-			a := protocolPost(t, e, path, body, http.Header{"Authorization": {h}})
-			a.expectRFCError(t, http.StatusUnauthorized, "invalid_client")
-			if a.header.Get("WWW-Authenticate") == "" {
+			a := post(path, body, map[string]string{"Authorization": h})
+			a.ExpectError(t, http.StatusUnauthorized, "invalid_client")
+			if a.Header.Get("WWW-Authenticate") == "" {
 				t.Errorf("%s, Authorization %q: no challenge", path, h)
 			}
 		}
 		// In the body: the form's own rule refuses what is not plain text;
 		// the rest is an unknown client.
 		for _, id := range []string{"%ff", "%00", "o2c_%ff", "o2c_%7f", "o2c_%0a"} {
-			a := protocolPost(t, e, path, body+"&client_id="+id+"&client_secret=x", nil)
-			a.expectRFCError(t, http.StatusBadRequest, "invalid_request")
-			if d, _ := a.fields["error_description"].(string); !strings.Contains(d, "client_id") {
+			a := post(path, body+"&client_id="+id+"&client_secret=x", nil)
+			a.ExpectError(t, http.StatusBadRequest, "invalid_request")
+			if d := a.Str("error_description"); !strings.Contains(d, "client_id") {
 				t.Errorf("%s, body client_id %q: description %q does not name client_id", path, id, d)
 			}
 		}
 		for _, id := range []string{"o2c_é", strings.Repeat("o2c_a", 100), "x"} {
-			protocolPost(t, e, path, body+"&client_id="+url.QueryEscape(id)+"&client_secret=x", nil).
-				expectRFCError(t, http.StatusUnauthorized, "invalid_client")
+			post(path, body+"&client_id="+url.QueryEscape(id)+"&client_secret=x", nil).
+				ExpectError(t, http.StatusUnauthorized, "invalid_client")
 		}
 	}
 	// Nothing was logged as a server error.
@@ -154,9 +74,9 @@ func TestMalformedClientIDs(t *testing.T) {
 		t.Fatalf("server errors in the log:\n%s", logs)
 	}
 	// The right credentials still work.
-	a := protocolPost(t, e, "/oauth/token", "grant_type=client_credentials", basicHeader(m.id, m.secret))
-	if a.status != http.StatusOK || a.fields["access_token"] == nil {
-		t.Fatalf("token with the right credentials: %d %s", a.status, a.body)
+	a := post("/oauth/token", "grant_type=client_credentials", basic(m.Client.ClientID, m.Secret))
+	if a.Status != http.StatusOK || a.Str("access_token") == "" {
+		t.Fatalf("token with the right credentials: %d %s", a.Status, a.Raw)
 	}
 }
 

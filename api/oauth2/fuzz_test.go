@@ -2,7 +2,6 @@ package oauth2_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -40,11 +39,9 @@ var rfcErrorCodes = map[string]bool{
 func FuzzTokenRequest(f *testing.F) {
 	handler, m := fuzzServer(f)
 	fill := func(s string) string {
-		return strings.NewReplacer("{id}", m.id, "{secret}", m.secret).Replace(s)
+		return strings.NewReplacer("{id}", m.Client.ClientID, "{secret}", m.Secret).Replace(s)
 	}
-	basicOf := func(id, secret string) string {
-		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
-	}
+	basicOf := apitest.BasicOf
 	const formCT = "application/x-www-form-urlencoded"
 	for _, s := range [][4]string{
 		{"grant_type=client_credentials&client_id={id}&client_secret={secret}", formCT, "", ""},
@@ -101,7 +98,7 @@ func FuzzTokenRequest(f *testing.F) {
 		}
 		switch {
 		case res.StatusCode == http.StatusOK:
-			if fields["access_token"] == "" || fields["token_type"] != "Bearer" || fields["actor"] != m.id {
+			if fields["access_token"] == "" || fields["token_type"] != "Bearer" || fields["actor"] != m.Client.ClientID {
 				t.Fatalf("200 without a token: %s", raw)
 			}
 		case res.StatusCode >= 400:
@@ -126,7 +123,7 @@ func FuzzTokenRequest(f *testing.F) {
 // database, with a confidential client-credentials client (role viewer).
 // Its log goes nowhere: a fuzz run sends millions of requests, and a 5xx
 // shows in the status anyway.
-func fuzzServer(f *testing.F) (http.Handler, machine) {
+func fuzzServer(f *testing.F) (http.Handler, apitest.APIClient) {
 	f.Helper()
 	ctx := context.Background()
 	kr, err := keyring.New(apitest.TestMasterKey)
@@ -159,7 +156,7 @@ func fuzzServer(f *testing.F) (http.Handler, machine) {
 	if rec.Code != http.StatusOK {
 		f.Fatalf("token with the fuzz client's credentials: %d %s", rec.Code, rec.Body)
 	}
-	return h, machine{id: c.ClientID, secret: secret}
+	return h, apitest.APIClient{TenantID: tenant.ID.String(), Client: c, Secret: secret}
 }
 
 // responseFields decodes a token endpoint answer, JSON or form-encoded as

@@ -16,19 +16,19 @@ func TestProtocolEndpointsWrongMethod(t *testing.T) {
 	e := apitest.New(t)
 	for _, path := range []string{"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/device_authorization", "/oauth/token/"} {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-			a := protocolDo(t, e, method, path, "", nil)
-			a.expectRFCError(t, http.StatusMethodNotAllowed, "invalid_request")
-			if allow := a.header.Get("Allow"); !strings.Contains(allow, "POST") || strings.Contains(allow, method) {
+			a := apitest.DoOAuth(t, e, method, path, apitest.FormType, nil, nil)
+			a.ExpectError(t, http.StatusMethodNotAllowed, "invalid_request")
+			if allow := a.Header.Get("Allow"); !strings.Contains(allow, "POST") || strings.Contains(allow, method) {
 				t.Errorf("%s %s: Allow %q", method, path, allow)
 			}
-			if d, _ := a.fields["error_description"].(string); !strings.Contains(d, method) || !strings.Contains(d, "POST") {
+			if d := a.Str("error_description"); !strings.Contains(d, method) || !strings.Contains(d, "POST") {
 				t.Errorf("%s %s: description %q names neither the method nor POST", method, path, d)
 			}
 		}
 		// HEAD: the same status and headers, no body.
-		a := protocolDo(t, e, http.MethodHead, path, "", nil)
-		if a.status != http.StatusMethodNotAllowed || !strings.Contains(a.header.Get("Allow"), "POST") || len(a.body) != 0 {
-			t.Errorf("HEAD %s: %d, Allow %q, body %q", path, a.status, a.header.Get("Allow"), a.body)
+		a := apitest.DoOAuth(t, e, http.MethodHead, path, apitest.FormType, nil, nil)
+		if a.Status != http.StatusMethodNotAllowed || !strings.Contains(a.Header.Get("Allow"), "POST") || len(a.Raw) != 0 {
+			t.Errorf("HEAD %s: %d, Allow %q, body %q", path, a.Status, a.Header.Get("Allow"), a.Raw)
 		}
 	}
 	// Other routes keep the JSON:API answer.
@@ -37,7 +37,7 @@ func TestProtocolEndpointsWrongMethod(t *testing.T) {
 		t.Errorf("PUT /v2/tenants: %d %q", res.Status, res.Header.Get("Content-Type"))
 	}
 	// POST still reaches the endpoint.
-	protocolPost(t, e, "/oauth/token", "", nil).expectRFCError(t, http.StatusBadRequest, "invalid_request")
+	apitest.PostOAuth(t, e, "/oauth/token", apitest.FormType, strings.NewReader(""), nil).ExpectError(t, http.StatusBadRequest, "invalid_request")
 }
 
 // TestTokenResponseNegotiation: the token endpoint answers form-encoded
@@ -45,7 +45,7 @@ func TestProtocolEndpointsWrongMethod(t *testing.T) {
 func TestTokenResponseNegotiation(t *testing.T) {
 	e := apitest.New(t)
 	tid := e.Post("/v2/tenants", &e.Super, doc("tenant", map[string]any{"name": "acme"})).ExpectStatus(t, http.StatusCreated).ID(t)
-	m := newMachine(t, e, tid)
+	m := apitest.MachineClient(t, e, tid, "viewer")
 	const form = "application/x-www-form-urlencoded"
 	for accept, wantForm := range map[string]bool{
 		"":                                  false,
@@ -61,29 +61,29 @@ func TestTokenResponseNegotiation(t *testing.T) {
 		"application/x-www-form-urlencoded;q=0.5, application/json;q=0.4": true,
 		"*/*;q=0.1, application/x-www-form-urlencoded;q=0.2":              true,
 	} {
-		header := basicHeader(m.id, m.secret)
+		header := map[string]string{"Authorization": apitest.BasicOf(m.Client.ClientID, m.Secret)}
 		if accept != "" {
-			header.Set("Accept", accept)
+			header["Accept"] = accept
 		}
 		for _, body := range []string{"grant_type=client_credentials", "grant_type=password"} {
-			a := protocolPost(t, e, "/oauth/token", body, header)
-			ct := a.header.Get("Content-Type")
+			a := apitest.PostOAuth(t, e, "/oauth/token", apitest.FormType, strings.NewReader(body), header)
+			ct := a.Header.Get("Content-Type")
 			if got := strings.HasPrefix(ct, form); got != wantForm {
-				t.Errorf("Accept %q, %s: %d Content-Type %q, want form: %v", accept, body, a.status, ct, wantForm)
+				t.Errorf("Accept %q, %s: %d Content-Type %q, want form: %v", accept, body, a.Status, ct, wantForm)
 				continue
 			}
 			if !wantForm {
 				continue
 			}
-			v, err := url.ParseQuery(string(a.body))
+			v, err := url.ParseQuery(string(a.Raw))
 			if err != nil {
-				t.Fatalf("form body %q: %v", a.body, err)
+				t.Fatalf("form body %q: %v", a.Raw, err)
 			}
-			if a.status == http.StatusOK && (v.Get("access_token") == "" || v.Get("actor") != m.id) {
-				t.Errorf("Accept %q: form token %q", accept, a.body)
+			if a.Status == http.StatusOK && (v.Get("access_token") == "" || v.Get("actor") != m.Client.ClientID) {
+				t.Errorf("Accept %q: form token %q", accept, a.Raw)
 			}
-			if a.status != http.StatusOK && v.Get("error") != "unsupported_grant_type" {
-				t.Errorf("Accept %q: form error %q", accept, a.body)
+			if a.Status != http.StatusOK && v.Get("error") != "unsupported_grant_type" {
+				t.Errorf("Accept %q: form error %q", accept, a.Raw)
 			}
 		}
 	}

@@ -15,31 +15,35 @@ import (
 
 // failClientAuth spends the ten failures the client-auth limit allows for
 // m from the address X-Forwarded-For claims ("" for none).
-func failClientAuth(t *testing.T, e *apitest.Env, m machine, xff string) {
+func failClientAuth(t *testing.T, e *apitest.Env, m apitest.APIClient, xff string) {
 	t.Helper()
 	for i := 0; i < 10; i++ {
-		h := basicHeader(m.id, m.secret+"x")
-		if xff != "" {
-			h.Set("X-Forwarded-For", xff)
-		}
-		protocolPost(t, e, "/oauth/token", "grant_type=client_credentials", h).expectRFCError(t, http.StatusUnauthorized, "invalid_client")
+		clientCredentialsWith(t, e, m.Client.ClientID, m.Secret+"x", xff).ExpectError(t, http.StatusUnauthorized, "invalid_client")
 	}
 }
 
-func clientCredentials(t *testing.T, e *apitest.Env, m machine, xff string) rfcAnswer {
+func clientCredentials(t testing.TB, e *apitest.Env, m apitest.APIClient, xff string) apitest.OAuthAnswer {
 	t.Helper()
-	h := basicHeader(m.id, m.secret)
+	return clientCredentialsWith(t, e, m.Client.ClientID, m.Secret, xff)
+}
+
+// clientCredentialsWith is a client_credentials request with
+// client_secret_basic, from the address X-Forwarded-For claims ("" for
+// none).
+func clientCredentialsWith(t testing.TB, e *apitest.Env, id, secret, xff string) apitest.OAuthAnswer {
+	t.Helper()
+	h := map[string]string{"Authorization": apitest.BasicOf(id, secret)}
 	if xff != "" {
-		h.Set("X-Forwarded-For", xff)
+		h["X-Forwarded-For"] = xff
 	}
-	return protocolPost(t, e, "/oauth/token", "grant_type=client_credentials", h)
+	return apitest.PostOAuth(t, e, "/oauth/token", apitest.FormType, strings.NewReader("grant_type=client_credentials"), h)
 }
 
-func expectLimited(t *testing.T, a rfcAnswer) {
+func expectLimited(t testing.TB, a apitest.OAuthAnswer) {
 	t.Helper()
-	a.expectRFCError(t, http.StatusTooManyRequests, "invalid_client")
-	if s, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || s < 1 {
-		t.Fatalf("Retry-After %q", a.header.Get("Retry-After"))
+	a.ExpectError(t, http.StatusTooManyRequests, "invalid_client")
+	if s, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q", a.Header.Get("Retry-After"))
 	}
 }
 
@@ -60,7 +64,7 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 
 	t.Run("no trusted proxies: the header is ignored", func(t *testing.T) {
 		e, tid := instance(t)
-		m := newMachine(t, e, tid)
+		m := apitest.MachineClient(t, e, tid, "viewer")
 		failClientAuth(t, e, m, "203.0.113.1")
 		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))
 		expectLimited(t, clientCredentials(t, e, m, ""))
@@ -69,7 +73,7 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 	t.Run("trusted load balancer", func(t *testing.T) {
 		_, loopback, _ := net.ParseCIDR("127.0.0.0/8") // the test server's peer is the "load balancer"
 		e, tid := instance(t, loopback)
-		m := newMachine(t, e, tid)
+		m := apitest.MachineClient(t, e, tid, "viewer")
 		failClientAuth(t, e, m, "203.0.113.1")
 		// The guesser's address is blocked, even with the right secret...
 		expectLimited(t, clientCredentials(t, e, m, "203.0.113.1"))
@@ -77,11 +81,11 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 		// the proxy appends the real one, and that is what counts.
 		expectLimited(t, clientCredentials(t, e, m, "198.51.100.77, 203.0.113.1"))
 		// The client itself, elsewhere, is not.
-		if a := clientCredentials(t, e, m, "198.51.100.2"); a.status != http.StatusOK {
-			t.Fatalf("right secret from another address: %d %s", a.status, a.body)
+		if a := clientCredentials(t, e, m, "198.51.100.2"); a.Status != http.StatusOK {
+			t.Fatalf("right secret from another address: %d %s", a.Status, a.Raw)
 		}
-		if a := clientCredentials(t, e, m, "203.0.113.1, 198.51.100.2"); a.status != http.StatusOK {
-			t.Fatalf("right secret from another address, spoofed left: %d %s", a.status, a.body)
+		if a := clientCredentials(t, e, m, "203.0.113.1, 198.51.100.2"); a.Status != http.StatusOK {
+			t.Fatalf("right secret from another address, spoofed left: %d %s", a.Status, a.Raw)
 		}
 		// Logs name the client's address, not the proxy's.
 		if !strings.Contains(e.Logs.String(), `"remote_ip":"198.51.100.2"`) {
@@ -92,7 +96,7 @@ func TestClientAuthLimitBehindProxies(t *testing.T) {
 	t.Run("a peer outside the trusted networks is not a proxy", func(t *testing.T) {
 		_, elsewhere, _ := net.ParseCIDR("10.0.0.0/8")
 		e, tid := instance(t, elsewhere)
-		m := newMachine(t, e, tid)
+		m := apitest.MachineClient(t, e, tid, "viewer")
 		failClientAuth(t, e, m, "203.0.113.1")
 		expectLimited(t, clientCredentials(t, e, m, "198.51.100.2"))
 	})
