@@ -195,7 +195,7 @@ func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*C
 		if !due(id, t) {
 			return nil
 		}
-		_, err, _ := s.touchFlights.Do(id, func() (struct{}, error) {
+		_, err, shared := s.touchFlights.Do(id, func() (struct{}, error) {
 			if !due(id, t) {
 				return struct{}{}, nil // written by the call that just ended
 			}
@@ -205,6 +205,11 @@ func (s *Service) touched(ctx context.Context, c *Client, secret *secretRow) (*C
 			s.touches.Put(id, time.Now())
 			return struct{}{}, nil
 		})
+		if shared {
+			// Another request's write (perhaps ended with its own
+			// context): its failure is its own, and the write stays due.
+			return nil
+		}
 		return err
 	}
 	if err := touch(c.ID, c.LastUsedAt, func() error { return s.store.touchClient(ctx, c.TenantID, c.ID) }); err != nil {

@@ -115,7 +115,7 @@ func (s *Service) touchKey(ctx context.Context, id uuid.UUID, usedAt *time.Time)
 	if !due() {
 		return nil
 	}
-	_, err, _ := s.keys.flights.Do(id, func() (struct{}, error) {
+	_, err, shared := s.keys.flights.Do(id, func() (struct{}, error) {
 		if !due() {
 			return struct{}{}, nil // written by the call that just ended
 		}
@@ -125,6 +125,11 @@ func (s *Service) touchKey(ctx context.Context, id uuid.UUID, usedAt *time.Time)
 		s.keys.touches.Put(id, time.Now())
 		return struct{}{}, nil
 	})
+	if shared {
+		// Another request's write (perhaps ended with its own context):
+		// its failure is its own, and the write stays due.
+		return nil
+	}
 	return err
 }
 
