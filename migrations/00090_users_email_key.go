@@ -33,14 +33,16 @@ import (
 // Failing the migration instead would stop every instance from starting
 // until someone edits the table by hand; keeping the oldest keeps the
 // address with the user who had it first.
-var usersEmailKey = goose.NewGoMigration(90,
-	&goose.GoFunc{RunTx: usersEmailKeyUp},
-	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DROP INDEX users_email_key;
+func usersEmailKey() *goose.Migration {
+	return goose.NewGoMigration(90,
+		&goose.GoFunc{RunTx: usersEmailKeyUp},
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DROP INDEX users_email_key;
 ALTER TABLE users DROP COLUMN email_key;
 CREATE UNIQUE INDEX users_email_key ON users (lower(email));`)
-		return err
-	}})
+			return err
+		}})
+}
 
 // backfillBatch is how many users one UPDATE gives keys to.
 const backfillBatch = 1000

@@ -18,5 +18,10 @@ import (
 //go:embed *.sql 0*.go
 var FS embed.FS
 
-// Go is the Go migrations, each named by a file in FS.
-var Go = []*goose.Migration{usersEmailKey}
+// Go returns the Go migrations, each named by a file in FS. They are made
+// afresh on every call: goose's provider writes into the Migration values
+// it is given, so two providers built at once (instances of one process
+// starting together, or tests) must not share them.
+func Go() []*goose.Migration {
+	return []*goose.Migration{usersEmailKey()}
+}

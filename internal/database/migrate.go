@@ -23,7 +23,7 @@ func provider(d *DB) (*goose.Provider, error) {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, d.sql, migrations.FS,
-		goose.WithSessionLocker(locker), goose.WithGoMigrations(migrations.Go...))
+		goose.WithSessionLocker(locker), goose.WithGoMigrations(migrations.Go()...))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
