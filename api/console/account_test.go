@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/oauth2"
 
 	"github.com/oauthd/oauthd/api/apitest"
+	"github.com/oauthd/oauthd/internal/jobs"
 )
 
 func TestAPIKeysShownOnce(t *testing.T) {
@@ -174,7 +176,9 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // address, of any users, stop sign-ins from that address too.
 func TestChangePasswordSpendsTheFailureBudgets(t *testing.T) {
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	e := apitest.New(t, apitest.WithTrustedProxies(loopback))
+	// The budgets refill with time: on a clock standing still, a slow
+	// machine's minute cannot give a failure back mid-test.
+	e := apitest.New(t, apitest.WithTrustedProxies(loopback), apitest.WithClock(jobs.NewManualClock(time.Now())))
 	tid := newTenant(t, e)
 	change := func(b *browser, current, next string) *page {
 		acct := b.get("/console/account").expect(http.StatusOK)
