@@ -2,6 +2,11 @@
 // applied by goose at start under a Postgres advisory lock: SQL files, and
 // Go migrations (NNNNN_name.go) where a step needs Go's rules, such as
 // 00090's email keys.
+//
+// A new migration takes the next number above the highest one here: goose
+// refuses to start on a database that has a higher version than a pending
+// migration ("missing (out-of-order) migration"), so a number slotted in
+// below would stop every deployed instance.
 package migrations
 
 import (
