@@ -176,7 +176,8 @@ func versionText() string {
 // request allocates a few KiB that die with it; at Go's default of 100 the
 // collector ran so often under load that it took about a sixth of the CPU
 // (make bench: +15-20% tokens/s and introspections/s at 400). oauthd's live
-// heap is small (caches bounded to tens of MiB), so letting it grow to five
+// heap is small (its caches are bounded, the permission policy aside, which
+// grows with the members of every tenant: docs/SCALING.md), so letting it grow to five
 // times that between collections costs little memory.
 const serverGCPercent = 400
 
