@@ -276,8 +276,9 @@ func opsGrepLines(s, substr string) string {
 	return strings.Join(out, "\n")
 }
 
-// opsRequestLines are the "request" log lines written so far.
-func opsRequestLines(t *testing.T, e *apitest.Env) []map[string]any {
+// opsLogLines are the log lines written so far, each decoded; a line that
+// is not JSON fails the test.
+func opsLogLines(t *testing.T, e *apitest.Env) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(e.Logs.String()))
@@ -287,6 +288,16 @@ func opsRequestLines(t *testing.T, e *apitest.Env) []map[string]any {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("log line is not JSON: %v: %s", err, sc.Text())
 		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// opsRequestLines are the "request" log lines written so far.
+func opsRequestLines(t *testing.T, e *apitest.Env) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, m := range opsLogLines(t, e) {
 		if m["msg"] == "request" {
 			out = append(out, m)
 		}

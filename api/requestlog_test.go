@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,17 +46,11 @@ func TestTokenAndIntrospectionSuccessesSummarized(t *testing.T) {
 	var lines map[string]map[string]any
 	apitest.Eventually(t, 10*time.Second, func() error {
 		counted, lines = map[string]float64{}, map[string]map[string]any{}
-		sc := bufio.NewScanner(strings.NewReader(e.Logs.String()))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				t.Fatalf("log line is not JSON: %v: %s", err, sc.Text())
-			}
+		for _, m := range opsLogLines(t, e) {
 			switch m["msg"] {
 			case "requests":
 				if m["level"] != "INFO" || m["method"] != "POST" || m["status"] != "2xx" {
-					t.Fatalf("summary line %s", sc.Text())
+					t.Fatalf("summary line %v", m)
 				}
 				n, _ := m["count"].(float64)
 				counted[m["route"].(string)] += n

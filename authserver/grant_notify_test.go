@@ -5,12 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oauthd/oauthd/authserver"
 	"github.com/oauthd/oauthd/internal/testdb"
-	"github.com/oauthd/oauthd/policy"
 )
 
 // Issuing tokens under a grant moves the grant's expires_at, which only the
@@ -22,14 +20,7 @@ import (
 func TestIssuingUnderAGrantNotifiesNoInstance(t *testing.T) {
 	ctx := context.Background()
 	url := testdb.New(t)
-	in := ensured(t, url, authserver.KeyOptions{})
-	enforcer, err := policy.NewEnforcer(in.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &grantsEnv{in: in, grants: authserver.NewGrants(in.db, in.keys, enforcer, issuer, authserver.DefaultLifetimes()),
-		enforcer: enforcer, tenant: uuid.New()}
-	exec(t, in.db, `INSERT INTO tenants (id, name) VALUES ($1, $2)`, g.tenant, "t-"+g.tenant.String())
+	g := newGrantsEnvOn(t, url)
 	c := g.client(t)
 	code, _ := g.grants.CreateCode(ctx, c, authserver.CodeRequest{UserID: g.member(t), RedirectURI: "https://a.test/cb",
 		Scopes: []string{"tenants.flows.get"}})
@@ -54,10 +45,10 @@ func TestIssuingUnderAGrantNotifiesNoInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var moved bool
-	if err := in.db.SQL().QueryRow(`SELECT expires_at > created_at FROM grants WHERE tenant_id = $1`, g.tenant).Scan(&moved); err != nil || !moved {
+	if err := g.in.db.SQL().QueryRow(`SELECT expires_at > created_at FROM grants WHERE tenant_id = $1`, g.tenant).Scan(&moved); err != nil || !moved {
 		t.Fatalf("the grant's expires_at did not move (%v): nothing was tested", err)
 	}
-	exec(t, in.db, `SELECT pg_notify('oauthd_authz', 'marker')`)
+	exec(t, g.in.db, `SELECT pg_notify('oauthd_authz', 'marker')`)
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	n, err := listener.WaitForNotification(wait)
@@ -69,7 +60,7 @@ func TestIssuingUnderAGrantNotifiesNoInstance(t *testing.T) {
 	}
 
 	// Revoking the grant still notifies.
-	exec(t, in.db, `UPDATE grants SET revoked_at = now() WHERE tenant_id = $1`, g.tenant)
+	exec(t, g.in.db, `UPDATE grants SET revoked_at = now() WHERE tenant_id = $1`, g.tenant)
 	if n, err = listener.WaitForNotification(wait); err != nil || n.Payload != "grants" {
 		t.Fatalf("revoking the grant: %+v, %v; want a notification from grants", n, err)
 	}

@@ -30,7 +30,14 @@ type grantsEnv struct {
 
 func newGrantsEnv(t *testing.T) *grantsEnv {
 	t.Helper()
-	in := ensured(t, testdb.New(t), authserver.KeyOptions{})
+	return newGrantsEnvOn(t, testdb.New(t))
+}
+
+// newGrantsEnvOn is newGrantsEnv on the database at url, for a test that
+// also connects to it by itself.
+func newGrantsEnvOn(t *testing.T, url string) *grantsEnv {
+	t.Helper()
+	in := ensured(t, url, authserver.KeyOptions{})
 	enforcer, err := policy.NewEnforcer(in.db)
 	if err != nil {
 		t.Fatal(err)
