@@ -14,7 +14,9 @@ import (
 )
 
 // runJobs moves the jobs' clock by d and runs everything then due
-// (periodic jobs included) until the queue is quiet.
+// (periodic jobs included) until the queue is quiet. Its tests run no job
+// workers: a worker that had just claimed a periodic job, not yet queued
+// its run, would let RunDue and QuietJobs find nothing to wait for.
 func runJobs(t *testing.T, e *apitest.Env, clock *jobs.ManualClock, d time.Duration) {
 	t.Helper()
 	clock.Advance(d)
@@ -32,7 +34,7 @@ func eventData(d apitest.Received) map[string]any {
 func TestSecretExpiringIsAnnouncedSevenDaysAndOneDayBefore(t *testing.T) {
 	start := time.Now().UTC()
 	clock := jobs.NewManualClock(start)
-	e := apitest.New(t, apitest.WithOutboundAllowPrivate(), apitest.WithClock(clock))
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate(), apitest.WithClock(clock), apitest.WithoutJobWorkers())
 	tid := newTenant(t, e)
 	rc := apitest.NewReceiver(t)
 	mustWebhook(t, e, tid, &e.Super, rc.URL(), "api_client.secret_expiring")
@@ -130,7 +132,7 @@ func TestPresentingADeletedOrExpiredSecretIsAnnounced(t *testing.T) {
 func TestUnusedClientsAreAnnouncedAndFiltered(t *testing.T) {
 	start := time.Now().UTC()
 	clock := jobs.NewManualClock(start)
-	e := apitest.New(t, apitest.WithOutboundAllowPrivate(), apitest.WithClock(clock))
+	e := apitest.New(t, apitest.WithOutboundAllowPrivate(), apitest.WithClock(clock), apitest.WithoutJobWorkers())
 	tid := newTenant(t, e)
 	rc := apitest.NewReceiver(t)
 	mustWebhook(t, e, tid, &e.Super, rc.URL(), "api_client.unused")
