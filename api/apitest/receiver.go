@@ -111,18 +111,21 @@ func (rc *Receiver) WaitFor(t testing.TB, n int) []Received {
 // queue's work moving it meanwhile.
 func (e *Env) QuietJobs(t testing.TB) {
 	t.Helper()
-	if _, err := e.App.Jobs.RunDue(context.Background()); err != nil {
-		t.Fatalf("run due jobs: %v", err)
-	}
 	Eventually(t, 60*time.Second, func() error {
+		if _, err := e.App.Jobs.RunDue(context.Background()); err != nil {
+			t.Fatalf("run due jobs: %v", err)
+		}
+		// A due schedule is one a worker has claimed and not yet
+		// committed its run of (RunDue skips the locked row): wait for it.
 		var n int
-		err := e.App.DB.SQL().QueryRow(`SELECT count(*) FROM jobs WHERE state = 'running' OR (state = 'pending' AND run_at <= $1)`,
+		err := e.App.DB.SQL().QueryRow(`SELECT (SELECT count(*) FROM jobs WHERE state = 'running' OR (state = 'pending' AND run_at <= $1))
+			+ (SELECT count(*) FROM job_schedules WHERE next_run_at <= $1)`,
 			e.App.Jobs.Clock().Now()).Scan(&n)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("%d jobs are running or due", n)
+			return fmt.Errorf("%d jobs or schedules are running or due", n)
 		}
 		return nil
 	})
