@@ -106,7 +106,7 @@ func TestOAuthClientElasticioCurl(t *testing.T) {
 	comp := newOAuthComponent(t, e, tid, &e.Super)
 	comp2 := newOAuthComponent(t, e, tid, &e.Super)
 
-	secret := "seed-secret-" + uniq() + "WXYZ"
+	secret := "stored-secret-" + uniq() + "WXYZ"
 	fill := strings.NewReplacer("{CLIENT_ID}", "3MVG9.salesforce.key", "{CLIENT_SECRET}", secret, "{COMPONENT_ID}", comp)
 	base := tenantPath(tid, "/oauth-clients")
 

@@ -173,7 +173,7 @@ func TestParseDescriptorRejects(t *testing.T) {
 		{name: "secret in a global component", raw: `{"oauth2": {"client_id": "abc", "client_secret": "s3cr3t"}}`, global: true,
 			want: []string{"descriptor/oauth2/client_secret:secret_in_global_component"}},
 		{name: "relative auth_uri", raw: `{"oauth2": {"auth_uri": "/authorize"}}`, want: []string{"descriptor/oauth2/auth_uri:invalid_url"}},
-		{name: "seed placeholder without scheme", raw: `{"oauth2": {"token_uri": "token_uri"}}`, want: []string{"descriptor/oauth2/token_uri:invalid_url"}},
+		{name: "placeholder without scheme, as elastic.io's example writes it", raw: `{"oauth2": {"token_uri": "token_uri"}}`, want: []string{"descriptor/oauth2/token_uri:invalid_url"}},
 		{name: "javascript URL", raw: `{"oauth2": {"auth_uri": "javascript:alert(1)"}}`, want: []string{"descriptor/oauth2/auth_uri:invalid_url"}},
 		{name: "ftp URL", raw: `{"oauth2": {"token_uri": "ftp://example.com/token"}}`, want: []string{"descriptor/oauth2/token_uri:invalid_url"}},
 		{name: "URL without host", raw: `{"oauth2": {"token_uri": "https:///token"}}`, want: []string{"descriptor/oauth2/token_uri:invalid_url"}},
